@@ -1,0 +1,42 @@
+"""Reading a training curve: when a metric first crosses a level, and where M_pre sits.
+
+M_pre (CLAIMS.md): the last checkpoint at which held-out accuracy is already high but noisy
+recall is still low (held-out >= 0.8 and noisy recall <= 0.1 by default).
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+Curve = Sequence[dict[str, float | None]]
+
+PRE_HELDOUT_MIN = 0.8
+PRE_NOISY_MAX = 0.1
+
+
+def first_step(curve: Curve, field: str, level: float) -> int | None:
+    """First evaluated step at which curve[field] >= level, or None if never."""
+    for point in curve:
+        value = point.get(field)
+        if value is not None and value >= level:
+            return int(point["step"])  # type: ignore[arg-type]
+    return None
+
+
+def pre_memorization_step(
+    curve: Curve, heldout_min: float = PRE_HELDOUT_MIN, noisy_max: float = PRE_NOISY_MAX
+) -> int | None:
+    """Last step with held-out >= heldout_min while noisy recall <= noisy_max (M_pre)."""
+    found = None
+    for point in curve:
+        h, n = point.get("heldout_acc"), point.get("noisy_recall")
+        if h is not None and n is not None and h >= heldout_min and n <= noisy_max:
+            found = int(point["step"])  # type: ignore[arg-type]
+    return found
+
+
+def point_at(curve: Curve, step: int) -> dict[str, float | None]:
+    for point in curve:
+        if point["step"] == step:
+            return dict(point)
+    raise KeyError(f"no evaluation at step {step}; evaluated steps: {[p['step'] for p in curve]}")

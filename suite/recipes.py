@@ -1,0 +1,128 @@
+"""Recipes: named, declarative model + training configs, one TOML file each in models/.
+
+A recipe fixes everything that determines a trained model except the seed (and, optionally, a
+noise-rate override): the task spec, the GPT-2 shape and the optimizer schedule. The store keys
+models by the resolved recipe, so editing a recipe's file retrains it. A path to any .toml file
+works wherever a recipe name does, so a new recipe can be judged without adding it here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .tasks import spec_from_dict, spec_to_dict, unknown
+
+SCALES = ("tiny", "small", "paper")
+
+
+def recipes_dir() -> Path:
+    env = os.environ.get("MEMSUITE_RECIPES")
+    return Path(env) if env else Path(__file__).resolve().parent.parent / "models"
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    n_layer: int
+    n_embd: int
+    n_head: int
+
+
+@dataclass(frozen=True)
+class TrainSpec:
+    steps: int
+    batch_size: int
+    lr: float
+    weight_decay: float = 0.0
+    warmup_steps: int = 0
+    schedule: str = "constant"  # "constant" or "cosine" (to min_lr_ratio * lr)
+    min_lr_ratio: float = 0.1
+    beta1: float = 0.9
+    beta2: float = 0.98
+    eval_every: int = 100
+    eval_clean_max: int = 1000  # clean training items scored per evaluation (a fixed subset)
+    atomic_repeat: int = 1  # THR/k-hop: each atomic fact appears this many times per epoch
+
+    def __post_init__(self) -> None:
+        if self.schedule not in ("constant", "cosine"):
+            raise ValueError(f"schedule must be 'constant' or 'cosine', got {self.schedule!r}")
+        if self.steps < 1 or self.batch_size < 1 or self.eval_every < 1:
+            raise ValueError("steps, batch_size and eval_every must be >= 1")
+
+
+@dataclass(frozen=True)
+class Recipe:
+    name: str
+    scale: str
+    task: Any  # frozen task spec
+    model: ModelSpec
+    train: TrainSpec
+    description: str = ""
+
+    @property
+    def task_name(self) -> str:
+        return self.task.task
+
+    def with_seed_and_noise(self, seed: int, noise: float | None = None) -> "Recipe":
+        """The recipe as trained for one seed: the task data is drawn from the same seed."""
+        task = dataclasses.replace(self.task, seed=seed)
+        if noise is not None:
+            task = dataclasses.replace(task, noise=noise)
+        return dataclasses.replace(self, task=task)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "scale": self.scale,
+            "description": self.description,
+            "task": spec_to_dict(self.task),
+            "model": dataclasses.asdict(self.model),
+            "train": dataclasses.asdict(self.train),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], name: str | None = None) -> "Recipe":
+        try:
+            scale = d.get("scale", "tiny")
+            if scale not in SCALES:
+                raise ValueError(f"scale must be one of {SCALES}, got {scale!r}")
+            return cls(
+                name=name or d["name"],
+                scale=scale,
+                description=d.get("description", ""),
+                task=spec_from_dict(d["task"]),
+                model=ModelSpec(**d["model"]),
+                train=TrainSpec(**d["train"]),
+            )
+        except (KeyError, TypeError) as err:
+            raise ValueError(f"recipe {name or d.get('name')!r} is malformed: {err}") from None
+
+
+def available() -> list[str]:
+    return sorted(p.stem for p in recipes_dir().glob("*.toml"))
+
+
+def load(name_or_path: str) -> Recipe:
+    """A recipe by name (models/NAME.toml) or by path to a .toml file."""
+    path = Path(name_or_path)
+    if path.suffix == ".toml":
+        if not path.is_file():
+            raise FileNotFoundError(f"recipe file {path} does not exist")
+    else:
+        path = recipes_dir() / f"{name_or_path}.toml"
+        if not path.is_file():
+            raise unknown("recipe", name_or_path, available())
+    with path.open("rb") as f:
+        return Recipe.from_dict(tomllib.load(f), name=path.stem)
+
+
+def for_scale(task: str, scale: str) -> list[Recipe]:
+    """Recipes of one task at one scale, by name order."""
+    if scale not in SCALES:
+        raise unknown("scale", scale, list(SCALES))
+    found = [load(n) for n in available()]
+    return [r for r in found if r.task_name == task and r.scale == scale]

@@ -1,0 +1,209 @@
+"""The training loop: one plain loop in the manner of minGPT, deterministic per seed on CPU.
+
+The model is a Hugging Face GPT2LMHeadModel with dropout off, trained with AdamW on the answer
+tokens only (cross-entropy at the answer positions; the prompt is context, not target). Every
+`eval_every` steps it scores exact match on each split and keeps a copy of the weights, so the
+saved curve and checkpoints locate when the model generalizes and when it starts to recall noisy
+labels (M_pre). Batches come from a seeded permutation per epoch; the same seed gives the same
+batches, initial weights and so the same model (float32 on CPU).
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+from transformers import GPT2Config, GPT2LMHeadModel
+
+from .batching import Batch, answer_loss, encode, exact_match
+from .recipes import ModelSpec, Recipe, TrainSpec
+from .tasks import TaskData, Vocab, generate
+
+CURVE_FIELDS = (
+    "step", "seconds", "loss", "heldout_acc", "clean_train_acc", "noisy_recall",
+    "noisy_clean_share", "atomic_acc",
+)
+
+
+def default_device() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def build_model(spec: ModelSpec, vocab: Vocab, n_positions: int) -> GPT2LMHeadModel:
+    config = GPT2Config(
+        vocab_size=len(vocab),
+        n_positions=n_positions,
+        n_embd=spec.n_embd,
+        n_layer=spec.n_layer,
+        n_head=spec.n_head,
+        resid_pdrop=0.0,
+        embd_pdrop=0.0,
+        attn_pdrop=0.0,
+        bos_token_id=None,  # the tasks have no special tokens besides padding
+        eos_token_id=None,
+    )
+    return GPT2LMHeadModel(config)
+
+
+@dataclass(frozen=True)
+class EvalSets:
+    """Fixed batches scored at every evaluation."""
+
+    heldout: Batch
+    clean_train: Batch
+    noisy_label: Batch
+    noisy_clean: Batch
+    atomic: Batch
+
+    @classmethod
+    def of(cls, data: TaskData, clean_max: int) -> "EvalSets":
+        v = data.vocab
+        return cls(
+            heldout=encode(data.heldout, v),
+            clean_train=encode(data.clean[:clean_max], v),
+            noisy_label=encode(data.noisy, v, "label"),
+            noisy_clean=encode(data.noisy, v, "clean"),
+            atomic=encode(data.atomic, v),
+        )
+
+
+def _rate(model: torch.nn.Module, batch: Batch) -> float | None:
+    return int(exact_match(model, batch).sum()) / len(batch) if len(batch) else None
+
+
+@torch.no_grad()
+def evaluate(model: torch.nn.Module, sets: EvalSets) -> dict[str, float | None]:
+    was_training = model.training
+    model.eval()
+    out = {
+        "heldout_acc": _rate(model, sets.heldout),
+        "clean_train_acc": _rate(model, sets.clean_train),
+        "noisy_recall": _rate(model, sets.noisy_label),
+        "noisy_clean_share": _rate(model, sets.noisy_clean),
+        "atomic_acc": _rate(model, sets.atomic),
+    }
+    model.train(was_training)
+    return out
+
+
+def lr_at(step: int, spec: TrainSpec) -> float:
+    if spec.warmup_steps and step < spec.warmup_steps:
+        return spec.lr * (step + 1) / spec.warmup_steps
+    if spec.schedule == "constant":
+        return spec.lr
+    progress = (step - spec.warmup_steps) / max(1, spec.steps - spec.warmup_steps)
+    floor = spec.min_lr_ratio * spec.lr
+    return floor + (spec.lr - floor) * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+
+
+@dataclass
+class TrainResult:
+    model: GPT2LMHeadModel
+    data: TaskData
+    curve: list[dict[str, float | None]]
+    checkpoints: dict[int, dict[str, torch.Tensor]]  # step -> state dict (CPU copies)
+    seconds: float
+
+
+class Progress:
+    """A one-line progress report with an estimate of time left, on stderr."""
+
+    def __init__(self, total: int, label: str, enabled: bool = True) -> None:
+        self.total, self.label, self.enabled = total, label, enabled
+        self.start = time.perf_counter()
+        self.last_print = 0.0
+
+    def update(self, step: int, metrics: dict[str, float | None] | None = None) -> None:
+        if not self.enabled:
+            return
+        now = time.perf_counter()
+        if metrics is None and now - self.last_print < 2.0 and step < self.total:
+            return
+        self.last_print = now
+        elapsed = now - self.start
+        left = elapsed / max(step, 1) * (self.total - step)
+        shown = ""
+        if metrics:
+            shown = " ".join(
+                f"{k.split('_')[0]}={v:.2f}" for k, v in metrics.items()
+                if k in ("heldout_acc", "noisy_recall") and v is not None
+            )
+        sys.stderr.write(
+            f"\r[{self.label}] step {step}/{self.total} {elapsed:5.0f}s elapsed, "
+            f"~{left:4.0f}s left {shown}   "
+        )
+        if step >= self.total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+
+def train(
+    recipe: Recipe,
+    device: torch.device | None = None,
+    progress: bool = True,
+    on_eval: Callable[[dict[str, float | None]], None] | None = None,
+) -> TrainResult:
+    """Train `recipe` (its task spec carries the seed) and return model, curve and checkpoints."""
+    device = device or default_device()
+    spec = recipe.train
+    seed = recipe.task.seed
+    data = generate(recipe.task)
+    torch.manual_seed(seed)
+    model = build_model(recipe.model, data.vocab, n_positions=data.max_length).to(device)
+    model.train()
+
+    pool = data.clean + data.noisy + data.atomic * spec.atomic_repeat
+    train_batch = encode(pool, data.vocab).to(device)
+    sets = EvalSets.of(data, spec.eval_clean_max)
+    decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
+    no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
+    optimizer = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": spec.weight_decay},
+         {"params": no_decay, "weight_decay": 0.0}],
+        lr=spec.lr, betas=(spec.beta1, spec.beta2),
+    )
+    generator = torch.Generator().manual_seed(seed)
+    order = torch.randperm(len(train_batch), generator=generator)
+    cursor = 0
+    curve: list[dict[str, float | None]] = []
+    checkpoints: dict[int, dict[str, torch.Tensor]] = {}
+    bar = Progress(spec.steps, recipe.name, enabled=progress)
+    start = time.perf_counter()
+    losses: list[float] = []
+
+    def checkpoint(step: int) -> None:
+        metrics = {"step": step, "seconds": time.perf_counter() - start,
+                   "loss": sum(losses) / len(losses) if losses else None}
+        metrics.update(evaluate(model, sets))
+        losses.clear()
+        curve.append(metrics)
+        checkpoints[step] = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+        bar.update(step, metrics)
+        if on_eval:
+            on_eval(metrics)
+
+    checkpoint(0)
+    for step in range(1, spec.steps + 1):
+        if cursor + spec.batch_size > len(order):
+            order = torch.randperm(len(train_batch), generator=generator)
+            cursor = 0
+        index = order[cursor : cursor + spec.batch_size].to(device)
+        cursor += spec.batch_size
+        for group in optimizer.param_groups:
+            group["lr"] = lr_at(step - 1, spec)
+        loss = answer_loss(model, train_batch.select(index))
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+        if step % spec.eval_every == 0 or step == spec.steps:
+            checkpoint(step)
+        else:
+            bar.update(step)
+    seconds = time.perf_counter() - start
+    model.eval()
+    return TrainResult(model.cpu(), data, curve, checkpoints, seconds)
