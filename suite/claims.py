@@ -1,0 +1,120 @@
+"""Claims and verdicts: the record of what a test asserts and what it measured.
+
+A `Claim` is a paper's sentence made precise: the statistic, the threshold and where the
+threshold comes from. A `Verdict` is one judgment of a claim on one model (task, recipe, seed,
+noise): the estimate with its interval, p where there is one, and pass / fail / precondition.
+`judge` builds the Verdict, hands it to the recorders (so a failing assertion still leaves its
+numbers in the report) and returns it; the test then asserts `verdict.passed` with
+`verdict.message` as the assertion message. `precondition` records a Verdict of kind
+"precondition" (the model cannot be judged) with the gates' measured numbers.
+
+Report schema (--report DIR):
+- results.jsonl: one Verdict per line, the fields of `Verdict` below (details holds the
+  claim-specific numbers, e.g. the step at which a checkpoint was taken).
+- items.jsonl: per-item outcomes, one object per item: {"claim", "model_key", "recipe", "seed",
+  "noise", "item", ...} with the claim's per-item fields (e.g. "prompt", "clean_hit"), so every
+  statistic can be recomputed without running a model.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable, Sequence
+
+VERDICTS = ("pass", "fail", "precondition")
+
+
+@dataclass(frozen=True)
+class Claim:
+    id: str  # "rr.generalize_first"
+    source: str  # paper and figure / section
+    sentence: str  # the claim as the paper says it
+    statistic: str  # what is measured
+    threshold: str  # the decision rule, e.g. "Wilson 95% lower bound >= 0.5"
+    threshold_source: str  # a paper's number, or "a priori: <reason>"
+    family: str = ""  # claims corrected together for multiple comparisons
+
+
+@dataclass(frozen=True)
+class Verdict:
+    claim: str
+    task: str
+    recipe: str
+    seed: int
+    noise: float
+    n: int
+    estimate: float
+    ci_low: float | None
+    ci_high: float | None
+    p: float | None
+    threshold: str
+    verdict: str
+    details: dict[str, Any] = field(default_factory=dict)
+    model_key: str = ""
+
+    @property
+    def passed(self) -> bool:
+        return self.verdict == "pass"
+
+    @property
+    def message(self) -> str:
+        ci = "" if self.ci_low is None else f" [{self.ci_low:.3f}, {self.ci_high:.3f}]"
+        p = "" if self.p is None else f", p={self.p:.3g}"
+        extra = "".join(f", {k}={_fmt(v)}" for k, v in self.details.items())
+        return (f"{self.claim} on {self.recipe} seed {self.seed} noise {self.noise:g}: "
+                f"{self.verdict.upper()}: estimate {_fmt(self.estimate)}{ci}{p} (n={self.n}); "
+                f"rule: {self.threshold}{extra}")
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), default=_jsonable)
+
+
+def _fmt(v: Any) -> str:
+    return f"{v:.3f}" if isinstance(v, float) and not math.isnan(v) else str(v)
+
+
+def _jsonable(v: Any) -> Any:
+    return v if not hasattr(v, "__dict__") else vars(v)
+
+
+Recorder = Callable[[Verdict, Sequence[dict[str, Any]]], None]
+_recorders: list[Recorder] = []
+
+
+def add_recorder(recorder: Recorder) -> None:
+    _recorders.append(recorder)
+
+
+def remove_recorder(recorder: Recorder) -> None:
+    _recorders.remove(recorder)
+
+
+def judge(claim: Claim, model: Any, *, passed: bool, estimate: float, n: int,
+          ci: tuple[float, float] | None = None, p: float | None = None,
+          verdict: str | None = None, items: Sequence[dict[str, Any]] = (),
+          **details: Any) -> Verdict:
+    """Record and return the Verdict of `claim` on `model` (a StoredModel).
+
+    items: per-item outcomes for items.jsonl (each a dict of JSON-able values).
+    """
+    spec = model.task_spec
+    v = Verdict(
+        claim=claim.id, task=spec.task, recipe=model.name, seed=spec.seed, noise=spec.noise,
+        n=n, estimate=estimate, ci_low=None if ci is None else ci[0],
+        ci_high=None if ci is None else ci[1], p=p, threshold=claim.threshold,
+        verdict=verdict or ("pass" if passed else "fail"), details=details,
+        model_key=model.key,
+    )
+    if v.verdict not in VERDICTS:
+        raise ValueError(f"verdict must be one of {VERDICTS}, got {v.verdict!r}")
+    for record in list(_recorders):
+        record(v, items)
+    return v
+
+
+def precondition(claim: Claim, model: Any, reasons: Sequence[str]) -> Verdict:
+    """Record that `claim` could not be judged on `model`, with the measured numbers."""
+    return judge(claim, model, passed=False, estimate=float("nan"), n=0,
+                 verdict="precondition", reasons="; ".join(reasons))

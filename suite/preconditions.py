@@ -1,0 +1,87 @@
+"""Precondition gates: a model must show the phenomenon before a claim is judged on it.
+
+CLAIMS.md: held-out accuracy >= 0.9 and noisy recall >= 0.9, each as the lower bound of a 95 %
+Wilson interval, and M_pre exists. A model that misses a gate makes the claims that need it
+report "precondition not met" with the measured numbers: the model did not learn or did not
+memorize, which says nothing about the claim.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from . import dynamics
+from .stats import wilson
+from .tasks import unknown
+
+LEARNED_MIN = 0.9
+MEMORIZED_MIN = 0.9
+
+
+@dataclass(frozen=True)
+class Gate:
+    name: str
+    met: bool
+    message: str
+
+
+def final_numbers(stored: Any) -> dict[str, Any]:
+    """Final accuracies and split sizes: from metrics.json, or measured now for a model without."""
+    m = stored.metrics
+    if m.get("heldout_acc") is not None and m.get("n"):
+        return m
+    from .training import EvalSets, evaluate  # measuring is only needed for external models
+
+    data = stored.data
+    out: dict[str, Any] = dict(evaluate(stored.model(), EvalSets.of(data, len(data.clean))))
+    out["n"] = {"clean": len(data.clean), "noisy": len(data.noisy),
+                "heldout": len(data.heldout), "atomic": len(data.atomic)}
+    return out
+
+
+def _rate_gate(name: str, field: str, split: str, minimum: float, numbers: dict[str, Any]) -> Gate:
+    n = int(numbers["n"][split])
+    rate = numbers.get(field)
+    if rate is None or n == 0:
+        return Gate(name, False, f"{name}: no {split} items to measure {field}")
+    p = wilson(round(rate * n), n)
+    met = p.low >= minimum
+    return Gate(name, met, f"{field} {p} needs 95% lower bound >= {minimum}")
+
+
+def _learned(stored: Any) -> Gate:
+    return _rate_gate("learned", "heldout_acc", "heldout", LEARNED_MIN, final_numbers(stored))
+
+
+def _memorized(stored: Any) -> Gate:
+    return _rate_gate("memorized", "noisy_recall", "noisy", MEMORIZED_MIN, final_numbers(stored))
+
+
+def _curve(stored: Any) -> Gate:
+    has = bool(stored.curve) and bool(stored.checkpoint_steps)
+    return Gate("curve", has, "a training curve and checkpoints" + ("" if has else
+                " are needed, and this model has none (curve.json, checkpoints/)"))
+
+
+def _pre(stored: Any) -> Gate:
+    if not stored.curve:
+        return Gate("pre", False, "M_pre needs a training curve; this model has none")
+    step = dynamics.pre_memorization_step(stored.curve)
+    return Gate("pre", step is not None,
+                f"M_pre (held-out >= {dynamics.PRE_HELDOUT_MIN} while noisy recall <= "
+                f"{dynamics.PRE_NOISY_MAX}) at step {step}")
+
+
+GATES = {"learned": _learned, "memorized": _memorized, "curve": _curve, "pre": _pre}
+
+
+def check(stored: Any, *names: str) -> list[Gate]:
+    for name in names:
+        if name not in GATES:
+            raise unknown("precondition", name, list(GATES))
+    return [GATES[name](stored) for name in names]
+
+
+def unmet(stored: Any, *names: str) -> list[Gate]:
+    return [g for g in check(stored, *names) if not g.met]

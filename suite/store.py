@@ -1,0 +1,362 @@
+"""The model store: trained models kept on disk, keyed by what determines them.
+
+An entry's key hashes the resolved recipe (task spec with its seed and noise rate, model shape,
+optimizer schedule), the code that affects training (the suite's task, batching, recipe and
+training modules, compared by syntax tree so comments and docstrings do not count) and the
+torch and transformers versions. An entry is a directory:
+
+    config.json, model.safetensors   the final model (GPT2LMHeadModel.save_pretrained)
+    vocab.json, task.json            the vocabulary and the task spec the data is drawn from
+    noisy.json                       the noisy training items and their injected labels
+    recipe.json, metrics.json        what was trained, and the final numbers (see METRICS)
+    curve.json                       the evaluation at every checkpoint
+    checkpoints/step-NNNNNN.safetensors   weights at every evaluated step
+    manifest.json                    sha256 of every other file, written last
+
+Writes go to a temporary directory that is renamed into place, so an entry is complete or
+absent. A file lock per key makes concurrent processes (pytest-xdist workers) train a model
+once. An entry that fails its manifest is reported, removed and retrained, never loaded.
+The store lives in $MEMSUITE_STORE, or ~/.cache/memsuite/models.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import signal
+import sys
+import threading
+import time
+import warnings
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Iterator
+
+import torch
+import transformers
+from filelock import FileLock
+from safetensors.torch import load_file, save_file
+from transformers import GPT2LMHeadModel
+
+from . import dynamics
+from .recipes import Recipe
+from .tasks import TaskData, Vocab, VocabMismatch, generate, spec_from_dict, spec_to_dict
+from .training import TrainResult, train
+
+TRAINING_MODULES = ("tasks/base.py", "tasks/fda.py", "tasks/khop.py", "tasks/thr.py",
+                    "batching.py", "recipes.py", "training.py")
+
+
+class CorruptEntry(RuntimeError):
+    """A store entry whose files are missing or do not match its manifest."""
+
+
+def store_root() -> Path:
+    env = os.environ.get("MEMSUITE_STORE")
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "memsuite" / "models"
+
+
+def _strip_docstrings(tree: ast.AST) -> ast.AST:
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and isinstance(body[0], ast.Expr) \
+                and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
+            node.body = body[1:] or [ast.Pass()]  # type: ignore[attr-defined]
+    return tree
+
+
+def code_version() -> str:
+    """Hash of the training-relevant source, ignoring comments, docstrings and layout."""
+    here = Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    for rel in TRAINING_MODULES:
+        tree = _strip_docstrings(ast.parse((here / rel).read_text()))
+        h.update(rel.encode() + ast.dump(tree).encode())
+    return h.hexdigest()[:16]
+
+
+def entry_key(recipe: Recipe) -> str:
+    content = recipe.to_dict()
+    content.pop("description")
+    content.pop("name")
+    content["code"] = code_version()
+    content["torch"] = ".".join(torch.__version__.split("+")[0].split(".")[:2])
+    content["transformers"] = transformers.__version__.split(".")[0]
+    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def entry_name(recipe: Recipe) -> str:
+    return f"{recipe.name}-s{recipe.task.seed}-n{recipe.task.noise:g}-{entry_key(recipe)}"
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _write_json(path: Path, obj: Any) -> None:
+    path.write_text(json.dumps(obj, indent=1, sort_keys=False))
+
+
+def final_metrics(result: TrainResult) -> dict[str, Any]:
+    """The numbers saved as metrics.json: last evaluation, M_pre and its clean-label share."""
+    curve = result.curve
+    last = curve[-1]
+    pre = dynamics.pre_memorization_step(curve)
+    at_pre = dynamics.point_at(curve, pre) if pre is not None else {}
+    data = result.data
+    return {
+        "steps": int(last["step"]),  # type: ignore[arg-type]
+        "seconds": round(result.seconds, 2),
+        "heldout_acc": last["heldout_acc"],
+        "noisy_recall": last["noisy_recall"],
+        "clean_train_acc": last["clean_train_acc"],
+        "noisy_clean_share": last["noisy_clean_share"],
+        "atomic_acc": last["atomic_acc"],
+        "pre_memorization_step": pre,
+        "heldout_acc_at_pre": at_pre.get("heldout_acc"),
+        "noisy_recall_at_pre": at_pre.get("noisy_recall"),
+        "clean_label_share_at_pre": at_pre.get("noisy_clean_share"),
+        "n": {"clean": len(data.clean), "noisy": len(data.noisy), "heldout": len(data.heldout),
+              "atomic": len(data.atomic)},
+    }
+
+
+def write_entry(result: TrainResult, recipe: Recipe, directory: Path) -> None:
+    """Write every file of an entry into `directory` (which must be fresh), manifest last."""
+    directory.mkdir(parents=True)
+    result.model.save_pretrained(directory, safe_serialization=True)
+    result.data.vocab.save(directory / "vocab.json")
+    _write_json(directory / "task.json", spec_to_dict(recipe.task))
+    _write_json(directory / "noisy.json", [
+        {"prompt": list(it.prompt), "clean": list(it.clean), "label": list(it.label)}
+        for it in result.data.noisy
+    ])
+    _write_json(directory / "recipe.json", recipe.to_dict())
+    metrics = final_metrics(result)
+    metrics.update({
+        "recipe": recipe.name, "seed": recipe.task.seed, "noise": recipe.task.noise,
+        "key": entry_key(recipe), "code": code_version(), "device": str(result.model.device),
+        "torch": torch.__version__, "transformers": transformers.__version__,
+        "created_at": time.time(),
+    })
+    _write_json(directory / "metrics.json", metrics)
+    _write_json(directory / "curve.json", result.curve)
+    (directory / "checkpoints").mkdir()
+    for step, state in result.checkpoints.items():
+        # GPT-2 ties lm_head to the token embedding; safetensors refuses shared tensors.
+        state = {k: v.contiguous() for k, v in state.items() if k != "lm_head.weight"}
+        save_file(state, directory / "checkpoints" / f"step-{step:06d}.safetensors")
+    files = sorted(p for p in directory.rglob("*") if p.is_file())
+    _write_json(directory / "manifest.json",
+                {str(p.relative_to(directory)): _sha256(p) for p in files})
+
+
+def verify_entry(directory: Path) -> None:
+    manifest_path = directory / "manifest.json"
+    if not manifest_path.is_file():
+        raise CorruptEntry(f"{directory}: no manifest.json (an incomplete or foreign entry)")
+    try:
+        manifest = json.loads(manifest_path.read_text())
+    except json.JSONDecodeError as err:
+        raise CorruptEntry(f"{directory}: manifest.json is not valid JSON ({err})") from None
+    for rel, digest in manifest.items():
+        path = directory / rel
+        if not path.is_file():
+            raise CorruptEntry(f"{directory}: {rel} is missing")
+        if _sha256(path) != digest:
+            raise CorruptEntry(f"{directory}: {rel} does not match its checksum")
+    for needed in ("config.json", "model.safetensors", "vocab.json", "task.json", "curve.json",
+                   "metrics.json", "recipe.json"):
+        if needed not in manifest:
+            raise CorruptEntry(f"{directory}: manifest does not list {needed}")
+
+
+@dataclass(frozen=True)
+class StoredModel:
+    """A trained model on disk: a verified store entry, or a --model-dir laid out like one.
+
+    Only config.json + weights, vocab.json and task.json are required; recipe.json, metrics.json,
+    curve.json, noisy.json and checkpoints/ are read when present (claims that need them report
+    a precondition when they are absent).
+    """
+
+    path: Path
+    trained_seconds: float = 0.0  # training wall time in this process; 0 when loaded
+
+    def _json(self, name: str, default: Any = None) -> Any:
+        path = self.path / name
+        if not path.is_file():
+            return default
+        try:
+            return json.loads(path.read_text())
+        except json.JSONDecodeError as err:
+            raise CorruptEntry(f"{path}: not valid JSON ({err})") from None
+
+    @cached_property
+    def task_spec(self) -> Any:
+        spec = self._json("task.json")
+        if spec is None:
+            raise FileNotFoundError(f"{self.path}: no task.json (the task spec the model was "
+                                    "trained on); see README, 'Judging your own model'")
+        return spec_from_dict(spec)
+
+    @cached_property
+    def recipe(self) -> Recipe | None:
+        d = self._json("recipe.json")
+        return None if d is None else Recipe.from_dict(d)
+
+    @property
+    def name(self) -> str:
+        return self.recipe.name if self.recipe else self.path.name
+
+    @property
+    def key(self) -> str:
+        return str(self.metrics.get("key") or self.path.name)
+
+    @cached_property
+    def metrics(self) -> dict[str, Any]:
+        return self._json("metrics.json", {})
+
+    @cached_property
+    def curve(self) -> list[dict[str, float | None]]:
+        return self._json("curve.json", [])
+
+    @cached_property
+    def vocab(self) -> Vocab:
+        if not (self.path / "vocab.json").is_file():
+            raise FileNotFoundError(f"{self.path}: no vocab.json")
+        return Vocab.load(self.path / "vocab.json")
+
+    @cached_property
+    def data(self) -> TaskData:
+        """The task data, regenerated from task.json and checked against vocab and noisy.json."""
+        data = generate(self.task_spec)
+        data.vocab.check_matches(self.vocab, what=f"model in {self.path}")
+        saved = self._json("noisy.json")
+        if saved is not None:
+            regenerated = [{"prompt": list(it.prompt), "clean": list(it.clean),
+                            "label": list(it.label)} for it in data.noisy]
+            if saved != regenerated:
+                raise CorruptEntry(f"{self.path}: noisy.json differs from the task regenerated "
+                                   "from task.json (was the task code changed?)")
+        return data
+
+    def validate(self) -> None:
+        """Check that the model can be judged on its task; raise a clear error if not."""
+        config = self._json("config.json")
+        if config is None:
+            raise FileNotFoundError(f"{self.path}: no config.json (save the model with "
+                                    "save_pretrained)")
+        if config.get("model_type") != "gpt2":
+            raise ValueError(f"{self.path}: model_type is {config.get('model_type')!r}; the "
+                             "suite judges GPT-2 family models (GPT2LMHeadModel)")
+        if config.get("vocab_size") != len(self.vocab):
+            raise VocabMismatch(f"{self.path}: config.json has vocab_size "
+                                f"{config.get('vocab_size')} but vocab.json has "
+                                f"{len(self.vocab)} tokens")
+        self.data  # regenerates the task and compares vocabularies
+
+    def model(self) -> GPT2LMHeadModel:
+        model = GPT2LMHeadModel.from_pretrained(self.path)
+        return model.eval()
+
+    @property
+    def checkpoint_steps(self) -> list[int]:
+        folder = self.path / "checkpoints"
+        return sorted(int(p.stem.split("-")[1]) for p in folder.glob("step-*.safetensors"))
+
+    def checkpoint(self, step: int) -> GPT2LMHeadModel:
+        """The model as it was at an evaluated step."""
+        path = self.path / "checkpoints" / f"step-{step:06d}.safetensors"
+        if not path.is_file():
+            raise KeyError(f"no checkpoint at step {step} in {self.path}; "
+                           f"steps: {self.checkpoint_steps}")
+        model = GPT2LMHeadModel(GPT2LMHeadModel.config_class.from_pretrained(self.path))
+        missing, unexpected = model.load_state_dict(load_file(path), strict=False)
+        if unexpected or [k for k in missing if k != "lm_head.weight"]:
+            raise CorruptEntry(f"{path}: does not fit the model (missing {missing}, "
+                               f"unexpected {unexpected})")
+        model.tie_weights()
+        return model.eval()
+
+
+@contextlib.contextmanager
+def _terminate_as_exception() -> Iterator[None]:
+    """Turn SIGTERM into an exception while training, so cleanup in `finally` runs."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt(f"terminated by signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _remove(path: Path) -> None:
+    trash = path.with_name(f".trash-{path.name}-{os.getpid()}")
+    os.rename(path, trash)  # atomic: the entry vanishes at once, deletion can take time
+    shutil.rmtree(trash, ignore_errors=True)
+
+
+def get_or_train(
+    recipe: Recipe,
+    root: Path | None = None,
+    refresh_before: float | None = None,
+    progress: bool = True,
+) -> StoredModel:
+    """The stored model for `recipe` (seed and noise already applied), training it if needed.
+
+    refresh_before: retrain an existing entry created before this time (a Unix timestamp);
+    --refresh-models passes the session's start, so parallel workers retrain a model once.
+    """
+    root = root or store_root()
+    root.mkdir(parents=True, exist_ok=True)
+    (root / ".locks").mkdir(exist_ok=True)
+    (root / ".tmp").mkdir(exist_ok=True)
+    name = entry_name(recipe)
+    path = root / name
+    with FileLock(str(root / ".locks" / f"{name}.lock")):
+        for stale in (root / ".tmp").glob(f"{name}-*"):
+            shutil.rmtree(stale, ignore_errors=True)  # left by a killed writer
+        if path.exists():
+            try:
+                verify_entry(path)
+                created = json.loads((path / "metrics.json").read_text()).get("created_at", 0)
+                if refresh_before is None or created >= refresh_before:
+                    return StoredModel(path)
+                _remove(path)
+            except CorruptEntry as err:
+                warnings.warn(f"corrupt store entry removed and retrained: {err}", stacklevel=2)
+                print(f"memsuite: {err}; retraining", file=sys.stderr)
+                _remove(path)
+        tmp = root / ".tmp" / f"{name}-{os.getpid()}"
+        try:
+            with _terminate_as_exception():
+                result = train(recipe, progress=progress)
+                write_entry(result, recipe, tmp)
+                os.rename(tmp, path)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        return StoredModel(path, trained_seconds=result.seconds)
+
+
+def entries(root: Path | None = None) -> list[StoredModel]:
+    root = root or store_root()
+    if not root.is_dir():
+        return []
+    return [StoredModel(p) for p in sorted(root.iterdir())
+            if p.is_dir() and not p.name.startswith(".")]
