@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Install from nothing, then run the README's test command. Cold by design: the model store is
+# a fresh folder inside the checkout, so the run proves the tiny recipes train within budget.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python3 -m venv .venv
+# shellcheck disable=SC1091
+. .venv/bin/activate
+python -m pip install -q torch==2.13.0 -e ".[dev]"
+export MEMSUITE_STORE="$PWD/.memsuite-store"
+rm -rf "$MEMSUITE_STORE"
+python -c "import torch, transformers; print('torch', torch.__version__, 'transformers', transformers.__version__)"
+# The README's test command:
+pytest

@@ -1,0 +1,125 @@
+"""The command line and the pytest plugin, end to end on a recipe that trains in a second."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from fixtures.plugin import parse_noise, parse_seeds
+from suite import recipes
+
+ROOT = Path(__file__).resolve().parent.parent
+pytest_plugins = ["pytester"]
+
+MICRO_TOML = """
+name = "thr-micro"
+scale = "tiny"
+[task]
+task = "thr"
+n_entities = 8
+n_relations = 3
+[model]
+n_layer = 1
+n_embd = 16
+n_head = 2
+[train]
+steps = 30
+batch_size = 16
+lr = 3e-3
+eval_every = 10
+"""
+
+
+@pytest.fixture
+def recipe_dir(tmp_path, monkeypatch, store_dir):
+    d = tmp_path / "recipes"
+    d.mkdir()
+    (d / "thr-micro.toml").write_text(MICRO_TOML)
+    monkeypatch.setenv("MEMSUITE_RECIPES", str(d))
+    return d
+
+
+def test_seeds_and_noise_options_parse():
+    assert parse_seeds("3") == [0, 1, 2] and parse_seeds("7,11") == [7, 11]
+    assert parse_noise(None) == [None] and parse_noise("0.02,0.1") == [0.02, 0.1]
+    for bad in ("x", "0", "-1,2"):
+        with pytest.raises(pytest.UsageError, match="--seeds"):
+            parse_seeds(bad)
+    with pytest.raises(pytest.UsageError, match="--noise"):
+        parse_noise("2")
+
+
+def test_shipped_recipes_load_and_cover_both_tasks_at_tiny_and_small():
+    for task in ("fda", "thr"):
+        for scale in ("tiny", "small"):
+            assert [r.name for r in recipes.for_scale(task, scale)] == [f"{task}-{scale}"]
+
+
+def test_unknown_recipe_suggests_the_closest(recipe_dir):
+    with pytest.raises(KeyError, match="did you mean 'thr-micro'"):
+        recipes.load("thr-mikro")
+
+
+def _cli(*args: str, env_extra: dict[str, str]) -> subprocess.CompletedProcess:
+    import os
+
+    return subprocess.run([sys.executable, "-m", "suite", *args], capture_output=True, text=True,
+                          cwd=ROOT, env={**os.environ, **env_extra}, timeout=300)
+
+
+def test_cli_train_prints_one_json_object_and_loads_the_second_time(recipe_dir, store_dir):
+    env = {"MEMSUITE_RECIPES": str(recipe_dir), "MEMSUITE_STORE": str(store_dir)}
+    first = json.loads(_cli("train", "thr-micro", "--seed", "1", "--json", "--quiet",
+                            env_extra=env).stdout)
+    for field in ("recipe", "seed", "seconds", "heldout_acc", "noisy_recall",
+                  "clean_label_share_at_pre", "pre_memorization_step", "path"):
+        assert field in first
+    assert first["seed"] == 1 and first["seconds"] > 0 and Path(first["path"]).is_dir()
+    second = json.loads(_cli("train", "thr-micro", "--seed", "1", "--json", "--quiet",
+                             env_extra=env).stdout)
+    assert second["seconds"] == 0 and second["path"] == first["path"]
+    bad = _cli("train", "fda-tinyy", env_extra=env)
+    assert bad.returncode == 2 and "unknown recipe 'fda-tinyy'" in bad.stderr
+
+
+def test_claims_are_parametrized_per_model_and_unmet_gates_skip_with_numbers(
+        pytester, recipe_dir, store_dir):
+    pytester.makeconftest("pytest_plugins = ['fixtures.plugin']")
+    pytester.makepyfile(test_claim="""
+        import pytest
+        from fixtures.plugin import require
+        from suite.claims import Claim
+
+        CLAIM = Claim("x.demo", "nowhere", "a demo", "nothing", "never", "a priori")
+
+        @pytest.mark.task("thr")
+        def test_something(trained):
+            require(CLAIM, trained, "learned")
+            assert False, "a micro model cannot pass the gate"
+    """)
+    report = pytester.path / "report"
+    result = pytester.runpytest_subprocess("--seeds", "0,2", "-rs", "-v", "--report", str(report))
+    result.stdout.fnmatch_lines([
+        "*test_something?thr-micro-s0-n0.05?*SKIPPED*",
+        "*test_something?thr-micro-s2-n0.05?*SKIPPED*",
+        "*x.demo: precondition not met: heldout_acc*needs 95% lower bound >= 0.9*",
+    ])
+    result.assert_outcomes(skipped=2)
+    rows = [json.loads(line) for line in (report / "results.jsonl").read_text().splitlines()]
+    assert [(r["claim"], r["seed"], r["verdict"]) for r in rows] == [
+        ("x.demo", 0, "precondition"), ("x.demo", 2, "precondition")]
+
+
+def test_bad_model_dir_is_a_usage_error(pytester, tmp_path):
+    pytester.makeconftest("pytest_plugins = ['fixtures.plugin']")
+    pytester.makepyfile(test_x="def test_x(): pass")
+    result = pytester.runpytest_subprocess("--model-dir", str(tmp_path / "nope"))
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--model-dir*no such directory*"])
+    (tmp_path / "empty").mkdir()
+    result = pytester.runpytest_subprocess("--model-dir", str(tmp_path / "empty"))
+    result.stderr.fnmatch_lines(["*--model-dir*no config.json*"])

@@ -1,0 +1,172 @@
+"""Training determinism, the store's atomicity, corruption handling, locking and loading."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from suite import dynamics, preconditions, store
+from suite.batching import encode, exact_match
+from suite.training import train
+from tests.conftest import micro_recipe
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_same_seed_same_model_other_seed_other_model():
+    a, b, c = train(micro_recipe(), progress=False), train(micro_recipe(), progress=False), \
+        train(micro_recipe(seed=1), progress=False)
+    for (name, pa), pb in zip(a.model.state_dict().items(), b.model.state_dict().values()):
+        assert torch.equal(pa, pb), name
+    assert a.curve[-1]["heldout_acc"] == b.curve[-1]["heldout_acc"]
+    assert not torch.equal(a.model.transformer.wte.weight, c.model.transformer.wte.weight)
+
+
+def test_curve_has_every_field_at_every_evaluation_and_checkpoints_match():
+    result = train(micro_recipe(steps=35), progress=False)
+    assert [p["step"] for p in result.curve] == [0, 10, 20, 30, 35]
+    assert sorted(result.checkpoints) == [0, 10, 20, 30, 35]
+    for point in result.curve:
+        for field in ("heldout_acc", "clean_train_acc", "noisy_recall", "noisy_clean_share",
+                      "atomic_acc"):
+            assert 0.0 <= point[field] <= 1.0
+    # the last checkpoint is the final model
+    final = result.checkpoints[35]
+    for k, v in result.model.state_dict().items():
+        assert torch.equal(final[k], v), k
+
+
+def test_dynamics_reads_first_crossings_and_m_pre():
+    curve = [
+        {"step": 0, "heldout_acc": 0.0, "noisy_recall": 0.0},
+        {"step": 10, "heldout_acc": 0.85, "noisy_recall": 0.0},
+        {"step": 20, "heldout_acc": 0.9, "noisy_recall": 0.1},
+        {"step": 30, "heldout_acc": 0.9, "noisy_recall": 0.6},
+    ]
+    assert dynamics.first_step(curve, "heldout_acc", 0.5) == 10
+    assert dynamics.first_step(curve, "noisy_recall", 0.5) == 30
+    assert dynamics.first_step(curve, "noisy_recall", 0.99) is None
+    assert dynamics.pre_memorization_step(curve) == 20
+    assert dynamics.pre_memorization_step(curve[:1]) is None
+
+
+def test_store_trains_once_then_loads(store_dir):
+    recipe = micro_recipe()
+    first = store.get_or_train(recipe, progress=False)
+    assert first.trained_seconds > 0
+    second = store.get_or_train(recipe, progress=False)
+    assert second.path == first.path and second.trained_seconds == 0
+    assert not list((store_dir / ".tmp").iterdir())
+    # the stored model is the trained model
+    data = second.data
+    hits = exact_match(second.model(), encode(data.heldout, data.vocab))
+    assert float(hits.float().mean()) == pytest.approx(second.metrics["heldout_acc"])
+    ckpt = second.checkpoint(second.checkpoint_steps[-1])
+    for k, v in second.model().state_dict().items():
+        assert torch.equal(ckpt.state_dict()[k], v), k
+    with pytest.raises(KeyError, match="no checkpoint at step 7"):
+        second.checkpoint(7)
+
+
+def test_key_changes_with_recipe_seed_and_noise():
+    base = micro_recipe()
+    keys = {store.entry_key(base), store.entry_key(micro_recipe(seed=1)),
+            store.entry_key(base.with_seed_and_noise(0, 0.1)),
+            store.entry_key(micro_recipe(steps=41))}
+    assert len(keys) == 4
+
+
+def test_corrupt_entry_is_reported_and_retrained(store_dir, recwarn):
+    recipe = micro_recipe()
+    entry = store.get_or_train(recipe, progress=False)
+    weights = entry.path / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:-10])  # truncated weights
+    with pytest.raises(store.CorruptEntry, match="model.safetensors does not match"):
+        store.verify_entry(entry.path)
+    again = store.get_or_train(recipe, progress=False)
+    assert again.trained_seconds > 0
+    assert any("corrupt store entry" in str(w.message) for w in recwarn)
+    store.verify_entry(again.path)
+    (again.path / "manifest.json").unlink()
+    with pytest.raises(store.CorruptEntry, match="no manifest.json"):
+        store.verify_entry(again.path)
+
+
+def test_refresh_retrains_entries_older_than_the_given_time(store_dir):
+    recipe = micro_recipe()
+    store.get_or_train(recipe, progress=False)
+    fresh = store.get_or_train(recipe, progress=False, refresh_before=time.time())
+    assert fresh.trained_seconds > 0
+    assert store.get_or_train(recipe, progress=False,
+                              refresh_before=fresh.metrics["created_at"]).trained_seconds == 0
+
+
+_CHILD = """
+import sys, time
+sys.path.insert(0, {root!r})
+from tests.conftest import micro_recipe
+from suite import store
+s = store.get_or_train(micro_recipe(steps={steps}), progress=False)
+print(s.trained_seconds > 0, flush=True)
+"""
+
+
+def test_two_processes_asking_for_one_model_train_it_once(store_dir):
+    code = _CHILD.format(root=str(ROOT), steps=60)
+    env = dict(os.environ, MEMSUITE_STORE=str(store_dir))
+    procs = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, env=env,
+                              text=True) for _ in range(2)]
+    outs = sorted(p.communicate(timeout=120)[0].strip() for p in procs)
+    assert outs == ["False", "True"]
+
+
+def test_killed_training_leaves_no_entry_and_no_temporary_files(store_dir):
+    code = _CHILD.format(root=str(ROOT), steps=100_000)
+    env = dict(os.environ, MEMSUITE_STORE=str(store_dir))
+    proc = subprocess.Popen([sys.executable, "-c", code], env=env, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 60
+    while not (store_dir / ".locks").exists() and time.time() < deadline:
+        time.sleep(0.1)
+    time.sleep(2.0)  # well into training
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=30)
+    assert [p.name for p in store_dir.iterdir() if not p.name.startswith(".")] == []
+    assert list((store_dir / ".tmp").iterdir()) == []
+
+
+def test_gates_report_measured_numbers(store_dir):
+    entry = store.get_or_train(micro_recipe(steps=10), progress=False)
+    gates = {g.name: g for g in preconditions.check(entry, "learned", "memorized", "curve", "pre")}
+    assert not gates["learned"].met and "heldout_acc" in gates["learned"].message
+    assert "lower bound >= 0.9" in gates["memorized"].message
+    assert gates["curve"].met
+    with pytest.raises(KeyError, match="unknown precondition"):
+        preconditions.check(entry, "learnt")
+
+
+def test_external_model_dir_is_validated(store_dir, tmp_path):
+    entry = store.get_or_train(micro_recipe(), progress=False)
+    external = tmp_path / "mine"
+    entry.model().save_pretrained(external)
+    for name in ("vocab.json", "task.json"):
+        (external / name).write_text((entry.path / name).read_text())
+    model = store.StoredModel(external)
+    model.validate()
+    assert model.curve == [] and not preconditions.check(model, "curve")[0].met
+    tokens = json.loads((external / "vocab.json").read_text())
+    tokens["tokens"][1], tokens["tokens"][2] = tokens["tokens"][2], tokens["tokens"][1]
+    (external / "vocab.json").write_text(json.dumps(tokens))
+    with pytest.raises(ValueError, match="differs from the task's at id 1"):
+        store.StoredModel(external).validate()
+    (external / "task.json").unlink()
+    with pytest.raises(FileNotFoundError, match="no task.json"):
+        store.StoredModel(external).validate()
