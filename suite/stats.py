@@ -50,7 +50,9 @@ def wilson(k: int, n: int, confidence: float = 0.95) -> Proportion:
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return Proportion(k, n, p, max(0.0, centre - half), min(1.0, centre + half))
+    low = 0.0 if k == 0 else max(0.0, float(centre - half))
+    high = 1.0 if k == n else min(1.0, float(centre + half))
+    return Proportion(k, n, p, low, high)
 
 
 def clopper_pearson(k: int, n: int, confidence: float = 0.95) -> Proportion:

@@ -42,6 +42,7 @@ import transformers
 from filelock import FileLock
 from safetensors.torch import load_file, save_file
 from transformers import GPT2LMHeadModel
+from transformers.utils import logging as hf_logging
 
 from . import dynamics
 from .recipes import Recipe
@@ -144,7 +145,7 @@ def write_entry(result: TrainResult, recipe: Recipe, directory: Path) -> None:
     metrics = final_metrics(result)
     metrics.update({
         "recipe": recipe.name, "seed": recipe.task.seed, "noise": recipe.task.noise,
-        "key": entry_key(recipe), "code": code_version(), "device": str(result.model.device),
+        "key": entry_key(recipe), "code": code_version(), "device": result.device,
         "torch": torch.__version__, "transformers": transformers.__version__,
         "created_at": time.time(),
     })
@@ -266,6 +267,7 @@ class StoredModel:
         self.data  # regenerates the task and compares vocabularies
 
     def model(self) -> GPT2LMHeadModel:
+        hf_logging.disable_progress_bar()  # a per-load progress bar drowns the suite's output
         model = GPT2LMHeadModel.from_pretrained(self.path)
         return model.eval()
 

@@ -107,37 +107,46 @@ class TrainResult:
     curve: list[dict[str, float | None]]
     checkpoints: dict[int, dict[str, torch.Tensor]]  # step -> state dict (CPU copies)
     seconds: float
+    device: str = "cpu"  # where it was trained
 
 
 class Progress:
-    """A one-line progress report with an estimate of time left, on stderr."""
+    """Progress with an estimate of time left, on stderr.
 
-    def __init__(self, total: int, label: str, enabled: bool = True) -> None:
+    On a terminal one line is redrawn in place; in a log (CI) a full line is written every
+    `log_every` seconds and at the end, so logs stay readable.
+    """
+
+    def __init__(self, total: int, label: str, enabled: bool = True, log_every: float = 20.0) -> None:
         self.total, self.label, self.enabled = total, label, enabled
+        self.tty = sys.stderr.isatty()
+        self.interval = 0.5 if self.tty else log_every
         self.start = time.perf_counter()
-        self.last_print = 0.0
+        self.last_print = self.start
+        self.last_metrics: dict[str, float | None] = {}
 
     def update(self, step: int, metrics: dict[str, float | None] | None = None) -> None:
         if not self.enabled:
             return
+        if metrics:
+            self.last_metrics = metrics
         now = time.perf_counter()
-        if metrics is None and now - self.last_print < 2.0 and step < self.total:
+        if now - self.last_print < self.interval and step < self.total:
             return
         self.last_print = now
         elapsed = now - self.start
         left = elapsed / max(step, 1) * (self.total - step)
-        shown = ""
-        if metrics:
-            shown = " ".join(
-                f"{k.split('_')[0]}={v:.2f}" for k, v in metrics.items()
-                if k in ("heldout_acc", "noisy_recall") and v is not None
-            )
-        sys.stderr.write(
-            f"\r[{self.label}] step {step}/{self.total} {elapsed:5.0f}s elapsed, "
-            f"~{left:4.0f}s left {shown}   "
+        shown = " ".join(
+            f"{name}={self.last_metrics[key]:.2f}"
+            for key, name in (("heldout_acc", "held-out"), ("noisy_recall", "noisy-recall"))
+            if self.last_metrics.get(key) is not None
         )
-        if step >= self.total:
-            sys.stderr.write("\n")
+        line = (f"[{self.label}] step {step}/{self.total}  {elapsed:4.0f}s elapsed, "
+                f"~{left:4.0f}s left  {shown}")
+        if self.tty:
+            sys.stderr.write("\r" + line + "   " + ("\n" if step >= self.total else ""))
+        else:
+            sys.stderr.write(line + "\n")
         sys.stderr.flush()
 
 
@@ -171,7 +180,7 @@ def train(
     cursor = 0
     curve: list[dict[str, float | None]] = []
     checkpoints: dict[int, dict[str, torch.Tensor]] = {}
-    bar = Progress(spec.steps, recipe.name, enabled=progress)
+    bar = Progress(spec.steps, f"{recipe.name} seed {seed}", enabled=progress)
     start = time.perf_counter()
     losses: list[float] = []
 
@@ -206,4 +215,4 @@ def train(
             bar.update(step)
     seconds = time.perf_counter() - start
     model.eval()
-    return TrainResult(model.cpu(), data, curve, checkpoints, seconds)
+    return TrainResult(model.cpu(), data, curve, checkpoints, seconds, str(device))

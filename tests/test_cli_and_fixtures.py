@@ -115,11 +115,11 @@ def test_claims_are_parametrized_per_model_and_unmet_gates_skip_with_numbers(
 
 
 def test_bad_model_dir_is_a_usage_error(pytester, tmp_path):
-    pytester.makeconftest("pytest_plugins = ['fixtures.plugin']")
     pytester.makepyfile(test_x="def test_x(): pass")
-    result = pytester.runpytest_subprocess("--model-dir", str(tmp_path / "nope"))
+    result = pytester.runpytest_subprocess("-p", "fixtures.plugin", f"--model-dir={tmp_path / 'nope'}")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*--model-dir*no such directory*"])
     (tmp_path / "empty").mkdir()
-    result = pytester.runpytest_subprocess("--model-dir", str(tmp_path / "empty"))
+    result = pytester.runpytest_subprocess("-p", "fixtures.plugin", f"--model-dir={tmp_path / 'empty'}")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*--model-dir*no config.json*"])
