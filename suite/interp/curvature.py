@@ -1,0 +1,150 @@
+"""Loss curvature of MLP weights by K-FAC, and the weight edit of Merullo et al. (arXiv 2510.24256).
+
+For a GPT-2 MLP projection y = x W (Conv1D, W: [d_in, d_out]) K-FAC approximates the Fisher
+block of W as A (x) G with A = E[x x^T] over token positions (inputs) and G = E[g g^T] (gradients
+of the loss at the outputs). With A = U_A diag(a) U_A^T and G = U_G diag(g) U_G^T, the component
+u_A,i u_G,j^T of W has curvature a_i g_j. The edit keeps the highest-curvature components until a
+share `keep_mass` of the total curvature mass is kept, and zeroes the rest of W in that basis.
+
+Baseline (magnitude): keep the top singular components of W. The two bases differ in size
+(d_in x d_out pairs against min(d_in, d_out) singular vectors), so "the same number" is matched
+as the same share of the basis: k pairs kept of d_in*d_out -> ceil(k / (d_in*d_out) *
+min(d_in, d_out)) singular components kept.
+
+Fisher: "empirical" uses the training labels' loss (the label a memorized item is trained on);
+"true" samples labels from the model's own predictive distribution.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass
+
+import torch
+
+from ..batching import Batch, answer_logits
+
+
+@dataclass(frozen=True)
+class Factors:
+    A: torch.Tensor  # [d_in, d_in]
+    G: torch.Tensor  # [d_out, d_out]
+    tokens: int
+
+
+def mlp_weights(model: torch.nn.Module) -> dict[str, torch.nn.Module]:
+    """Every MLP projection, by name: 'h.{i}.c_fc' and 'h.{i}.c_proj'."""
+    out = {}
+    for i, block in enumerate(model.transformer.h):
+        out[f"h.{i}.c_fc"] = block.mlp.c_fc
+        out[f"h.{i}.c_proj"] = block.mlp.c_proj
+    return out
+
+
+def kfac_factors(model: torch.nn.Module, batch: Batch, fisher: str = "empirical",
+                 chunk: int = 512, seed: int = 0) -> dict[str, Factors]:
+    """K-FAC factors A and G for every MLP projection, averaged over non-padding tokens."""
+    if fisher not in ("empirical", "true"):
+        raise ValueError(f"fisher must be 'empirical' or 'true', got {fisher!r}")
+    modules = mlp_weights(model)
+    sums = {name: [None, None] for name in modules}  # type: dict[str, list]
+    tokens = 0
+    generator = torch.Generator().manual_seed(seed)
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    for start in range(0, len(batch), chunk):
+        part = batch.select(slice(start, start + chunk)).to(device)
+        mask = (torch.arange(part.ids.shape[1], device=device)[None, :]
+                <= part.positions[:, -1:]).float()  # tokens up to the last answer input
+        inputs: dict[str, torch.Tensor] = {}
+        outputs: dict[str, torch.Tensor] = {}
+        handles = []
+        for name, module in modules.items():
+            def hook(mod, args, out, name=name):  # type: ignore[no-untyped-def]
+                inputs[name] = args[0].detach()
+                out.retain_grad()
+                outputs[name] = out
+            handles.append(module.register_forward_hook(hook))
+        try:
+            logits = answer_logits(model, part)
+            if fisher == "empirical":
+                targets = part.targets
+            else:
+                probs = logits.detach().softmax(-1).flatten(0, 1).cpu()
+                targets = torch.multinomial(probs, 1, generator=generator).view_as(part.targets)
+                targets = targets.to(device)
+            loss = torch.nn.functional.cross_entropy(logits.flatten(0, 1), targets.flatten(),
+                                                     reduction="sum")
+            model.zero_grad(set_to_none=True)
+            loss.backward()
+        finally:
+            for h in handles:
+                h.remove()
+        m = mask.unsqueeze(-1)
+        for name in modules:
+            x = (inputs[name] * m).flatten(0, 1)
+            g = (outputs[name].grad * m).flatten(0, 1)
+            a_part, g_part = x.T @ x, g.T @ g
+            s = sums[name]
+            s[0] = a_part if s[0] is None else s[0] + a_part
+            s[1] = g_part if s[1] is None else s[1] + g_part
+        tokens += int(mask.sum())
+    model.zero_grad(set_to_none=True)
+    model.train(was_training)
+    return {name: Factors((s[0] / tokens).cpu(), (s[1] / tokens).cpu(), tokens)
+            for name, s in sums.items()}
+
+
+@dataclass(frozen=True)
+class EditedWeight:
+    weight: torch.Tensor
+    kept: int  # components kept
+    total: int  # components in the basis
+
+
+def kfac_edit(weight: torch.Tensor, factors: Factors, keep_mass: float) -> EditedWeight:
+    """Keep the highest-curvature components of `weight` up to `keep_mass` of curvature mass."""
+    if not 0.0 < keep_mass <= 1.0:
+        raise ValueError(f"keep_mass must lie in (0, 1], got {keep_mass}")
+    w = weight.detach().double()
+    a, ua = torch.linalg.eigh(factors.A.double())
+    g, ug = torch.linalg.eigh(factors.G.double())
+    curvature = a.clamp_min(0)[:, None] * g.clamp_min(0)[None, :]
+    flat = curvature.flatten()
+    order = torch.argsort(flat, descending=True)
+    cumulative = torch.cumsum(flat[order], 0) / flat.sum().clamp_min(1e-300)
+    n_keep = int(torch.searchsorted(cumulative, torch.tensor(keep_mass, dtype=cumulative.dtype))) + 1
+    n_keep = min(n_keep, flat.numel())
+    mask = torch.zeros_like(flat)
+    mask[order[:n_keep]] = 1.0
+    coefficients = ua.T @ w @ ug
+    edited = ua @ (coefficients * mask.view_as(coefficients)) @ ug.T
+    return EditedWeight(edited.to(weight.dtype), n_keep, flat.numel())
+
+
+def svd_edit(weight: torch.Tensor, share: float) -> EditedWeight:
+    """Keep the top ceil(share * rank) singular components of `weight` (the magnitude baseline)."""
+    u, s, vh = torch.linalg.svd(weight.detach().double(), full_matrices=False)
+    r = min(len(s), max(0, math.ceil(share * len(s) - 1e-9)))
+    edited = u[:, :r] @ torch.diag(s[:r]) @ vh[:r]
+    return EditedWeight(edited.to(weight.dtype), r, len(s))
+
+
+def edit_model(model: torch.nn.Module, factors: dict[str, Factors], keep_mass: float,
+               layers: list[str] | None = None) -> tuple[torch.nn.Module, torch.nn.Module, dict]:
+    """(K-FAC-edited copy, SVD-baseline copy, {name: (kfac kept/total, svd kept/total)})."""
+    kfac_model, svd_model = copy.deepcopy(model), copy.deepcopy(model)
+    kfac_mods, svd_mods = mlp_weights(kfac_model), mlp_weights(svd_model)
+    report = {}
+    for name in layers or list(factors):
+        weight = kfac_mods[name].weight
+        k = kfac_edit(weight, factors[name], keep_mass)
+        b = svd_edit(weight, k.kept / k.total)
+        with torch.no_grad():
+            kfac_mods[name].weight.copy_(k.weight)
+            svd_mods[name].weight.copy_(b.weight)
+        report[name] = {"kfac_kept": k.kept, "kfac_total": k.total,
+                        "svd_kept": b.kept, "svd_total": b.total}
+    return kfac_model.eval(), svd_model.eval(), report

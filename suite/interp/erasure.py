@@ -1,0 +1,98 @@
+"""Concept erasure: remove a linearly decodable variable from activations, and a control.
+
+- `leace`: least-squares concept erasure (Belrose et al. 2023): the smallest change, in the
+  whitened geometry, that makes the class-conditional means equal, so no linear classifier can
+  beat a constant predictor. Rank <= number of classes - 1.
+- `inlp`: iterative nullspace projection (Ravfogel et al. 2020): fit a linear probe, project its
+  weight rows out, repeat; an orthogonal projection of rank <= iterations x (classes).
+- `random_subspace`: orthogonal projection out of a random subspace of a given rank: the control
+  every erasure claim compares against.
+
+Each returns an `Eraser`: x -> x - (x - mean) @ M.T, with M the removed component's operator.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from .hooks import Edit, edit_vectors
+from .probes import train_probe
+
+
+@dataclass(frozen=True)
+class Eraser:
+    mean: torch.Tensor  # [D]
+    removed: torch.Tensor  # [D, D] operator M of the removed component
+    rank: int
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        m, r = self.mean.to(x.device, x.dtype), self.removed.to(x.device, x.dtype)
+        return x - (x - m) @ r.T
+
+    def at_positions(self, positions: torch.Tensor | None = None) -> Edit:
+        """A hook edit applying the eraser at one position per row ([B] long), or everywhere."""
+        return edit_vectors(self, positions)
+
+
+def _orthonormal(vectors: torch.Tensor, tol: float = 1e-6) -> torch.Tensor:
+    """Orthonormal basis [D, r] of the column space of vectors [D, k]."""
+    if vectors.numel() == 0:
+        return vectors.new_zeros(vectors.shape[0], 0)
+    u, s, _ = torch.linalg.svd(vectors.double(), full_matrices=False)
+    return u[:, s > tol * s.max().clamp_min(1e-30)].float()
+
+
+def leace(x: torch.Tensor, y: torch.Tensor) -> Eraser:
+    """LEACE eraser for integer labels y [N] from features x [N, D]."""
+    x = x.double()
+    mean = x.mean(0)
+    xc = x - mean
+    classes, index = torch.unique(y, return_inverse=True)
+    z = torch.nn.functional.one_hot(index, len(classes)).double()
+    zc = z - z.mean(0)
+    n = len(x)
+    sigma_xx = xc.T @ xc / n
+    sigma_xz = xc.T @ zc / n
+    evals, evecs = torch.linalg.eigh(sigma_xx)
+    keep = evals > evals.max().clamp_min(1e-30) * 1e-8
+    v, lam = evecs[:, keep], evals[keep]
+    whiten = v @ torch.diag(lam.rsqrt()) @ v.T
+    unwhiten = v @ torch.diag(lam.sqrt()) @ v.T
+    basis = _orthonormal(whiten @ sigma_xz).double()
+    removed = unwhiten @ basis @ basis.T @ whiten
+    return Eraser(mean.float(), removed.float(), basis.shape[1])
+
+
+def inlp(x: torch.Tensor, y: torch.Tensor, max_iterations: int = 8, l2: float = 1e-3,
+         tolerance: float = 0.05, seed: int = 0) -> Eraser:
+    """INLP eraser: probe, project the probe's directions out, repeat until a probe is at chance
+    on a held-out fifth of the items (accuracy <= majority-class rate + tolerance) or
+    max_iterations is reached. Each round removes the probe's class directions relative to their
+    mean (rank <= K - 1).
+    """
+    x = x.float()
+    mean = x.mean(0)
+    centred = x - mean
+    order = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))
+    fit, check = order[len(x) // 5 :], order[: len(x) // 5]
+    chance = float(torch.unique(y[check], return_counts=True)[1].max()) / len(check)
+    basis = x.new_zeros(x.shape[1], 0)
+    current = centred
+    for _ in range(max_iterations):
+        probe = train_probe(current[fit], y[fit], l2=l2)
+        if probe.accuracy(current[check], y[check]) <= chance + tolerance:
+            break
+        rows = probe.weight - probe.weight.mean(0, keepdim=True)
+        directions = (rows / probe.scale).T  # back to unstandardized feature space
+        basis = _orthonormal(torch.cat([basis, directions], 1))
+        current = centred - centred @ basis @ basis.T
+    return Eraser(mean, basis @ basis.T, basis.shape[1])
+
+
+def random_subspace(mean: torch.Tensor, rank: int, seed: int) -> Eraser:
+    """Orthogonal projection out of a random `rank`-dimensional subspace (the control)."""
+    g = torch.Generator().manual_seed(seed)
+    basis = _orthonormal(torch.randn(mean.shape[0], rank, generator=g))
+    return Eraser(mean.float(), basis @ basis.T, basis.shape[1])
