@@ -72,7 +72,13 @@ class Verdict:
 
 
 def _fmt(v: Any) -> str:
-    return f"{v:.3f}" if isinstance(v, float) and not math.isnan(v) else str(v)
+    if isinstance(v, float) and not math.isnan(v):
+        return f"{v:.3f}"
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_fmt(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{k}: {_fmt(x)}" for k, x in v.items()) + "}"
+    return str(v)
 
 
 def _jsonable(v: Any) -> Any:

@@ -99,6 +99,24 @@ def mcnemar(before: Sequence[bool], after: Sequence[bool], alternative: str = "g
 
 
 @dataclass(frozen=True)
+class SignTest:
+    positive: int
+    negative: int
+    ties: int
+    p: float
+
+
+def sign_test(differences: Sequence[float], alternative: str = "greater") -> SignTest:
+    """Exact sign test of paired differences against a median of 0 (ties dropped).
+    'greater': positive differences are more common."""
+    d = np.asarray(differences, dtype=float)
+    pos, neg = int((d > 0).sum()), int((d < 0).sum())
+    p = 1.0 if pos + neg == 0 else float(
+        _st.binomtest(pos, pos + neg, 0.5, alternative=alternative).pvalue)
+    return SignTest(pos, neg, len(d) - pos - neg, p)
+
+
+@dataclass(frozen=True)
 class Interval:
     estimate: float
     low: float

@@ -134,6 +134,7 @@ def final_metrics(result: TrainResult) -> dict[str, Any]:
 def write_entry(result: TrainResult, recipe: Recipe, directory: Path) -> None:
     """Write every file of an entry into `directory` (which must be fresh), manifest last."""
     directory.mkdir(parents=True)
+    hf_logging.disable_progress_bar()
     result.model.save_pretrained(directory, safe_serialization=True)
     result.data.vocab.save(directory / "vocab.json")
     _write_json(directory / "task.json", spec_to_dict(recipe.task))

@@ -48,6 +48,13 @@ def test_mcnemar_exact():
         stats.mcnemar([True], [True, False])
 
 
+def test_sign_test():
+    r = stats.sign_test([1, 2, 3, 0, -1, 5, 4, 2, 1, 3])
+    assert (r.positive, r.negative, r.ties) == (8, 1, 1)
+    assert r.p == pytest.approx((9 + 1) / 512)  # P(X >= 8), X ~ Bin(9, 0.5)
+    assert stats.sign_test([0, 0]).p == 1.0
+
+
 def test_bootstrap_bca_percentile_and_degenerate():
     rng = np.random.default_rng(0)
     x = rng.normal(1.0, 1.0, 200)

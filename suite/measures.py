@@ -1,0 +1,257 @@
+"""Measurements behind the Reason to Rote claims, one function each, returning per-item arrays.
+
+Each function composes suite.interp operations on a model and an item set and returns what the
+claim's statistic needs, item by item, so that claims only do statistics and verdicts, and the
+per-item outcomes can be written to items.jsonl.
+
+Conventions: "early sites" are the residual stream before the last block's output (embed,
+resid.0 .. resid.{L-2}); decoding at the last block's output is the model's own answer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import torch
+
+from .batching import Batch, answer_logits, encode
+from .interp import erasure, lens, probes
+from .interp.hooks import at_positions, gather_positions, hooked, resid_sites, run_capture
+from .itemsets import control_labels, token_ids
+from .tasks import Item, Vocab
+
+
+def early_sites(model: torch.nn.Module) -> list[str]:
+    return resid_sites(model)[:-1]
+
+
+@dataclass(frozen=True)
+class Decodability:
+    """Per item: answer positions whose target is decodable at some early site."""
+
+    clean: torch.Tensor  # [N] count of positions where the clean token is decodable
+    control: torch.Tensor  # [N] the same for the control label
+    positions: int  # answer positions per item
+    by_site_clean: torch.Tensor  # [S, A] share of items decodable at each site and position
+    by_site_control: torch.Tensor  # [S, A]
+
+
+def lens_decodability(model: torch.nn.Module, items: Sequence[Item], vocab: Vocab,
+                      seed: int = 0) -> Decodability:
+    """Logit lens with the clean answer's prefix forced: is the clean token (or the control
+    label's token at the same position) the lens's top-1 at some early site?"""
+    batch = encode(items, vocab, "clean")
+    logits = lens.lens_at_answers(model, batch)[:-1]  # [S, N, A, V], early sites only
+    control = token_ids(control_labels(items, seed), vocab)
+    hit_clean = lens.target_rank(logits, batch.targets) == 0  # [S, N, A]
+    hit_control = lens.target_rank(logits, control) == 0
+    return Decodability(hit_clean.any(0).sum(-1), hit_control.any(0).sum(-1),
+                        batch.targets.shape[1], hit_clean.float().mean(1),
+                        hit_control.float().mean(1))
+
+
+def answer_features(model: torch.nn.Module, batch: Batch, sites: Sequence[str]
+                    ) -> dict[str, torch.Tensor]:
+    """{site: [N, A, D]} activations at the positions that predict each answer token."""
+    acts = run_capture(model, batch.ids, sites)
+    return {s: torch.stack([gather_positions(acts[s], batch.positions[:, a])
+                            for a in range(batch.positions.shape[1])], 1) for s in sites}
+
+
+def probe_decodability(model: torch.nn.Module, train_items: Sequence[Item],
+                       items: Sequence[Item], vocab: Vocab, seed: int = 0) -> Decodability:
+    """Linear probes per early site and answer position, trained on clean items only (clean
+    prefix forced) to predict the clean token; applied to `items`. Control: the same probes
+    trained on the clean items' labels shuffled, scored against the items' clean labels."""
+    sites = early_sites(model)
+    train = encode(train_items, vocab, "clean")
+    test = encode(items, vocab, "clean")
+    f_train, f_test = answer_features(model, train, sites), answer_features(model, test, sites)
+    n_pos = test.targets.shape[1]
+    hit = torch.zeros(len(sites), len(items), n_pos, dtype=torch.bool)
+    hit_control = torch.zeros_like(hit)
+    for s_i, s in enumerate(sites):
+        for a in range(n_pos):
+            y = train.targets[:, a]
+            real = probes.train_probe(f_train[s][:, a], y)
+            fake = probes.train_probe(f_train[s][:, a], probes.shuffled(y, seed + a))
+            hit[s_i, :, a] = real.correct(f_test[s][:, a], test.targets[:, a])
+            hit_control[s_i, :, a] = fake.correct(f_test[s][:, a], test.targets[:, a])
+    return Decodability(hit.any(0).sum(-1), hit_control.any(0).sum(-1), n_pos,
+                        hit.float().mean(1), hit_control.float().mean(1))
+
+
+@dataclass(frozen=True)
+class Override:
+    """Per item: +1 if the clean token appears at an earlier site than the noisy token wins,
+    -1 if not (including never), averaged over answer positions where the labels differ."""
+
+    score: torch.Tensor  # [N] in [-1, 1]
+    first_clean: torch.Tensor  # [N, A] first site index with clean top-1 (S if never; -1 n/a)
+    first_noisy: torch.Tensor  # [N, A]
+
+
+def override_layers(model: torch.nn.Module, items: Sequence[Item], vocab: Vocab) -> Override:
+    """Logit lens at every residual site with the noisy prefix forced (what the model reads while
+    recalling): the first site where the noisy token is top-1 vs where the clean one is."""
+    batch = encode(items, vocab, "label")
+    logits = lens.lens_at_answers(model, batch)  # [S, N, A, V], all sites
+    n_sites = logits.shape[0]
+    clean = token_ids([it.clean for it in items], vocab)
+    top_noisy = lens.target_rank(logits, batch.targets) == 0
+    top_clean = lens.target_rank(logits, clean) == 0
+    site_index = torch.arange(n_sites)[:, None, None].expand_as(top_noisy)
+    never = torch.full_like(site_index, n_sites)
+    first_noisy = torch.where(top_noisy, site_index, never).min(0).values
+    first_clean = torch.where(top_clean, site_index, never).min(0).values
+    differs = clean != batch.targets
+    sign = torch.where(first_clean < first_noisy, 1.0, -1.0)
+    score = (sign * differs).sum(-1) / differs.sum(-1).clamp_min(1)
+    return Override(score, torch.where(differs, first_clean, -1),
+                    torch.where(differs, first_noisy, -1))
+
+
+def bridge_features(model: torch.nn.Module, items: Sequence[Item], vocab: Vocab,
+                    position: int) -> dict[str, torch.Tensor]:
+    """{site: [N, D]} residual stream at prompt position `position` (THR: 1 = r1, 2 = r2)."""
+    batch = encode(items, vocab, "clean")
+    acts = run_capture(model, batch.ids, resid_sites(model))
+    return {s: a[:, position] for s, a in acts.items()}
+
+
+def bridges(items: Sequence[Item]) -> torch.Tensor:
+    return torch.tensor([it.intermediates["bridge"] for it in items], dtype=torch.long)
+
+
+@dataclass(frozen=True)
+class BridgeProbe:
+    site: str
+    position: int
+    selection_accuracy: float  # on held-out clean items, used to choose site and position
+    hit: torch.Tensor  # [N] probe correct on the judged items
+    hit_control: torch.Tensor  # [N] shuffled-label probe correct
+
+
+def bridge_probe(model: torch.nn.Module, fit_items: Sequence[Item], select_items: Sequence[Item],
+                 items: Sequence[Item], vocab: Vocab, seed: int = 0,
+                 positions: Sequence[int] = (1, 2)) -> BridgeProbe:
+    """Probe the bridge entity at every residual site and at the r1 and r2 positions; train on
+    `fit_items` (clean), choose the site and position by accuracy on `select_items` (clean,
+    disjoint from the judged items, so the choice is not fitted to them), and score that probe
+    and a shuffled-label control on `items`."""
+    best = None
+    y_fit, y_sel, y = bridges(fit_items), bridges(select_items), bridges(items)
+    for position in positions:
+        f_fit = bridge_features(model, fit_items, vocab, position)
+        f_sel = bridge_features(model, select_items, vocab, position)
+        for site in resid_sites(model):
+            acc = probes.train_probe(f_fit[site], y_fit).accuracy(f_sel[site], y_sel)
+            if best is None or acc > best[0]:
+                best = (acc, site, position, f_fit[site])
+    assert best is not None
+    acc, site, position, f_site = best
+    f_items = bridge_features(model, items, vocab, position)[site]
+    real = probes.train_probe(f_site, y_fit)
+    fake = probes.train_probe(f_site, probes.shuffled(y_fit, seed))
+    return BridgeProbe(site, position, acc, real.correct(f_items, y), fake.correct(f_items, y))
+
+
+@dataclass(frozen=True)
+class ErasureOutcome:
+    site: str
+    position: int
+    rank: int
+    before: torch.Tensor  # [N] correct (w.r.t. `target`) without intervention
+    erased: torch.Tensor  # [N] correct after concept erasure
+    random: torch.Tensor  # [N] correct after erasing a random subspace of equal rank
+
+
+def erase_bridge(model: torch.nn.Module, fit_items: Sequence[Item], items: Sequence[Item],
+                 vocab: Vocab, site: str, position: int, target: str = "label",
+                 seed: int = 0) -> ErasureOutcome:
+    """LEACE-erase the bridge entity at (site, position), fitted on `fit_items` (clean), and
+    score `items` against their `target` label; control: a random subspace of the same rank."""
+    eraser = erasure.leace(bridge_features(model, fit_items, vocab, position)[site],
+                           bridges(fit_items))
+    control = erasure.random_subspace(eraser.mean, eraser.rank, seed)
+    batch = encode(items, vocab, target)
+    pos = torch.full((len(items),), position, dtype=torch.long)
+
+    def correct(edit) -> torch.Tensor:
+        with hooked(model, edit={} if edit is None else {site: edit}):
+            pred = answer_logits(model, batch).argmax(-1)
+        return (pred == batch.targets).all(-1)
+
+    with torch.no_grad():
+        return ErasureOutcome(site, position, eraser.rank, correct(None),
+                              correct(eraser.at_positions(pos)),
+                              correct(control.at_positions(pos)))
+
+
+def compose(*edits):
+    """One hook edit applying several in order."""
+    def fn(act: torch.Tensor) -> torch.Tensor:
+        for edit in edits:
+            act = edit(act)
+        return act
+    return fn
+
+
+@torch.no_grad()
+def patched_answers(model: torch.nn.Module, source: Sequence[Item], target: Sequence[Item],
+                    vocab: Vocab, site: str, positions: Sequence[int]) -> torch.Tensor:
+    """[N, A] greedy answer tokens of `target` items (label prefix forced) with `site` at each of
+    `positions` taken from the row-paired `source` items (prompts of one length)."""
+    src, tgt = encode(source, vocab, "label"), encode(target, vocab, "label")
+    with hooked(model, capture=[site]) as acts:
+        model(input_ids=src.ids)
+    rows = len(target)
+    edits = [at_positions(acts[site][:, p], torch.full((rows,), p, dtype=torch.long))
+             for p in positions]
+    with hooked(model, edit={site: compose(*edits)}):
+        return answer_logits(model, tgt).argmax(-1)
+
+
+@dataclass(frozen=True)
+class PatchOutcome:
+    site: str
+    changed: torch.Tensor  # [N] memorized output changed, counterfactual source
+    changed_control: torch.Tensor  # [N] changed, same-intermediate source
+
+
+def _answers_equal(pred: torch.Tensor, items: Sequence[Item], vocab: Vocab) -> torch.Tensor:
+    return (pred == token_ids([it.label for it in items], vocab)).all(-1)
+
+
+def intermediate_patch(model: torch.nn.Module, items: Sequence[Item],
+                       counterfactual: Sequence[Item], same_intermediate: Sequence[Item],
+                       vocab: Vocab, site: str,
+                       positions: Sequence[tuple[int, ...]]) -> PatchOutcome:
+    """Patch `site` at each item's `positions` from a source whose intermediate differs and from
+    one whose intermediate is the same; did the memorized (noisy) output change?"""
+    changed = torch.zeros(len(items), dtype=torch.bool)
+    changed_same = torch.zeros(len(items), dtype=torch.bool)
+    for group in sorted(set(positions)):
+        rows = [i for i, p in enumerate(positions) if p == group]
+        tgt = [items[i] for i in rows]
+        for sources, out in ((counterfactual, changed), (same_intermediate, changed_same)):
+            pred = patched_answers(model, [sources[i] for i in rows], tgt, vocab, site, group)
+            out[rows] = ~_answers_equal(pred, tgt, vocab)
+    return PatchOutcome(site, changed, changed_same)
+
+
+def transfer_rates(model: torch.nn.Module, items: Sequence[Item], vocab: Vocab,
+                   positions: Sequence[int], seed: int = 0) -> dict[tuple[str, int], torch.Tensor]:
+    """{(site, position): [N] bool}: patching one position's residual stream from another
+    memorized item (a seeded derangement) makes the target output that item's noisy label."""
+    from .itemsets import derangement
+
+    perm = derangement(len(items), seed)
+    sources = [items[j] for j in perm]
+    out = {}
+    for site in resid_sites(model):
+        for p in positions:
+            pred = patched_answers(model, sources, items, vocab, site, [p])
+            out[(site, p)] = _answers_equal(pred, sources, vocab)
+    return out
