@@ -123,3 +123,25 @@ def test_bad_model_dir_is_a_usage_error(pytester, tmp_path):
     result = pytester.runpytest_subprocess("-p", "fixtures.plugin", f"--model-dir={tmp_path / 'empty'}")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*--model-dir*no config.json*"])
+
+
+def test_recorded_findings_become_strict_xfails(pytester, recipe_dir, store_dir, monkeypatch):
+    findings = pytester.path / "findings.toml"
+    findings.write_text(
+        '[[finding]]\nclaim = "x.demo"\ntest = "test_claim"\nid = "thr-micro-s0-n0.05"\n'
+        'reason = "measured 0.1 < 0.5"\n'
+        '[[finding]]\nclaim = "x.demo"\ntest = "test_claim"\nid = "thr-micro-s1-n0.05"\n'
+        'reason = "recorded, but the claim now holds"\n')
+    monkeypatch.setenv("MEMSUITE_FINDINGS", str(findings))
+    pytester.makeconftest("pytest_plugins = ['fixtures.plugin']")
+    pytester.makepyfile(test_claim="""
+        import pytest
+
+        @pytest.mark.task("thr")
+        def test_claim(trained):
+            assert trained.task_spec.seed != 0
+    """)
+    result = pytester.runpytest_subprocess("--seeds", "3", "-rxX")
+    # s0: fails as recorded -> xfailed; s1: recorded but passes -> strict XPASS fails; s2: passes
+    result.assert_outcomes(xfailed=1, failed=1, passed=1)
+    result.stdout.fnmatch_lines(["*x.demo does not hold on thr-micro-s0-n0.05: measured 0.1 < 0.5*"])
