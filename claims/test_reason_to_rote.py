@@ -40,6 +40,7 @@ MEMORIZE_LATER = Claim(
               "held-out accuracy >= 0.5",
     threshold="difference > 0 (strictly later), in every seed",
     threshold_source="CLAIMS.md",
+    replicate="all",
 )
 
 
@@ -175,7 +176,7 @@ def test_clean_label_decodable(trained, decoder):
     verdict = judge(
         CLEAN_LABEL_DECODABLE, trained, passed=test.p < ALPHA / 2 and clean.estimate > control,
         estimate=clean.estimate, ci=(clean.low, clean.high), p=test.p, n=len(items),
-        decoder=decoder, control_rate=control, items_more=test.positive, items_fewer=test.negative,
+        variant=decoder, control_rate=control, items_more=test.positive, items_fewer=test.negative,
         by_site_clean=d.by_site_clean.mean(1).tolist(),
         by_site_control=d.by_site_control.mean(1).tolist(),
         items=[{"prompt": " ".join(it.prompt), "clean_positions": int(c), "control_positions": int(k)}

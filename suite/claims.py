@@ -35,6 +35,11 @@ class Claim:
     threshold: str  # the decision rule, e.g. "Wilson 95% lower bound >= 0.5"
     threshold_source: str  # a paper's number, or "a priori: <reason>"
     family: str = ""  # claims corrected together for multiple comparisons
+    replicate: str = "majority"  # across seeds: "majority" (k > n/2) or "all" (every seed)
+
+    def __post_init__(self) -> None:
+        if self.replicate not in ("majority", "all"):
+            raise ValueError(f"{self.id}: replicate must be 'majority' or 'all'")
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,8 @@ class Verdict:
     verdict: str
     details: dict[str, Any] = field(default_factory=dict)
     model_key: str = ""
+    variant: str = ""  # a claim's parametrization beyond the model, e.g. the decoder
+    replicate: str = "majority"
 
     @property
     def passed(self) -> bool:
@@ -100,7 +107,7 @@ def remove_recorder(recorder: Recorder) -> None:
 def judge(claim: Claim, model: Any, *, passed: bool, estimate: float, n: int,
           ci: tuple[float, float] | None = None, p: float | None = None,
           verdict: str | None = None, items: Sequence[dict[str, Any]] = (),
-          **details: Any) -> Verdict:
+          variant: str = "", **details: Any) -> Verdict:
     """Record and return the Verdict of `claim` on `model` (a StoredModel).
 
     items: per-item outcomes for items.jsonl (each a dict of JSON-able values).
@@ -111,7 +118,7 @@ def judge(claim: Claim, model: Any, *, passed: bool, estimate: float, n: int,
         n=n, estimate=estimate, ci_low=None if ci is None else ci[0],
         ci_high=None if ci is None else ci[1], p=p, threshold=claim.threshold,
         verdict=verdict or ("pass" if passed else "fail"), details=details,
-        model_key=model.key,
+        model_key=model.key, variant=variant, replicate=claim.replicate,
     )
     if v.verdict not in VERDICTS:
         raise ValueError(f"verdict must be one of {VERDICTS}, got {v.verdict!r}")
@@ -124,3 +131,56 @@ def precondition(claim: Claim, model: Any, reasons: Sequence[str]) -> Verdict:
     """Record that `claim` could not be judged on `model`, with the measured numbers."""
     return judge(claim, model, passed=False, estimate=float("nan"), n=0,
                  verdict="precondition", reasons="; ".join(reasons))
+
+
+@dataclass(frozen=True)
+class ReplicationVerdict:
+    """A claim judged across seeds by the k-of-n rule (suite.stats.k_of_n)."""
+
+    claim: str
+    recipe: str
+    noise: float
+    variant: str
+    seeds: list[int]
+    passed: int
+    k: int
+    holds: bool
+    false_positive_rate: float
+    preconditions_unmet: int
+
+    @property
+    def message(self) -> str:
+        name = self.claim + (f"[{self.variant}]" if self.variant else "")
+        status = "REPLICATES" if self.holds else "DOES NOT REPLICATE"
+        extra = (f"; {self.preconditions_unmet} seed(s) not judged (precondition)"
+                 if self.preconditions_unmet else "")
+        return (f"{name} on {self.recipe} noise {self.noise:g}: {status}: {self.passed} of "
+                f"{len(self.seeds) - self.preconditions_unmet} seeds pass, rule >= {self.k} "
+                f"(false-positive rate {self.false_positive_rate:.2g} at alpha 0.05){extra}")
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+
+def replicate(verdicts: Sequence[Verdict]) -> list[ReplicationVerdict]:
+    """Group verdicts by (claim, variant, recipe, noise) over seeds and apply the k-of-n rule
+    (k = all seeds for claims stated 'in every seed', else a strict majority). Groups with one
+    seed are left out; seeds whose precondition failed are not counted."""
+    from .stats import k_of_n
+
+    groups: dict[tuple, list[Verdict]] = {}
+    for v in verdicts:
+        groups.setdefault((v.claim, v.variant, v.recipe, v.noise), []).append(v)
+    out = []
+    for (claim, variant, recipe, noise), vs in groups.items():
+        if len({v.seed for v in vs}) < 2:
+            continue
+        judged = [v for v in vs if v.verdict != "precondition"]
+        if not judged:
+            continue
+        k = len(judged) if vs[0].replicate == "all" else None
+        r = k_of_n([v.passed for v in judged], k=k)
+        out.append(ReplicationVerdict(claim, recipe, noise, variant, sorted(v.seed for v in vs),
+                                      r.passed, r.k, r.holds, r.false_positive_rate,
+                                      len(vs) - len(judged)))
+    return out
