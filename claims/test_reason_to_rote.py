@@ -214,7 +214,8 @@ def test_noisy_overrides_late(trained):
     verdict = judge(
         NOISY_OVERRIDES_LATE, trained, passed=test.p < ALPHA, estimate=share.estimate,
         ci=(share.low, share.high), p=test.p, n=len(items), items_clean_first=test.positive,
-        items_noisy_first=test.negative,
+        items_noisy_first=test.negative, by_site_clean=o.by_site_clean,
+        by_site_noisy=o.by_site_noisy,
         items=[{"prompt": " ".join(it.prompt), "score": float(s)} for it, s in zip(items, o.score)],
     )
     assert verdict.passed, verdict.message
@@ -252,6 +253,7 @@ def test_bridge_decodable(trained):
         BRIDGE_DECODABLE, trained, passed=test.p < ALPHA and acc.estimate > control,
         estimate=acc.estimate, ci=(acc.low, acc.high), p=test.p, n=len(items), site=b.site,
         position=b.position, selection_accuracy=b.selection_accuracy, control_rate=control,
+        by_site=b.by_site,
     )
     assert verdict.passed, verdict.message
 

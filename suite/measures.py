@@ -90,6 +90,8 @@ class Override:
     score: torch.Tensor  # [N] in [-1, 1]
     first_clean: torch.Tensor  # [N, A] first site index with clean top-1 (S if never; -1 n/a)
     first_noisy: torch.Tensor  # [N, A]
+    by_site_clean: list[float]  # per site: share of differing positions with clean top-1
+    by_site_noisy: list[float]  # per site: share with noisy top-1
 
 
 def override_layers(model: torch.nn.Module, items: Sequence[Item], vocab: Vocab) -> Override:
@@ -108,8 +110,11 @@ def override_layers(model: torch.nn.Module, items: Sequence[Item], vocab: Vocab)
     differs = clean != batch.targets
     sign = torch.where(first_clean < first_noisy, 1.0, -1.0)
     score = (sign * differs).sum(-1) / differs.sum(-1).clamp_min(1)
+    units = differs.sum().clamp_min(1)
     return Override(score, torch.where(differs, first_clean, -1),
-                    torch.where(differs, first_noisy, -1))
+                    torch.where(differs, first_noisy, -1),
+                    ((top_clean & differs).sum((1, 2)) / units).tolist(),
+                    ((top_noisy & differs).sum((1, 2)) / units).tolist())
 
 
 def bridge_features(model: torch.nn.Module, items: Sequence[Item], vocab: Vocab,
@@ -129,6 +134,7 @@ class BridgeProbe:
     site: str
     position: int
     selection_accuracy: float  # on held-out clean items, used to choose site and position
+    by_site: dict[str, float]  # "site@position" -> selection accuracy (bridge per layer)
     hit: torch.Tensor  # [N] probe correct on the judged items
     hit_control: torch.Tensor  # [N] shuffled-label probe correct
 
@@ -141,12 +147,14 @@ def bridge_probe(model: torch.nn.Module, fit_items: Sequence[Item], select_items
     disjoint from the judged items, so the choice is not fitted to them), and score that probe
     and a shuffled-label control on `items`."""
     best = None
+    by_site: dict[str, float] = {}
     y_fit, y_sel, y = bridges(fit_items), bridges(select_items), bridges(items)
     for position in positions:
         f_fit = bridge_features(model, fit_items, vocab, position)
         f_sel = bridge_features(model, select_items, vocab, position)
         for site in resid_sites(model):
             acc = probes.train_probe(f_fit[site], y_fit).accuracy(f_sel[site], y_sel)
+            by_site[f"{site}@{position}"] = acc
             if best is None or acc > best[0]:
                 best = (acc, site, position, f_fit[site])
     assert best is not None
@@ -154,7 +162,8 @@ def bridge_probe(model: torch.nn.Module, fit_items: Sequence[Item], select_items
     f_items = bridge_features(model, items, vocab, position)[site]
     real = probes.train_probe(f_site, y_fit)
     fake = probes.train_probe(f_site, probes.shuffled(y_fit, seed))
-    return BridgeProbe(site, position, acc, real.correct(f_items, y), fake.correct(f_items, y))
+    return BridgeProbe(site, position, acc, by_site, real.correct(f_items, y),
+                       fake.correct(f_items, y))
 
 
 @dataclass(frozen=True)

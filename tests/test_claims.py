@@ -42,3 +42,29 @@ def test_groups_by_claim_and_variant_and_skips_single_seeds():
 def test_claim_rejects_an_unknown_replication_rule():
     with pytest.raises(ValueError, match="replicate must be"):
         Claim("c.z", "s", "s", "s", "t", "a priori", replicate="most")
+
+
+def test_report_plots_are_written_from_verdicts_and_curves(tmp_path):
+    from suite.report import write_plots
+
+    model_dir = tmp_path / "thr-tiny-s0"
+    model_dir.mkdir()
+    curve = [{"step": s, "heldout_acc": min(1, s / 100), "noisy_recall": max(0, (s - 100) / 100),
+              "noisy_clean_share": 0.5} for s in range(0, 201, 20)]
+    (model_dir / "curve.json").write_text(json.dumps(curve))
+    rows = [
+        Verdict("rr.clean_label_decodable", "thr", "thr-tiny", 0, 0.05, 10, 0.3, 0.2, 0.4, 0.01,
+                "r", "pass", {"by_site_clean": [0.1, 0.3], "by_site_control": [0.1, 0.1]},
+                variant="lens"),
+        Verdict("rr.noisy_overrides_late", "thr", "thr-tiny", 0, 0.05, 10, 0.1, 0.0, 0.2, 1.0,
+                "r", "fail", {"by_site_clean": [0.0, 0.2, 0.0], "by_site_noisy": [0.0, 0.1, 1.0]}),
+        Verdict("rr.bridge_decodable", "thr", "thr-tiny", 0, 0.05, 10, 1.0, 0.9, 1.0, 0.0, "r",
+                "pass", {"by_site": {"embed@1": 0.1, "resid.0@1": 1.0}}),
+        Verdict("rr.bridge_removal_hurts_memorization", "thr", "thr-tiny", 0, 0.05, 10, 0.7, None,
+                None, 0.0, "r", "pass", {"recall_after": 0.3, "recall_after_random": 0.98}),
+    ]
+    written = write_plots(tmp_path / "report", rows, [model_dir])
+    names = sorted(p.name for p in written)
+    assert names == ["bridge_thr-tiny.png", "decoding_thr-tiny.png", "dynamics_thr-tiny-s0.png",
+                     "interventions_thr-tiny.png"]
+    assert all(p.stat().st_size > 1000 and p.read_bytes()[:4] == b"\x89PNG" for p in written)
