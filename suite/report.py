@@ -36,9 +36,14 @@ def plot_dynamics(curve: Sequence[dict[str, Any]], title: str, path: Path) -> No
         ax.axvline(pre, color="grey", linestyle="--", label=f"M_pre (step {pre})")
     ax.set(xlabel="training step", ylabel="share", ylim=(-0.02, 1.02), title=title)
     ax.legend(fontsize=7, loc="center right")
+    _save(fig, path)
+
+
+def _save(fig: Any, path: Path) -> Path:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+    return path
 
 
 def _by_recipe(verdicts: Sequence[Verdict], claim: str) -> dict[str, list[Verdict]]:
@@ -77,11 +82,7 @@ def plot_decoding(verdicts: Sequence[Verdict], out: Path) -> list[Path]:
             ax.set_ylim(-0.02, 1.02)
             ax.legend(fontsize=7)
         fig.suptitle(f"{recipe}: memorized items, mean over seeds")
-        fig.tight_layout()
-        path = out / f"decoding_{recipe}.png"
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
-        written.append(path)
+        written.append(_save(fig, out / f"decoding_{recipe}.png"))
     return written
 
 
@@ -99,11 +100,7 @@ def plot_bridge(verdicts: Sequence[Verdict], out: Path) -> list[Path]:
         ax.set(title=f"{recipe}: bridge probe accuracy (clean items)", ylim=(-0.02, 1.02),
                ylabel="accuracy")
         ax.legend(fontsize=6)
-        fig.tight_layout()
-        path = out / f"bridge_{recipe}.png"
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
-        written.append(path)
+        written.append(_save(fig, out / f"bridge_{recipe}.png"))
     return written
 
 
@@ -137,11 +134,7 @@ def plot_interventions(verdicts: Sequence[Verdict], out: Path) -> list[Path]:
         ax.set(title=f"{recipe}: interventions and their controls", ylim=(0, 1.05))
         ax.text(0.0, -0.32, CONTROLS, transform=ax.transAxes, fontsize=7)
         ax.legend(fontsize=7)
-        fig.tight_layout()
-        path = out / f"interventions_{recipe}.png"
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
-        written.append(path)
+        written.append(_save(fig, out / f"interventions_{recipe}.png"))
     return written
 
 
