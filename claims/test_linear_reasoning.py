@@ -12,16 +12,14 @@ from __future__ import annotations
 import pytest
 import torch
 
-from fixtures.plugin import require
+from fixtures.plugin import require, require_memorized
 from suite.batching import answer_logits, encode, exact_match
-from suite.claims import Claim, judge, precondition
+from suite.claims import Claim, judge
 from suite.interp import directions
 from suite.interp.hooks import hooked, resid_sites, run_capture
-from suite.itemsets import memorized
 from suite.stats import auroc, mcnemar, wilson
 
 ALPHA = 0.05
-MIN_MEMORIZED = 20
 
 
 def _split(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -38,13 +36,8 @@ def _last_prompt(model, items, vocab) -> dict[str, torch.Tensor]:
 
 
 def _direction_setup(claim, trained):
-    model = trained.model()
+    model, mem = require_memorized(claim, trained)
     data = trained.data
-    mem = memorized(model, data)
-    if len(mem) < MIN_MEMORIZED:
-        reason = f"only {len(mem)} memorized items (need >= {MIN_MEMORIZED})"
-        precondition(claim, trained, [reason])
-        pytest.skip(f"{claim.id}: precondition not met: {reason}")
     clean = list(data.clean[: len(mem)])
     f_mem, f_clean = _last_prompt(model, mem, data.vocab), _last_prompt(model, clean, data.vocab)
     mem_fit, mem_test = _split(len(mem), 0)

@@ -13,11 +13,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from fixtures.plugin import require
+from fixtures.plugin import require, require_memorized
 from suite.batching import encode, exact_match
-from suite.claims import Claim, judge, precondition
+from suite.claims import Claim, judge
 from suite.interp import curvature
-from suite.itemsets import memorized
 from suite.stats import mcnemar
 
 ALPHA = 0.05
@@ -35,12 +34,8 @@ def _sweep(claim, trained):
     magnitude (SVD) baseline. Cached per model: two claims read the same sweep."""
     if trained.key in _sweeps:
         return _sweeps[trained.key]
-    model, data = trained.model(), trained.data
-    mem = memorized(model, data)
-    if len(mem) < 20:
-        reason = f"only {len(mem)} memorized items (need >= 20)"
-        precondition(claim, trained, [reason])
-        pytest.skip(f"{claim.id}: precondition not met: {reason}")
+    model, mem = require_memorized(claim, trained)
+    data = trained.data
     factors = curvature.kfac_factors(model, encode(data.train, data.vocab))
     sets = {"memorized": encode(mem, data.vocab, "label"), "heldout": encode(data.heldout, data.vocab)}
     if data.atomic:

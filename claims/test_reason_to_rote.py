@@ -12,11 +12,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from fixtures.plugin import require
+from fixtures.plugin import require, require_memorized
 from suite import counterfactuals, dynamics, measures
 from suite.batching import encode, exact_match
-from suite.claims import Claim, judge, precondition
-from suite.itemsets import memorized
+from suite.claims import Claim, judge
 from suite.interp import attribution, patching
 from suite.stats import binomial_p, hypergeometric_overlap, mcnemar, sign_test, wilson
 
@@ -107,20 +106,6 @@ ALPHA = 0.05
 N_PROBE_TRAIN = 2000  # clean items used to fit probes (the first ones, deterministic)
 
 
-MIN_MEMORIZED = 20
-
-
-def _memorized(claim, trained):
-    """The final model and its memorized items; too few items is an unmet precondition."""
-    model = trained.model()
-    items = memorized(model, trained.data)
-    if len(items) < MIN_MEMORIZED:
-        reason = f"only {len(items)} memorized items (need >= {MIN_MEMORIZED})"
-        precondition(claim, trained, [reason])
-        pytest.skip(f"{claim.id}: precondition not met: {reason}")
-    return model, items
-
-
 _bridge_probes: dict = {}
 
 
@@ -163,7 +148,7 @@ def test_clean_label_decodable(trained, decoder):
     shuffled labels, scored against the clean label.
     """
     require(CLEAN_LABEL_DECODABLE, trained, "learned", "memorized")
-    model, items = _memorized(CLEAN_LABEL_DECODABLE, trained)
+    model, items = require_memorized(CLEAN_LABEL_DECODABLE, trained)
     data = trained.data
     if decoder == "lens":
         d = measures.lens_decodability(model, items, data.vocab)
@@ -207,7 +192,7 @@ def test_noisy_overrides_late(trained):
     recalling); sites are ordered embed < resid.0 < ... < resid.{L-1}.
     """
     require(NOISY_OVERRIDES_LATE, trained, "learned", "memorized")
-    model, items = _memorized(NOISY_OVERRIDES_LATE, trained)
+    model, items = require_memorized(NOISY_OVERRIDES_LATE, trained)
     o = measures.override_layers(model, items, trained.data.vocab)
     test = sign_test(o.score.tolist())
     share = wilson(test.positive, len(items))
@@ -244,7 +229,7 @@ def test_bridge_decodable(trained):
     """For memorized items, the bridge entity r1(e) is decodable from the residual stream by a
     probe trained on clean items, above a shuffled-label control."""
     require(BRIDGE_DECODABLE, trained, "learned", "memorized")
-    model, items = _memorized(BRIDGE_DECODABLE, trained)
+    model, items = require_memorized(BRIDGE_DECODABLE, trained)
     b = _bridge_probe(trained, model, items)
     acc = wilson(int(b.hit.sum()), len(items))
     control = float(b.hit_control.float().mean())
@@ -278,7 +263,7 @@ def test_bridge_removal_hurts_memorization(trained):
     position where a probe decodes it best) lowers noisy recall significantly, and more than
     erasing a random subspace of the same rank at the same place."""
     require(BRIDGE_REMOVAL_MEMORIZATION, trained, "learned", "memorized")
-    model, items = _memorized(BRIDGE_REMOVAL_MEMORIZATION, trained)
+    model, items = require_memorized(BRIDGE_REMOVAL_MEMORIZATION, trained)
     fit, _ = _bridge_split(trained.data)
     b = _bridge_probe(trained, model, items)
     e = measures.erase_bridge(model, fit, items, trained.data.vocab, b.site, b.position)
@@ -321,7 +306,7 @@ def test_bridge_removal_hurts_generalization(trained):
     intervention, which may well hurt atomic recall. The measured numbers decide.
     """
     require(BRIDGE_REMOVAL_GENERALIZATION, trained, "learned", "memorized")
-    model, items = _memorized(BRIDGE_REMOVAL_GENERALIZATION, trained)
+    model, items = require_memorized(BRIDGE_REMOVAL_GENERALIZATION, trained)
     data = trained.data
     fit, _ = _bridge_split(data)
     b = _bridge_probe(trained, model, items)
@@ -365,7 +350,7 @@ def test_intermediate_patching_changes_memory(trained):
     whose intermediate differs changes the memorized noisy output in a clearly larger share of
     items than patching from an item whose intermediate is the same."""
     require(INTERMEDIATE_PATCHING, trained, "learned", "memorized")
-    model, items = _memorized(INTERMEDIATE_PATCHING, trained)
+    model, items = require_memorized(INTERMEDIATE_PATCHING, trained)
     data = trained.data
     if data.spec.task == "thr":
         kept, cf, same = counterfactuals.thr_sources(items, data)
@@ -410,7 +395,7 @@ def test_no_lookup_key(trained):
     """Patching the residual stream at any one input position from a memorized item into a
     different memorized item transfers the source's noisy label in at most 10 % of cases."""
     require(NO_LOOKUP_KEY, trained, "learned", "memorized")
-    model, items = _memorized(NO_LOOKUP_KEY, trained)
+    model, items = require_memorized(NO_LOOKUP_KEY, trained)
     prompt_length = len(items[0].prompt)
     rates = measures.transfer_rates(model, items, trained.data.vocab, range(prompt_length - 1))
     (site, position), hits = max(rates.items(), key=lambda kv: float(kv[1].float().mean()))
@@ -444,7 +429,7 @@ def test_outlier_heuristics_patching(trained):
     held-out accuracy within 5 points at every layer, while at some layer noisy recall drops by
     at least 0.5. M_pre: the last checkpoint with held-out >= 0.8 and noisy recall <= 0.1."""
     require(OUTLIER_PATCHING, trained, "learned", "memorized", "curve", "pre")
-    model, items = _memorized(OUTLIER_PATCHING, trained)
+    model, items = require_memorized(OUTLIER_PATCHING, trained)
     data = trained.data
     pre = trained.checkpoint(dynamics.pre_memorization_step(trained.curve))
     held, mem = encode(data.heldout, data.vocab), encode(items, data.vocab, "label")
@@ -490,7 +475,7 @@ def test_heuristic_neurons_reused(trained):
     """The top-attribution neurons for memorized items overlap those for clean items far above
     chance, and each is shared across many memorized items rather than item-specific."""
     require(HEURISTIC_NEURONS, trained, "learned", "memorized")
-    model, items = _memorized(HEURISTIC_NEURONS, trained)
+    model, items = require_memorized(HEURISTIC_NEURONS, trained)
     data = trained.data
     layers = range(len(model.transformer.h))
     mem_batch = encode(items, data.vocab, "label")
