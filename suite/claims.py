@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import MISSING, asdict, dataclass, field, fields
+from pathlib import Path
 from typing import Any, Callable, Sequence
 
 VERDICTS = ("pass", "fail", "precondition")
@@ -40,6 +41,48 @@ class Claim:
     def __post_init__(self) -> None:
         if self.replicate not in ("majority", "all"):
             raise ValueError(f"{self.id}: replicate must be 'majority' or 'all'")
+        known = CLAIMS.get(self.id)
+        if known is not None and known != self:
+            raise ValueError(f"claim id {self.id!r} is declared twice with different content")
+        CLAIMS[self.id] = self
+
+
+CLAIMS: dict[str, Claim] = {}  # every declared claim by id (filled as claim modules import)
+
+
+def claims_dir() -> Path:
+    """The claims/ folder of this checkout (claims are tests, so they live beside suite/)."""
+    return Path(__file__).resolve().parent.parent / "claims"
+
+
+def load_catalogue(directory: Path | None = None) -> dict[str, Claim]:
+    """Import every claim module (claims/test_*.py) and return the declared claims by id."""
+    import importlib.util
+    import sys
+
+    directory = directory or claims_dir()
+    if not directory.is_dir():
+        raise FileNotFoundError(f"no claims folder at {directory}: the claims live in the "
+                                "repository checkout (pip install -e .)")
+    root = str(directory.parent)
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    for path in sorted(directory.glob("test_*.py")):
+        name = f"claims.{path.stem}"
+        if name not in sys.modules:
+            importlib.import_module(name)
+    return dict(CLAIMS)
+
+
+def get_claim(claim_id: str) -> Claim:
+    """The declared claim `claim_id`; an unknown id is a KeyError that suggests the closest."""
+    if claim_id not in CLAIMS:
+        load_catalogue()
+    if claim_id not in CLAIMS:
+        from .tasks import unknown
+
+        raise unknown("claim", claim_id, sorted(CLAIMS))
+    return CLAIMS[claim_id]
 
 
 @dataclass(frozen=True)
@@ -60,6 +103,7 @@ class Verdict:
     model_key: str = ""
     variant: str = ""  # a claim's parametrization beyond the model, e.g. the decoder
     replicate: str = "majority"
+    family: str = ""
 
     @property
     def passed(self) -> bool:
@@ -76,6 +120,30 @@ class Verdict:
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), default=_jsonable)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Verdict":
+        names = {f.name for f in fields(cls)}
+        missing = {f.name for f in fields(cls) if f.default is MISSING
+                   and f.default_factory is MISSING} - set(d)
+        if missing:
+            raise ValueError(f"a verdict record lacks {sorted(missing)}")
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+
+def read_verdicts(path: Path) -> list[Verdict]:
+    """The verdicts of a results.jsonl, with the line number of any record that is not one."""
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such results file (written by --report DIR)")
+    out = []
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            out.append(Verdict.from_dict(json.loads(line)))
+        except (json.JSONDecodeError, ValueError, TypeError) as err:
+            raise ValueError(f"{path}:{number}: not a verdict record ({err})") from None
+    return out
 
 
 def _fmt(v: Any) -> str:
@@ -119,6 +187,7 @@ def judge(claim: Claim, model: Any, *, passed: bool, estimate: float, n: int,
         ci_high=None if ci is None else ci[1], p=p, threshold=claim.threshold,
         verdict=verdict or ("pass" if passed else "fail"), details=details,
         model_key=model.key, variant=variant, replicate=claim.replicate,
+        family=claim.family,
     )
     if v.verdict not in VERDICTS:
         raise ValueError(f"verdict must be one of {VERDICTS}, got {v.verdict!r}")
@@ -183,4 +252,59 @@ def replicate(verdicts: Sequence[Verdict]) -> list[ReplicationVerdict]:
         out.append(ReplicationVerdict(claim, recipe, noise, variant, sorted(v.seed for v in vs),
                                       r.passed, r.k, r.holds, r.false_positive_rate,
                                       len(vs) - len(judged)))
+    return out
+
+
+@dataclass(frozen=True)
+class FamilyVerdict:
+    """One claim's p-value corrected with Holm's method over its family on one model.
+
+    Added after the per-claim rules were fixed (version 2 of the reporting, issue 4): the
+    per-claim verdicts are unchanged; this is a second, stricter reading for claims whose rule
+    carries a p-value, reported beside them. Claims whose rule is an interval bound have no p
+    and are not part of the correction.
+    """
+
+    family: str
+    claim: str
+    variant: str
+    model_key: str
+    recipe: str
+    seed: int
+    noise: float
+    p: float
+    p_holm: float
+    family_size: int
+    passed: bool  # the claim's own rule
+    holds_corrected: bool  # its own rule and p_holm <= alpha
+
+    @property
+    def message(self) -> str:
+        name = self.claim + (f"[{self.variant}]" if self.variant else "")
+        status = "holds" if self.holds_corrected else "does not hold"
+        return (f"{name} on {self.recipe} seed {self.seed} noise {self.noise:g}: p={self.p:.3g}, "
+                f"Holm over {self.family_size} in {self.family}: {self.p_holm:.3g} -> {status} "
+                f"after correction (own rule: {'pass' if self.passed else 'fail'})")
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+
+def family_correct(verdicts: Sequence[Verdict], alpha: float = 0.05) -> list[FamilyVerdict]:
+    """Holm-correct the p-values of every claim family on each model (verdicts with a p and a
+    family; precondition verdicts are left out)."""
+    from .stats import holm
+
+    groups: dict[tuple[str, str], list[Verdict]] = {}
+    for v in verdicts:
+        family = v.family
+        if family and v.p is not None and v.verdict != "precondition" and not math.isnan(v.p):
+            groups.setdefault((family, v.model_key), []).append(v)
+    out = []
+    for (family, _), vs in sorted(groups.items()):
+        adjusted = holm([v.p for v in vs])
+        for v, p_adj in zip(vs, adjusted):
+            out.append(FamilyVerdict(family, v.claim, v.variant, v.model_key, v.recipe, v.seed,
+                                     v.noise, v.p, p_adj, len(vs), v.passed,
+                                     v.passed and p_adj <= alpha))
     return out

@@ -1,7 +1,14 @@
-"""Command line: `python -m suite train RECIPE --seed N [--json]` and `python -m suite ls`.
+"""Command line (`python -m suite` or `memsuite`): ls, train, run, report.
 
-Training from here goes through the same store and loop as the pytest fixtures, so a model
-trained by hand is the model the claims are later judged on.
+    ls                         claims with their sources, recipes, stored models
+    train RECIPE --seed N      train a recipe into the store (or load it)
+    run [-k EXPR] [--model-dir DIR] [--scale S] [--seeds N] [--noise R] [--report DIR]
+        [--baseline DIR]       judge the claims: pytest on claims/ with these options
+    report DIR                 re-render DIR/report.html and report.md from DIR/results.jsonl
+
+Everything goes through the same code paths as pytest: `train` uses the store and loop the
+fixtures use, and `run` is pytest itself on the claims folder, so a verdict from here is the
+verdict `pytest claims/` gives.
 """
 
 from __future__ import annotations
@@ -9,9 +16,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Sequence
 
-from . import recipes, store
+from . import recipes
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -21,6 +29,8 @@ def _train(args: argparse.Namespace) -> int:
         print(f"memsuite train: {err.args[0] if err.args else err}", file=sys.stderr)
         return 2
     import time
+
+    from . import store
 
     stored = store.get_or_train(recipe, refresh_before=time.time() if args.refresh else None,
                                 progress=not args.quiet)
@@ -50,15 +60,63 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _ls(args: argparse.Namespace) -> int:
+    from .claims import load_catalogue
+
+    catalogue = load_catalogue()
+    print(f"claims ({len(catalogue)}):")
+    for claim_id, claim in sorted(catalogue.items()):
+        print(f"  {claim_id:42s} {claim.source}")
     print("recipes:")
     for name in recipes.available():
         r = recipes.load(name)
         print(f"  {name:16s} {r.scale:6s} {r.task_name:5s} {r.description}")
+    from . import store
+
     print(f"stored models ({store.store_root()}):")
     for entry in store.entries():
         m = entry.metrics
         print(f"  {entry.path.name}  held-out {m.get('heldout_acc')}  noisy recall "
               f"{m.get('noisy_recall')}  M_pre {m.get('pre_memorization_step')}")
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    import pytest
+
+    from .claims import claims_dir
+
+    folder = claims_dir()
+    if not folder.is_dir():
+        print(f"memsuite run: no claims folder at {folder} (install the checkout with "
+              "pip install -e .)", file=sys.stderr)
+        return 2
+    argv = [str(folder), "-p", "no:cacheprovider", "-q" if args.quiet else "-v",
+            "--scale", args.scale, "--seeds", args.seeds]
+    for flag, value in (("-k", args.k), ("--model-dir", args.model_dir), ("--noise", args.noise),
+                        ("--report", args.report), ("--baseline", args.baseline)):
+        if value:
+            argv += [flag, value]
+    if args.m:
+        argv += ["-m", args.m]
+    argv += args.pytest_args
+    code = int(pytest.main(argv))
+    if code == pytest.ExitCode.NO_TESTS_COLLECTED:
+        print(f"memsuite run: no claim test matches -k {args.k!r}" if args.k else
+              "memsuite run: no claim test was collected", file=sys.stderr)
+    if args.report and code in (0, 1):
+        print(f"report: {Path(args.report) / 'report.html'}")
+    return code
+
+
+def _report(args: argparse.Namespace) -> int:
+    from .report import rerender
+
+    try:
+        md, html = rerender(Path(args.directory))
+    except (FileNotFoundError, ValueError) as err:
+        print(f"memsuite report: {err}", file=sys.stderr)
+        return 2
+    print(f"wrote {html} and {md}")
     return 0
 
 
@@ -73,8 +131,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     t.add_argument("--refresh", action="store_true", help="retrain even if stored")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     t.set_defaults(run=_train)
-    ls = sub.add_parser("ls", help="list recipes and stored models")
+    ls = sub.add_parser("ls", help="list claims, recipes and stored models")
     ls.set_defaults(run=_ls)
+    r = sub.add_parser("run", help="judge the claims (pytest on claims/)",
+                       epilog="arguments after -- go to pytest unchanged, e.g. -- -n auto -x")
+    r.add_argument("-k", default=None, help="pytest -k expression, e.g. thr or 'bridge and s1'")
+    r.add_argument("-m", default=None, help="pytest -m marker expression, e.g. slow")
+    r.add_argument("--model-dir", default=None, help="judge this saved model (see README)")
+    r.add_argument("--scale", default="tiny", choices=recipes.SCALES)
+    r.add_argument("--seeds", default="1", help="a count (3 = seeds 0,1,2) or a list (7,11)")
+    r.add_argument("--noise", default=None, help="comma-separated noise rates, e.g. 0.02,0.1")
+    r.add_argument("--report", default=None, metavar="DIR", help="write the report into DIR")
+    r.add_argument("--baseline", default=None, metavar="DIR",
+                   help="fail on regressions against a previous report DIR")
+    r.add_argument("--quiet", action="store_true", help="pytest -q instead of -v")
+    r.add_argument("pytest_args", nargs="*", help="passed to pytest after --")
+    r.set_defaults(run=_run)
+    rep = sub.add_parser("report", help="re-render a report from its results.jsonl")
+    rep.add_argument("directory", help="a --report directory")
+    rep.set_defaults(run=_report)
     args = parser.parse_args(argv)
     return int(args.run(args))
 

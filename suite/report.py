@@ -7,6 +7,10 @@ models' saved training curves: nothing is recomputed from a model here.
                               (lens and probe) and clean vs noisy label (lens, noisy prefix)
     bridge_<recipe>.png       bridge-probe accuracy per residual site and position (THR)
     interventions_<recipe>.png  each intervention's effect beside its control, per seed
+    curvature_<claim>_<recipe>.png  noisy recall and held-out accuracy against kept curvature
+                              mass, K-FAC edit vs magnitude baseline
+    report.md, report.html    the claims table, replication, family-wise correction and the
+                              plots (embedded in the HTML, so the file travels alone)
 """
 
 from __future__ import annotations
@@ -138,17 +142,150 @@ def plot_interventions(verdicts: Sequence[Verdict], out: Path) -> list[Path]:
     return written
 
 
-def write_plots(out: Path, verdicts: Sequence[Verdict], model_dirs: Sequence[Path]) -> list[Path]:
-    """Every plot this run's verdicts and models support; returns the files written."""
+def plot_curvature_sweep(verdicts: Sequence[Verdict], out: Path) -> list[Path]:
+    """Noisy recall and held-out accuracy against kept curvature mass rho, for the K-FAC edit
+    and the magnitude baseline (from curv.edit_suppresses_memorization's recorded sweep)."""
+    written = []
+    for claim in sorted({v.claim for v in verdicts if v.claim.startswith("curv.edit_")}):
+        for recipe, rows in sorted(_by_recipe(verdicts, claim).items()):
+            fig, ax = plt.subplots(figsize=(6, 3.5))
+            for v in rows:
+                sweep = v.details["sweep"]
+                rhos = [float(k.split("=")[1]) for k in sweep]
+                for field, label, style in (("kfac_recall", "K-FAC: noisy recall", "-o"),
+                                            ("kfac_heldout", "K-FAC: held-out acc.", "-s"),
+                                            ("svd_recall", "magnitude: noisy recall", "--o"),
+                                            ("svd_heldout", "magnitude: held-out acc.", "--s")):
+                    ax.plot(rhos, [sweep[k][field] for k in sweep], style,
+                            label=f"{label}, seed {v.seed}", alpha=0.8)
+            ax.set(title=f"{recipe}: {claim}", xlabel="curvature mass kept (rho)",
+                   ylabel="share", ylim=(-0.02, 1.02))
+            if len(rows) and max(float(k.split("=")[1]) for k in rows[0].details["sweep"]) > 0.95:
+                ax.set_xscale("logit")
+            ax.legend(fontsize=6)
+            written.append(_save(fig, out / f"curvature_{claim.split('.', 1)[1]}_{recipe}.png"))
+    return written
+
+
+def write_plots(out: Path, verdicts: Sequence[Verdict],
+                curves: dict[str, list[dict[str, Any]]]) -> list[Path]:
+    """Every plot this run's verdicts and training curves support; returns the files written.
+    curves: model name -> its curve.json."""
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    for directory in model_dirs:
-        curve_path = directory / "curve.json"
-        if curve_path.is_file():
-            path = out / f"dynamics_{directory.name}.png"
-            plot_dynamics(json.loads(curve_path.read_text()), directory.name, path)
+    for name, curve in sorted(curves.items()):
+        if curve:
+            path = out / f"dynamics_{name}.png"
+            plot_dynamics(curve, name, path)
             written.append(path)
     written += plot_decoding(verdicts, out)
     written += plot_bridge(verdicts, out)
     written += plot_interventions(verdicts, out)
+    written += plot_curvature_sweep(verdicts, out)
     return written
+
+
+# --- the run's summary: markdown and one self-contained HTML file ---------------------------
+
+def _row(v: Verdict) -> list[str]:
+    name = v.claim + (f" [{v.variant}]" if v.variant else "")
+    interval = "" if v.ci_low is None else f"[{v.ci_low:.3f}, {v.ci_high:.3f}]"
+    estimate = "" if v.verdict == "precondition" else f"{v.estimate:.3f}"
+    p = "" if v.p is None else f"{v.p:.3g}"
+    status = v.verdict if v.verdict != "precondition" else "precondition not met"
+    return [name, v.task, v.recipe, str(v.seed), f"{v.noise:g}", estimate, interval, p, status]
+
+
+HEADER = ["claim", "task", "model", "seed", "noise", "estimate", "95% interval", "p", "verdict"]
+
+
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(c.replace("|", "/") for c in r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def _html_table(header: Sequence[str], rows: Sequence[Sequence[str]], css: str = "") -> str:
+    from html import escape
+
+    head = "".join(f"<th>{escape(h)}</th>" for h in header)
+    body = "".join(
+        f'<tr class="{escape(r[-1].split()[0])}">' + "".join(f"<td>{escape(c)}</td>" for c in r)
+        + "</tr>" for r in rows)
+    return f'<table class="{css}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+STYLE = """body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}
+table{border-collapse:collapse;font-size:13px;margin:1em 0}td,th{border:1px solid #ccc;
+padding:3px 6px;text-align:left}tr.pass td:last-child{color:#060}tr.fail td:last-child{color:#a00}
+tr.precondition td:last-child{color:#888}img{max-width:100%;display:block;margin:1em 0}"""
+
+
+def summary_tables(verdicts: Sequence[Verdict]) -> dict[str, tuple[list[str], list[list[str]]]]:
+    """The report's tables: claims, replication across seeds, family-corrected p-values."""
+    from .claims import family_correct, replicate
+
+    tables = {"Claims": (HEADER, [_row(v) for v in verdicts])}
+    reps = replicate(verdicts)
+    if reps:
+        tables["Replication across seeds (k-of-n)"] = (
+            ["claim", "model", "noise", "seeds passing", "rule", "verdict"],
+            [[r.claim + (f" [{r.variant}]" if r.variant else ""), r.recipe, f"{r.noise:g}",
+              f"{r.passed} of {len(r.seeds) - r.preconditions_unmet}", f">= {r.k}",
+              "replicates" if r.holds else "does not replicate"] for r in reps])
+    fams = family_correct(verdicts)
+    if fams:
+        tables["Family-wise correction (Holm, alpha 0.05)"] = (
+            ["claim", "family", "model", "seed", "noise", "p", "p (Holm)", "verdict"],
+            [[f.claim + (f" [{f.variant}]" if f.variant else ""), f"{f.family} ({f.family_size})",
+              f.recipe, str(f.seed), f"{f.noise:g}", f"{f.p:.3g}", f"{f.p_holm:.3g}",
+              "pass" if f.holds_corrected else "fail"] for f in fams])
+    return tables
+
+
+def write_summary(out: Path, verdicts: Sequence[Verdict], plots: Sequence[Path],
+                  title: str = "memsuite report") -> tuple[Path, Path]:
+    """report.md (tables, plots linked) and report.html (tables, plots embedded: one file that
+    opens anywhere)."""
+    import base64
+    from html import escape
+
+    counts = {k: sum(v.verdict == k for v in verdicts) for k in ("pass", "fail", "precondition")}
+    line = (f"{len(verdicts)} verdicts: {counts['pass']} pass, {counts['fail']} fail, "
+            f"{counts['precondition']} precondition not met")
+    tables = summary_tables(verdicts)
+    md = [f"# {title}", "", line, ""]
+    html = [f"<!doctype html><html><head><meta charset='utf-8'><title>{escape(title)}</title>"
+            f"<style>{STYLE}</style></head><body><h1>{escape(title)}</h1><p>{escape(line)}</p>"]
+    for heading, (header, rows) in tables.items():
+        md += [f"## {heading}", "", markdown_table(header, rows), ""]
+        html.append(f"<h2>{escape(heading)}</h2>" + _html_table(header, rows, css="verdicts"))
+    if plots:
+        md += ["## Plots", ""]
+        html.append("<h2>Plots</h2>")
+    for path in plots:
+        md += [f"![{path.stem}]({path.name})", ""]
+        data = base64.b64encode(path.read_bytes()).decode()
+        html.append(f"<figure><img alt='{escape(path.stem)}' src='data:image/png;base64,{data}'>"
+                    f"<figcaption>{escape(path.stem)}</figcaption></figure>")
+    html.append("</body></html>")
+    (out / "report.md").write_text("\n".join(md))
+    (out / "report.html").write_text("\n".join(html))
+    return out / "report.md", out / "report.html"
+
+
+def write_report(out: Path, verdicts: Sequence[Verdict],
+                 curves: dict[str, list[dict[str, Any]]]) -> tuple[Path, Path]:
+    """Plots, report.md and report.html for a run (or a re-render of one)."""
+    plots = write_plots(out, verdicts, curves)
+    return write_summary(out, verdicts, plots)
+
+
+def rerender(directory: Path) -> tuple[Path, Path]:
+    """Re-render a report directory from its results.jsonl and curves.json, no models run."""
+    from .claims import read_verdicts
+
+    verdicts = read_verdicts(directory / "results.jsonl")
+    curves_path = directory / "curves.json"
+    curves = json.loads(curves_path.read_text()) if curves_path.is_file() else {}
+    return write_report(directory, verdicts, curves)

@@ -23,3 +23,69 @@ def store_dir(tmp_path, monkeypatch):
     root = tmp_path / "store"
     monkeypatch.setenv("MEMSUITE_STORE", str(root))
     return root
+
+
+MICRO_TOML = """
+name = "thr-micro"
+scale = "tiny"
+[task]
+task = "thr"
+n_entities = 8
+n_relations = 3
+[model]
+n_layer = 1
+n_embd = 16
+n_head = 2
+[train]
+steps = 30
+batch_size = 16
+lr = 3e-3
+eval_every = 10
+"""
+
+
+@pytest.fixture
+def recipe_dir(tmp_path, monkeypatch, store_dir):
+    d = tmp_path / "recipes"
+    d.mkdir()
+    (d / "thr-micro.toml").write_text(MICRO_TOML)
+    monkeypatch.setenv("MEMSUITE_RECIPES", str(d))
+    return d
+
+
+def _report_rows() -> list:
+    from suite.claims import Verdict
+
+    return [
+        Verdict("rr.clean_label_decodable", "thr", "thr-tiny", 0, 0.05, 10, 0.3, 0.2, 0.4, 0.01,
+                "r", "pass", {"by_site_clean": [0.1, 0.3], "by_site_control": [0.1, 0.1]},
+                variant="lens", family="rr.decodability"),
+        Verdict("rr.noisy_overrides_late", "thr", "thr-tiny", 0, 0.05, 10, 0.1, 0.0, 0.2, 1.0,
+                "r", "fail", {"by_site_clean": [0.0, 0.2, 0.0], "by_site_noisy": [0.0, 0.1, 1.0]},
+                family="rr.decodability"),
+        Verdict("rr.bridge_decodable", "thr", "thr-tiny", 0, 0.05, 10, 1.0, 0.9, 1.0, 0.0, "r",
+                "pass", {"by_site": {"embed@1": 0.1, "resid.0@1": 1.0}}),
+        Verdict("rr.bridge_removal_hurts_memorization", "thr", "thr-tiny", 0, 0.05, 10, 0.7, None,
+                None, 0.0, "r", "pass", {"recall_after": 0.3, "recall_after_random": 0.98}),
+        Verdict("curv.edit_suppresses_memorization", "thr", "thr-tiny", 0, 0.05, 10, 0.2, None,
+                None, None, "r", "fail", {"sweep": {
+                    f"rho={r}": {"kfac_recall": 1 - r, "kfac_heldout": 1 - r / 2,
+                                 "svd_recall": 1.0, "svd_heldout": 0.9} for r in (0.5, 0.7, 0.9)}}),
+    ]
+
+
+CURVE = [{"step": s, "heldout_acc": min(1, s / 100), "noisy_recall": max(0, (s - 100) / 100),
+          "noisy_clean_share": 0.5} for s in range(0, 201, 20)]
+
+
+@pytest.fixture
+def sample_report(tmp_path):
+    """A report directory with results.jsonl (five verdicts with plot details) and curves.json,
+    as a run with --report leaves it, before rendering."""
+    import json
+
+    out = tmp_path / "sample-report"
+    out.mkdir()
+    (out / "results.jsonl").write_text("".join(v.to_json() + "\n" for v in _report_rows()))
+    (out / "curves.json").write_text(json.dumps({"thr-tiny-s0": CURVE}))
+    return out
