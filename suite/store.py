@@ -240,17 +240,25 @@ class StoredModel:
 
     @cached_property
     def data(self) -> TaskData:
-        """The task data, regenerated from task.json and checked against vocab and noisy.json."""
+        """The task data, regenerated from task.json and checked against vocab.json.
+
+        noisy.json, when present, lists the noisy training items and the labels they were
+        trained on. A store entry's must equal the regenerated one. A model trained elsewhere
+        (no manifest.json) may have drawn its own noise: its list then decides which training
+        queries are noisy and with which labels (README, 'Judging your own model')."""
         data = generate(self.task_spec)
         data.vocab.check_matches(self.vocab, what=f"model in {self.path}")
         saved = self._json("noisy.json")
-        if saved is not None:
-            regenerated = [{"prompt": list(it.prompt), "clean": list(it.clean),
-                            "label": list(it.label)} for it in data.noisy]
-            if saved != regenerated:
-                raise CorruptEntry(f"{self.path}: noisy.json differs from the task regenerated "
-                                   "from task.json (was the task code changed?)")
-        return data
+        if saved is None:
+            return data
+        regenerated = [{"prompt": list(it.prompt), "clean": list(it.clean),
+                        "label": list(it.label)} for it in data.noisy]
+        if saved == regenerated:
+            return data
+        if (self.path / "manifest.json").is_file():
+            raise CorruptEntry(f"{self.path}: noisy.json differs from the task regenerated "
+                               "from task.json (was the task code changed?)")
+        return with_noise_list(data, saved, where=self.path / "noisy.json")
 
     def validate(self) -> None:
         """Check that the model can be judged on its task; raise a clear error if not."""
@@ -290,6 +298,41 @@ class StoredModel:
                                f"unexpected {unexpected})")
         model.tie_weights()
         return model.eval()
+
+
+def with_noise_list(data: TaskData, noisy: Any, where: Path) -> TaskData:
+    """`data` with its noisy split replaced by an explicit list of {"prompt", "label"} records
+    (prompt and label as token lists; "clean" is optional and checked when given). Each prompt
+    must be a training query of the task; its label must differ from the clean answer."""
+    import dataclasses
+
+    if not isinstance(noisy, list):
+        raise ValueError(f"{where}: expected a list of {{'prompt': [...], 'label': [...]}}")
+    queries = {it.prompt: it for it in data.clean + data.noisy}
+    chosen: dict[tuple[str, ...], Any] = {}
+    for number, record in enumerate(noisy):
+        try:
+            prompt, label = tuple(record["prompt"]), tuple(record["label"])
+        except (TypeError, KeyError):
+            raise ValueError(f"{where}: record {number} needs 'prompt' and 'label' token lists")
+        item = queries.get(prompt)
+        if item is None:
+            raise ValueError(f"{where}: record {number}: prompt {' '.join(prompt)!r} is not a "
+                             "training query of the task in task.json")
+        if "clean" in record and tuple(record["clean"]) != item.clean:
+            raise ValueError(f"{where}: record {number}: clean answer {record['clean']} differs "
+                             f"from the task's {list(item.clean)}")
+        if label == item.clean or len(label) != len(item.clean):
+            raise ValueError(f"{where}: record {number}: label {list(label)} must differ from "
+                             f"the clean answer {list(item.clean)} and have its length")
+        unknown_tokens = [t for t in label if t not in set(data.vocab.tokens)]
+        if unknown_tokens:
+            raise VocabMismatch(f"{where}: record {number}: label tokens {unknown_tokens} are "
+                                "not in the vocabulary")
+        chosen[prompt] = dataclasses.replace(item, label=label, split="noisy")
+    clean = tuple(dataclasses.replace(it, label=it.clean, split="clean")
+                  for it in data.clean + data.noisy if it.prompt not in chosen)
+    return dataclasses.replace(data, clean=clean, noisy=tuple(chosen.values()))
 
 
 @contextlib.contextmanager

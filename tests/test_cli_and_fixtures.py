@@ -15,34 +15,6 @@ from suite import recipes
 ROOT = Path(__file__).resolve().parent.parent
 pytest_plugins = ["pytester"]
 
-MICRO_TOML = """
-name = "thr-micro"
-scale = "tiny"
-[task]
-task = "thr"
-n_entities = 8
-n_relations = 3
-[model]
-n_layer = 1
-n_embd = 16
-n_head = 2
-[train]
-steps = 30
-batch_size = 16
-lr = 3e-3
-eval_every = 10
-"""
-
-
-@pytest.fixture
-def recipe_dir(tmp_path, monkeypatch, store_dir):
-    d = tmp_path / "recipes"
-    d.mkdir()
-    (d / "thr-micro.toml").write_text(MICRO_TOML)
-    monkeypatch.setenv("MEMSUITE_RECIPES", str(d))
-    return d
-
-
 def test_seeds_and_noise_options_parse():
     assert parse_seeds("3") == [0, 1, 2] and parse_seeds("7,11") == [7, 11]
     assert parse_noise(None) == [None] and parse_noise("0.02,0.1") == [0.02, 0.1]

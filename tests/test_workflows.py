@@ -1,0 +1,213 @@
+"""Researchers' workflows end to end: judge a model trained elsewhere, compare with a baseline,
+render the report, run in parallel. Every model here trains in a second or two."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from suite.store import StoredModel
+
+ROOT = Path(__file__).resolve().parent.parent
+pytest_plugins = ["pytester"]
+
+
+def _run(*args: str, cwd: Path = ROOT, env_extra: dict[str, str] | None = None,
+         timeout: int = 300) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, *args], capture_output=True, text=True, cwd=cwd,
+                          env={**os.environ, **(env_extra or {})}, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def own_model(tmp_path_factory) -> Path:
+    """A checkpoint from examples/own_training_loop.py: plain torch + transformers, not the
+    suite's loop, exported as the README documents."""
+    out = tmp_path_factory.mktemp("own") / "my-gpt2"
+    done = _run(str(ROOT / "examples" / "own_training_loop.py"), str(out), "--steps", "60")
+    assert done.returncode == 0, done.stderr
+    return out
+
+
+def test_a_model_from_another_training_loop_is_judged(own_model, tmp_path):
+    model = StoredModel(own_model)
+    model.validate()
+    listed = json.loads((own_model / "noisy.json").read_text())
+    assert sorted(list(it.prompt) for it in model.data.noisy) == sorted(r["prompt"] for r in listed)
+    assert all(list(it.label) == r["label"] for it in model.data.noisy for r in listed
+               if r["prompt"] == list(it.prompt))
+    report = tmp_path / "report"
+    done = _run("-m", "suite", "run", "--model-dir", str(own_model), "-k", "memorize_later",
+                "--report", str(report), "--quiet", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    rows = [json.loads(line) for line in (report / "results.jsonl").read_text().splitlines()]
+    # 60 steps teach nothing: the claim is not judged, and the reason carries the numbers
+    assert [(r["claim"], r["recipe"], r["verdict"]) for r in rows] == [
+        ("rr.memorize_later", "my-gpt2", "precondition")]
+    assert "heldout_acc" in rows[0]["details"]["reasons"]
+
+
+def _copy(src: Path, dst: Path) -> Path:
+    shutil.copytree(src, dst)
+    return dst
+
+
+@pytest.mark.parametrize("breakage, message", [
+    ("no-task", "no task.json"),
+    ("not-gpt2", "model_type is 'llama'"),
+    ("vocab", "vocabulary differs from the task's at id 1"),
+    ("noise-prompt", "is not a training query"),
+])
+def test_a_broken_model_dir_is_refused_with_the_reason(own_model, tmp_path, pytester, breakage,
+                                                       message):
+    bad = _copy(own_model, tmp_path / breakage)
+    if breakage == "no-task":
+        (bad / "task.json").unlink()
+    elif breakage == "not-gpt2":
+        config = json.loads((bad / "config.json").read_text())
+        (bad / "config.json").write_text(json.dumps({**config, "model_type": "llama"}))
+    elif breakage == "vocab":
+        tokens = json.loads((bad / "vocab.json").read_text())["tokens"]
+        tokens[1], tokens[2] = tokens[2], tokens[1]
+        (bad / "vocab.json").write_text(json.dumps({"tokens": tokens}))
+    else:
+        noisy = json.loads((bad / "noisy.json").read_text())
+        noisy[0]["prompt"] = noisy[0]["prompt"][::-1]
+        (bad / "noisy.json").write_text(json.dumps(noisy))
+    pytester.makepyfile(test_x="def test_x(): pass")
+    result = pytester.runpytest_subprocess("-p", "fixtures.plugin", f"--model-dir={bad}")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert message in result.stderr.str(), result.stderr.str()
+
+
+CLAIM_FILE = """
+    import os
+    import pytest
+    from fixtures.plugin import require
+    from suite.claims import Claim, judge
+
+    CLAIM = Claim("x.effect", "nowhere", "an effect", "a share", "estimate > 0.2", "a priori")
+
+    @pytest.mark.task("thr")
+    def test_effect(trained):
+        estimate = float(os.environ["EFFECT"])
+        v = judge(CLAIM, trained, passed=estimate > 0.2, estimate=estimate, n=100,
+                  ci=(estimate - 0.1, estimate + 0.1))
+        assert v.passed, v.message
+"""
+
+
+def test_baseline_fails_the_run_when_an_effect_leaves_its_interval(pytester, recipe_dir,
+                                                                   monkeypatch):
+    pytester.makeconftest("pytest_plugins = ['fixtures.plugin']")
+    pytester.makepyfile(test_claim=CLAIM_FILE)
+    first = pytester.path / "first"
+    monkeypatch.setenv("EFFECT", "0.5")
+    pytester.runpytest_subprocess("--report", str(first)).assert_outcomes(passed=1)
+    same = pytester.runpytest_subprocess("--baseline", str(first))
+    assert same.ret == 0
+    same.stdout.fnmatch_lines(["*0 regression(s), 0 now holding, 1 unchanged*"])
+    monkeypatch.setenv("EFFECT", "0.8")  # still passes its own rule, but moved
+    moved = pytester.runpytest_subprocess("--baseline", str(first))
+    moved.assert_outcomes(passed=1)
+    assert moved.ret == pytest.ExitCode.TESTS_FAILED
+    assert ("- x.effect on thr-micro seed 0 noise 0.05: effect moved: pass 0.500 [0.400, 0.600] "
+            "-> pass 0.800 [0.700, 0.900]") in moved.stdout.str()
+    moved.stdout.fnmatch_lines(["*the run fails*"])
+    monkeypatch.setenv("EFFECT", "0.1")
+    broken = pytester.runpytest_subprocess("--baseline", str(first / "results.jsonl"))
+    broken.stdout.fnmatch_lines(["*- x.effect on thr-micro*: no longer holds: pass 0.500*"])
+    missing = pytester.runpytest_subprocess("--baseline", str(pytester.path / "nowhere"))
+    assert missing.ret == pytest.ExitCode.USAGE_ERROR
+
+
+def test_parallel_workers_train_a_shared_model_once_and_the_report_gathers_them(
+        pytester, recipe_dir, monkeypatch):
+    """Four tests on two xdist workers ask for the same model: the store's lock lets one
+    train it; the others load it. The controller's report holds every worker's verdicts."""
+    pytest.importorskip("xdist")
+    log = pytester.path / "log"
+    log.mkdir()
+    monkeypatch.setenv("TRAINING_LOG", str(log))
+    pytester.makeconftest("pytest_plugins = ['fixtures.plugin']")
+    pytester.makepyfile(test_claim="""
+        import os
+        import pytest
+        from fixtures.plugin import require
+        from suite.claims import Claim
+
+        CLAIM = Claim("x.demo", "nowhere", "a demo", "nothing", "never", "a priori")
+
+        @pytest.mark.parametrize("case", range(4))
+        @pytest.mark.task("thr")
+        def test_demo(trained, case):
+            worker = os.environ.get("PYTEST_XDIST_WORKER", "none")
+            log = os.path.join(os.environ["TRAINING_LOG"],
+                               f"{worker}-{case}-trained{int(trained.trained_seconds > 0)}")
+            open(log, "w").close()
+            require(CLAIM, trained, "learned")
+    """)
+    report = pytester.path / "report"
+    result = pytester.runpytest_subprocess("-n", "2", "--report", str(report))
+    result.assert_outcomes(skipped=4)
+    runs = [p.name for p in log.iterdir()]
+    assert len(runs) == 4 and len({r.split("-")[0] for r in runs}) == 2, runs
+    # a worker's session fixture trains (or loads) once; of the two workers exactly one trained
+    trainers = {r.split("-")[0] for r in runs if r.endswith("trained1")}
+    assert len(trainers) == 1, runs
+    rows = (report / "results.jsonl").read_text().splitlines()
+    assert len(rows) == 4 and all(json.loads(r)["verdict"] == "precondition" for r in rows)
+
+
+def test_cli_lists_claims_and_rerenders_a_report(tmp_path):
+    listed = _run("-m", "suite", "ls")
+    assert listed.returncode == 0
+    for claim in ("rr.generalize_first", "liref.direction_separates", "curv.fact_recall_suffers"):
+        assert claim in listed.stdout
+    missing = _run("-m", "suite", "report", str(tmp_path / "nowhere"))
+    assert missing.returncode == 2 and "no such results file" in missing.stderr
+    nothing = _run("-m", "suite", "run", "-k", "no_such_claim_anywhere", "--quiet")
+    assert nothing.returncode == pytest.ExitCode.NO_TESTS_COLLECTED
+    assert "no claim test matches -k 'no_such_claim_anywhere'" in nothing.stderr
+
+
+def _chromium() -> str | None:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        if shutil.which(name):
+            return shutil.which(name)
+    return None
+
+
+def test_report_html_renders_its_table_and_images_in_headless_chromium(tmp_path, sample_report):
+    browser = _chromium()
+    if browser is None:
+        pytest.skip("no Chromium on this machine (Debian: apt-get install chromium)")
+    from suite.report import rerender
+
+    _, html = rerender(sample_report)
+    n_verdicts = len((sample_report / "results.jsonl").read_text().splitlines())
+    # A probe page: the report plus a script that writes what the browser rendered into the DOM.
+    probe = tmp_path / "probe.html"
+    probe.write_text(html.read_text().replace("</body>", """<script>
+      window.addEventListener('load', () => {
+        const sizes = [...document.images].map(i => i.complete ? i.naturalWidth : 0);
+        const rows = document.querySelectorAll('table.verdicts tbody tr').length;
+        document.body.setAttribute('data-rendered', JSON.stringify({sizes, rows}));
+      });</script></body>"""))
+    done = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu",
+                           "--virtual-time-budget=5000", "--dump-dom", probe.as_uri()],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    import html as html_lib
+    import re
+
+    found = re.search(r"data-rendered=\"([^\"]+)\"", done.stdout)
+    assert found, done.stdout[:2000]
+    rendered = json.loads(html_lib.unescape(found.group(1)))
+    assert len(rendered["sizes"]) == 5 and all(w > 100 for w in rendered["sizes"]), rendered
+    assert rendered["rows"] >= n_verdicts, rendered
