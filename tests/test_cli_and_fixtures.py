@@ -28,7 +28,8 @@ def test_seeds_and_noise_options_parse():
 def test_shipped_recipes_load_and_cover_both_tasks_at_tiny_and_small():
     for task in ("fda", "thr"):
         for scale in ("tiny", "small"):
-            assert [r.name for r in recipes.for_scale(task, scale)] == [f"{task}-{scale}"]
+            names = [r.name for r in recipes.for_scale(task, scale)]
+            assert f"{task}-{scale}" in names
 
 
 def test_unknown_recipe_suggests_the_closest(recipe_dir):

@@ -1,0 +1,63 @@
+"""Random labels (Zhang et al. 2016, arXiv 1611.03530): "deep neural networks easily fit random
+labels". The classic result the Reason to Rote papers lean on: a network that generalizes on
+real labels has the capacity to memorize a training set whose labels carry no structure at all.
+
+Judged on the `zhang` regime: recipe zhang-fda-<scale>, the fda recipe with every training
+answer replaced by a random wrong number (noise = 1.0), so nothing but memorization can fit it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from suite.batching import encode, exact_match
+from suite.claims import Claim, judge, precondition
+from suite.itemsets import control_labels
+from suite.stats import clopper_pearson, wilson
+
+FIT_MIN = 0.95
+HELDOUT_MAX = 0.05
+
+RANDOM_LABELS_FIT = Claim(
+    id="zhang.random_labels_fit",
+    source="Zhang et al. 2016 (arXiv 1611.03530), Sec. 2 (fitting random labels)",
+    sentence="With 100 % random labels the model still fits the training set while held-out "
+             "accuracy stays near chance.",
+    statistic="training fit: exact-match recall of the random training labels over every "
+              "training item; generalization: held-out exact match with the true sums, beside a "
+              "chance control (held-out answers matched against other items' true sums)",
+    threshold=f"fit Wilson 95% lower bound >= {FIT_MIN} and held-out Clopper-Pearson 95% upper "
+              f"bound <= {HELDOUT_MAX}",
+    threshold_source=f"CLAIMS.md (fit >= {FIT_MIN}, read as a lower bound like every gate here); "
+                     f"'near chance' as <= {HELDOUT_MAX} a priori: chance for a five-digit exact "
+                     "match is about 1e-4",
+)
+
+
+@pytest.mark.task("fda", regime="zhang")
+def test_random_labels_fit(trained):
+    """A model trained on labels that are all random fits them (recall of the training labels
+    >= 0.95) while its held-out accuracy on true sums stays near chance (<= 0.05)."""
+    data = trained.data
+    if data.clean or not data.noisy:
+        reason = (f"the model was not trained on 100 % random labels: {len(data.clean)} clean "
+                  f"and {len(data.noisy)} noisy training queries")
+        precondition(RANDOM_LABELS_FIT, trained, [reason])
+        pytest.skip(f"{RANDOM_LABELS_FIT.id}: precondition not met: {reason}")
+    model = trained.model()
+    fit_hits = exact_match(model, encode(data.noisy, data.vocab, "label"))
+    held_hits = exact_match(model, encode(data.heldout, data.vocab, "clean"))
+    controls = [dataclasses.replace(it, label=lab)
+                for it, lab in zip(data.heldout, control_labels(data.heldout, seed=0))]
+    control_hits = exact_match(model, encode(controls, data.vocab, "label"))
+    fit = wilson(int(fit_hits.sum()), len(data.noisy))
+    held = clopper_pearson(int(held_hits.sum()), len(data.heldout))
+    verdict = judge(
+        RANDOM_LABELS_FIT, trained, passed=fit.low >= FIT_MIN and held.high <= HELDOUT_MAX,
+        estimate=fit.estimate, ci=(fit.low, fit.high), n=len(data.noisy),
+        heldout_acc=held.estimate, heldout_ci=[held.low, held.high],
+        chance_control=float(control_hits.float().mean()), n_heldout=len(data.heldout),
+    )
+    assert verdict.passed, verdict.message
