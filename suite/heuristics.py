@@ -1,0 +1,86 @@
+"""Arithmetic heuristics (Nikankin et al. 2024, arXiv 2410.21272) as prompt sets, and the
+classification of MLP neurons by which heuristic their firing pattern matches.
+
+A heuristic is a simple property of an addition prompt `a+b=`: an operand or the result lies in
+a range, has a residue modulo a small number, or has a given digit at a given place; or a column
+of the addition sums to a value or carries. Its prompt set is the prompts with that property.
+A neuron's prompt set is the prompts on which it fires strongly (activation >= half its maximum
+over the prompts, at the answer position where its mean |activation| is largest). A neuron
+matches the heuristic whose prompt set overlaps its own best, by Jaccard index.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import torch
+
+from .tasks import Item
+
+RANGE_WIDTH = 1000
+MODULI = (2, 3, 5)  # residues modulo 10 are the last digit, a digit pattern
+FIRE_SHARE_OF_MAX = 0.5
+
+
+def fda_heuristics(items: Sequence[Item]) -> dict[str, torch.Tensor]:
+    """{name: [N] bool prompt set} over FDA items; sets that hold for no or every item are left
+    out (they cannot distinguish prompts)."""
+    values = {k: torch.tensor([it.intermediates[k] for it in items]) for k in ("a", "b", "sum")}
+    sets: dict[str, torch.Tensor] = {}
+    for name, v in values.items():
+        for lo in range(0, int(v.max()) + 1, RANGE_WIDTH):
+            sets[f"{name} in [{lo}, {lo + RANGE_WIDTH})"] = (v >= lo) & (v < lo + RANGE_WIDTH)
+        for m in MODULI:
+            for r in range(m):
+                sets[f"{name} mod {m} == {r}"] = v % m == r
+        for place in range(len(str(int(v.max())))):
+            digit = (v // 10**place) % 10
+            for d in range(10):
+                sets[f"{name} digit {place} == {d}"] = digit == d
+    columns = torch.tensor([it.intermediates["column_sums"] for it in items])
+    carries = torch.tensor([it.intermediates["carries"] for it in items])
+    for place in range(columns.shape[1]):
+        for s in range(19):
+            sets[f"column {place} sums to {s}"] = columns[:, place] == s
+        sets[f"column {place} carries"] = carries[:, place] == 1
+    n = len(items)
+    return {k: m for k, m in sets.items() if 0 < int(m.sum()) < n}
+
+
+def firing(acts: torch.Tensor) -> torch.Tensor:
+    """[N, A, U] activations (items, answer positions, units) -> [N, U] bool: where each unit
+    fires strongly at its own most active answer position."""
+    position = acts.abs().mean(0).argmax(0)  # [U]
+    chosen = acts.gather(1, position.view(1, 1, -1).expand(acts.shape[0], 1, -1)).squeeze(1)
+    peak = chosen.max(0).values
+    return (chosen >= FIRE_SHARE_OF_MAX * peak) & (peak > 0)
+
+
+KINDS = ((" in [", "range"), (" mod ", "modulo"), (" digit ", "digit"), (" sums to ", "column sum"),
+         (" carries", "carry"))
+
+
+def kind(heuristic: str) -> str:
+    """The family of a heuristic's name: range, modulo, digit, column sum or carry."""
+    return next(k for marker, k in KINDS if marker in heuristic)
+
+
+@dataclass(frozen=True)
+class Match:
+    unit: int
+    heuristic: str
+    jaccard: float
+
+
+def best_matches(fires: torch.Tensor, heuristics: dict[str, torch.Tensor]) -> list[Match]:
+    """For each unit (column of `fires`), the heuristic whose prompt set has the highest Jaccard
+    index with the unit's."""
+    names = list(heuristics)
+    sets = torch.stack([heuristics[k] for k in names], 1).float()  # [N, H]
+    f = fires.float()  # [N, U]
+    inter = f.T @ sets  # [U, H]
+    union = f.sum(0)[:, None] + sets.sum(0)[None, :] - inter
+    jaccard = torch.where(union > 0, inter / union.clamp(min=1), torch.zeros_like(inter))
+    best, index = jaccard.max(1)
+    return [Match(u, names[int(i)], float(b)) for u, (b, i) in enumerate(zip(best, index))]
