@@ -10,6 +10,8 @@ Fisher), and every MLP projection of every block is edited (suite.interp.curvatu
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 
@@ -26,14 +28,17 @@ ALPHA = 0.05
 # these models the sweep cannot separate the two. A revised sweep must be declared as a new
 # version of the claim, beside this one, not swapped in.
 KEEP_MASS = (0.5, 0.7, 0.9)
+# Version 2 (declared after v1 was measured degenerate, before any v2 run): keep far more of the
+# curvature mass, so that the edit removes only the low-curvature tail the paper is about.
+KEEP_MASS_V2 = (0.99, 0.999, 0.9999)
 _sweeps: dict = {}
 
 
-def _sweep(claim, trained):
+def _sweep(claim, trained, keep_mass=KEEP_MASS):
     """Per kept mass: recall of memorized items and accuracies for the K-FAC edit and the
-    magnitude (SVD) baseline. Cached per model: two claims read the same sweep."""
-    if trained.key in _sweeps:
-        return _sweeps[trained.key]
+    magnitude (SVD) baseline. Cached per model and sweep: two claims read the same sweep."""
+    if (trained.key, keep_mass) in _sweeps:
+        return _sweeps[(trained.key, keep_mass)]
     model, mem = require_memorized(claim, trained)
     data = trained.data
     factors = curvature.kfac_factors(model, encode(data.train, data.vocab))
@@ -42,13 +47,13 @@ def _sweep(claim, trained):
         sets["atomic"] = encode(data.atomic, data.vocab)
     base = {k: exact_match(model, b) for k, b in sets.items()}
     rows = []
-    for rho in KEEP_MASS:
+    for rho in keep_mass:
         edited, baseline, _ = curvature.edit_model(model, factors, rho)
         rows.append({"rho": rho,
                      "kfac": {k: exact_match(edited, b) for k, b in sets.items()},
                      "svd": {k: exact_match(baseline, b) for k, b in sets.items()}})
-    _sweeps[trained.key] = (base, rows, len(mem))
-    return _sweeps[trained.key]
+    _sweeps[(trained.key, keep_mass)] = (base, rows, len(mem))
+    return _sweeps[(trained.key, keep_mass)]
 
 
 def _rate(hits: torch.Tensor) -> float:
@@ -77,8 +82,12 @@ def test_edit_suppresses_memorization(trained):
     """The K-FAC edit lowers noisy recall by at least half while held-out accuracy drops by at
     most 10 points, and does so where the magnitude baseline with the same share of components
     does not."""
-    require(EDIT_SUPPRESSES, trained, "learned", "memorized")
-    base, rows, n = _sweep(EDIT_SUPPRESSES, trained)
+    _judge_edit(EDIT_SUPPRESSES, trained, KEEP_MASS)
+
+
+def _judge_edit(claim: Claim, trained, keep_mass) -> None:
+    require(claim, trained, "learned", "memorized")
+    base, rows, n = _sweep(claim, trained, keep_mass)
     recall0, held0 = _rate(base["memorized"]), _rate(base["heldout"])
 
     def meets(edit: dict) -> bool:
@@ -97,7 +106,7 @@ def test_edit_suppresses_memorization(trained):
         "svd_heldout": round(_rate(r["svd"]["heldout"]), 3)} for r in rows}
     chosen = found[0] if found else min(rows, key=lambda r: _rate(r["kfac"]["memorized"]))
     verdict = judge(
-        EDIT_SUPPRESSES, trained, passed=found is not None,
+        claim, trained, passed=found is not None,
         estimate=recall0 - _rate(chosen["kfac"]["memorized"]), n=n,
         p=found[1] if found else None, rho=chosen["rho"], recall_before=recall0,
         heldout_before=held0, sweep=summary,
@@ -122,15 +131,45 @@ FACT_RECALL = Claim(
 def test_fact_recall_suffers(trained):
     """The K-FAC edit hurts atomic-fact recall more than held-out two-hop accuracy, relative to
     the unedited model (stated either way by the numbers)."""
-    require(FACT_RECALL, trained, "learned", "memorized")
-    base, rows, _ = _sweep(FACT_RECALL, trained)
+    _judge_fact_recall(FACT_RECALL, trained, KEEP_MASS)
+
+
+def _judge_fact_recall(claim: Claim, trained, keep_mass) -> None:
+    require(claim, trained, "learned", "memorized")
+    base, rows, _ = _sweep(claim, trained, keep_mass)
     atomic0, held0 = _rate(base["atomic"]), _rate(base["heldout"])
     drops = [(r["rho"], 1 - _rate(r["kfac"]["atomic"]) / atomic0,
               1 - _rate(r["kfac"]["heldout"]) / held0) for r in rows]
     verdict = judge(
-        FACT_RECALL, trained, passed=all(a > h for _, a, h in drops),
+        claim, trained, passed=all(a > h for _, a, h in drops),
         estimate=min(a - h for _, a, h in drops), n=len(trained.data.atomic),
         by_rho={f"rho={rho}": {"atomic_drop": round(a, 3), "heldout_drop": round(h, 3)}
                 for rho, a, h in drops},
     )
     assert verdict.passed, verdict.message
+
+
+def _v2(claim: Claim) -> Claim:
+    """The same claim and rule on the v2 sweep, as its own claim id."""
+    return dataclasses.replace(
+        claim, id=f"{claim.id}.v2",
+        statistic=claim.statistic.replace(str(KEEP_MASS), str(KEEP_MASS_V2)),
+        threshold_source=claim.threshold_source + "; v2 sweep declared after v1 was measured "
+                         "degenerate (rho = 0.9 keeps < 1.5 % of components), before v2 was run")
+
+
+EDIT_SUPPRESSES_V2 = _v2(EDIT_SUPPRESSES)
+FACT_RECALL_V2 = _v2(FACT_RECALL)
+
+
+@pytest.mark.task("fda", "thr")
+def test_edit_suppresses_memorization_v2(trained):
+    """Version 2 of test_edit_suppresses_memorization: the same rule over rho in
+    (0.99, 0.999, 0.9999), which keeps most components and removes the low-curvature tail."""
+    _judge_edit(EDIT_SUPPRESSES_V2, trained, KEEP_MASS_V2)
+
+
+@pytest.mark.task("thr")
+def test_fact_recall_suffers_v2(trained):
+    """Version 2 of test_fact_recall_suffers, over the v2 sweep of kept mass."""
+    _judge_fact_recall(FACT_RECALL_V2, trained, KEEP_MASS_V2)
