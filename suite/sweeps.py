@@ -1,0 +1,91 @@
+"""Sweeps over trained models, for scaling claims (Yao et al. 2025, arXiv 2505.17923): train a
+grid of recipes through the store (so every grid point is trained once and cached like any
+model), read when each reached an accuracy threshold, and find the smallest grid value that
+reaches it.
+
+A grid point is a base recipe with one field changed: the number of k-hop queries drawn
+(`max_queries`, data), the number of blocks (`n_layer`, depth) or the number of hops (`k`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from dataclasses import dataclass
+from typing import Sequence
+
+from . import store
+from .recipes import Recipe
+
+
+@dataclass(frozen=True)
+class SweepPoint:
+    """One trained grid point."""
+
+    k: int
+    field: str  # the swept field: "max_queries" or "n_layer"
+    value: int
+    recipe: str  # the grid point's recipe name
+    heldout_acc: float
+    reached_step: int | None  # first evaluated step with held-out accuracy >= the threshold
+    train_seconds: float  # when it was trained (from its metrics)
+
+
+def grid_recipe(base: Recipe, *, k: int, max_queries: int | None = None,
+                n_layer: int | None = None) -> Recipe:
+    """`base` (a k-hop recipe) with k hops, and the data size or depth of one grid point."""
+    task = dataclasses.replace(base.task, k=k)
+    if max_queries is not None:
+        task = dataclasses.replace(task, max_queries=max_queries)
+    model = base.model if n_layer is None else dataclasses.replace(base.model, n_layer=n_layer)
+    name = (f"{base.name}-k{k}-q{task.max_queries}-L{model.n_layer}")
+    return dataclasses.replace(base, name=name, task=task, model=model)
+
+
+def first_step_reaching(curve: Sequence[dict], threshold: float) -> int | None:
+    for point in curve:
+        acc = point.get("heldout_acc")
+        if acc is not None and acc >= threshold:
+            return int(point["step"])
+    return None
+
+
+def run(base: Recipe, k: int, field: str, values: Sequence[int], threshold: float,
+        progress: bool = True) -> list[SweepPoint]:
+    """Train (or load) every grid point of one sweep and measure it."""
+    if field not in ("max_queries", "n_layer"):
+        raise ValueError(f"a sweep varies max_queries or n_layer, not {field!r}")
+    points = []
+    for i, value in enumerate(values, 1):
+        recipe = grid_recipe(base, k=k, **{field: value})
+        if progress:
+            print(f"[sweep] k={k} {field}={value} ({i}/{len(values)})", file=sys.stderr)
+        stored = store.get_or_train(recipe, progress=progress)
+        points.append(SweepPoint(k, field, value, recipe.name,
+                                 float(stored.metrics["heldout_acc"]),
+                                 first_step_reaching(stored.curve, threshold),
+                                 float(stored.metrics.get("seconds") or 0.0)))
+    return points
+
+
+def smallest_reaching(points: Sequence[SweepPoint]) -> int | None:
+    """The smallest swept value whose model reached the threshold (None if none did)."""
+    reached = [p.value for p in points if p.reached_step is not None]
+    return min(reached) if reached else None
+
+
+@dataclass(frozen=True)
+class Growth:
+    """Does the value needed to reach the threshold grow from the smaller k to the larger?"""
+
+    needed_small_k: int | None
+    needed_large_k: int | None
+    judgeable: bool  # the smaller k reached the threshold somewhere on the grid
+    grows: bool  # larger k needs strictly more (or never reaches it on the grid)
+
+
+def growth(small_k: Sequence[SweepPoint], large_k: Sequence[SweepPoint]) -> Growth:
+    a, b = smallest_reaching(small_k), smallest_reaching(large_k)
+    if a is None:
+        return Growth(a, b, False, False)
+    return Growth(a, b, True, b is None or b > a)
