@@ -158,22 +158,15 @@ class _GateCallback:
         return control
 
 
-def test_suite_loop_vs_hf_trainer():
-    """thr-tiny seed 0 to the precondition gates: the suite's loop (time from the stored curve)
-    against transformers' Trainer with the same model, data, optimizer, schedule and batch."""
-    transformers = pytest.importorskip("transformers")
-    pytest.importorskip("accelerate", reason="transformers' Trainer needs accelerate "
-                                             "(pip install -e '.[bench]')")
+def trainer_to_gates(recipe: recipes.Recipe) -> tuple[int, float] | None:
+    """Train `recipe` with transformers' Trainer (same model, data, AdamW, warmup + cosine to the
+    same floor, batch size and steps) until both gates hold; (step, seconds) or None."""
     from transformers import Trainer, TrainerCallback, TrainingArguments
 
-    name = "thr-tiny"
-    recipe = recipes.load(name).with_seed_and_noise(0)
-    stored = store.get_or_train(recipe, progress=False)
-    n = stored.metrics["n"]
-    ours = gates_met_at(stored.curve, n["heldout"], n["noisy"])
-    data = stored.data
-    spec = recipe.train
-    torch.manual_seed(0)
+    from suite.tasks import generate
+
+    data, spec = generate(recipe.task), recipe.train
+    torch.manual_seed(recipe.task.seed)
     model = build_model(recipe.model, data.vocab, n_positions=data.max_length)
     pool = data.clean + data.noisy + data.atomic * spec.atomic_repeat
     batch = encode(pool, data.vocab)
@@ -182,10 +175,10 @@ def test_suite_loop_vs_hf_trainer():
     labels[rows, batch.positions + 1] = batch.targets  # HF shifts labels left by one
 
     class Pool(torch.utils.data.Dataset):
-        def __len__(self):
+        def __len__(self) -> int:
             return len(batch)
 
-        def __getitem__(self, i):
+        def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
             return {"input_ids": batch.ids[i], "labels": labels[i]}
 
     gate = _GateCallback(model, data, spec.eval_every)
@@ -199,12 +192,25 @@ def test_suite_loop_vs_hf_trainer():
         per_device_train_batch_size=spec.batch_size, learning_rate=spec.lr,
         weight_decay=spec.weight_decay, warmup_steps=spec.warmup_steps,
         lr_scheduler_type="cosine_with_min_lr",
-        lr_scheduler_kwargs={"min_lr_rate": spec.min_lr_ratio}, adam_beta1=spec.beta1, adam_beta2=spec.beta2,
-        logging_strategy="no", save_strategy="no", report_to=[], use_cpu=True, seed=0,
-        dataloader_num_workers=0, disable_tqdm=True)
+        lr_scheduler_kwargs={"min_lr_rate": spec.min_lr_ratio}, adam_beta1=spec.beta1,
+        adam_beta2=spec.beta2, logging_strategy="no", save_strategy="no", report_to=[],
+        use_cpu=True, seed=recipe.task.seed, dataloader_num_workers=0, disable_tqdm=True)
     gate.start = time.perf_counter()
     Trainer(model=model, args=args, train_dataset=Pool(), callbacks=[Stop()]).train()
-    theirs = gate.met_at
+    return gate.met_at
+
+
+def test_suite_loop_vs_hf_trainer():
+    """thr-tiny seed 0 to the precondition gates: the suite's loop (time from the stored curve)
+    against transformers' Trainer on the same recipe."""
+    pytest.importorskip("accelerate", reason="transformers' Trainer needs accelerate "
+                                             "(pip install -e '.[bench]')")
+    name = "thr-tiny"
+    recipe = recipes.load(name).with_seed_and_noise(0)
+    stored = store.get_or_train(recipe, progress=False)
+    n = stored.metrics["n"]
+    ours = gates_met_at(stored.curve, n["heldout"], n["noisy"])
+    theirs = trainer_to_gates(recipe)
     if ours is None or theirs is None:
         text = f"gates met: suite {ours is not None}, Trainer {theirs is not None}"
     else:
