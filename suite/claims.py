@@ -104,6 +104,7 @@ class Verdict:
     variant: str = ""  # a claim's parametrization beyond the model, e.g. the decoder
     replicate: str = "majority"
     family: str = ""
+    test: str = ""  # the test function and its parameter id, "test_x[fda-tiny-s0-n0.05]"
 
     @property
     def passed(self) -> bool:
@@ -162,6 +163,13 @@ def _jsonable(v: Any) -> Any:
 
 Recorder = Callable[[Verdict, Sequence[dict[str, Any]]], None]
 _recorders: list[Recorder] = []
+_current_test = ""  # set by the pytest plugin around each test call
+
+
+def set_current_test(name: str) -> None:
+    """Name the running test (function[id]) so its verdicts say which test made them."""
+    global _current_test
+    _current_test = name
 
 
 def add_recorder(recorder: Recorder) -> None:
@@ -187,7 +195,7 @@ def judge(claim: Claim, model: Any, *, passed: bool, estimate: float, n: int,
         ci_high=None if ci is None else ci[1], p=p, threshold=claim.threshold,
         verdict=verdict or ("pass" if passed else "fail"), details=details,
         model_key=model.key, variant=variant, replicate=claim.replicate,
-        family=claim.family,
+        family=claim.family, test=_current_test,
     )
     if v.verdict not in VERDICTS:
         raise ValueError(f"verdict must be one of {VERDICTS}, got {v.verdict!r}")

@@ -5,6 +5,7 @@
     run [-k EXPR] [--model-dir DIR] [--scale S] [--seeds N] [--noise R] [--report DIR]
         [--baseline DIR]       judge the claims: pytest on claims/ with these options
     report DIR                 re-render DIR/report.html and report.md from DIR/results.jsonl
+    findings DIR               draft claims/findings.toml entries for DIR's failing verdicts
 
 Everything goes through the same code paths as pytest: `train` uses the store and loop the
 fixtures use, and `run` is pytest itself on the claims folder, so a verdict from here is the
@@ -120,6 +121,23 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _findings(args: argparse.Namespace) -> int:
+    import tomllib
+
+    from .claims import claims_dir, read_verdicts
+    from .findings import draft
+
+    try:
+        verdicts = read_verdicts(Path(args.directory) / "results.jsonl")
+    except (FileNotFoundError, ValueError) as err:
+        print(f"memsuite findings: {err}", file=sys.stderr)
+        return 2
+    listed = claims_dir() / "findings.toml"
+    entries = tomllib.loads(listed.read_text()).get("finding", []) if listed.is_file() else []
+    print(draft(verdicts, [(e["test"], e["id"]) for e in entries]), end="")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="memsuite", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -150,6 +168,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     rep = sub.add_parser("report", help="re-render a report from its results.jsonl")
     rep.add_argument("directory", help="a --report directory")
     rep.set_defaults(run=_report)
+    f = sub.add_parser("findings", help="draft findings.toml entries for a run's failing verdicts")
+    f.add_argument("directory", help="a --report directory")
+    f.set_defaults(run=_findings)
     args = parser.parse_args(argv)
     return int(args.run(args))
 

@@ -130,3 +130,20 @@ def test_a_new_model_is_compared_with_the_baselines_one_model_per_task():
     two_seeds = base + [_v("c.x", recipe="thr-tiny", seed=1)]
     assert [c.kind for c in compare([_v("c.x", "fail", recipe="my-checkpoint")], two_seeds)] == \
         ["not in baseline", "not in this run", "not in this run"]
+
+
+def test_findings_are_drafted_for_unrecorded_failures_only():
+    import tomllib
+
+    from suite.findings import draft
+
+    rows = [Verdict("c.x", "thr", "thr-tiny", s, 0.05, 10, 0.25, 0.1, 0.4, 0.5, "rule r", "fail",
+                    {"site": "resid.1"}, test=f"test_x[thr-tiny-s{s}-n0.05]") for s in range(3)]
+    rows.append(Verdict("c.y", "thr", "thr-tiny", 0, 0.05, 10, 0.9, None, None, None, "r", "pass",
+                        test="test_y[thr-tiny-s0-n0.05]"))
+    text = draft(rows, [("test_x", "thr-tiny-s1-n0.05")])
+    entries = tomllib.loads(text)["finding"]
+    assert [(e["test"], e["id"]) for e in entries] == [("test_x", "thr-tiny-s0-n0.05"),
+                                                       ("test_x", "thr-tiny-s2-n0.05")]
+    assert entries[0]["reason"] == ("measured 0.250 [0.100, 0.400], p=0.5, n=10; site=resid.1; "
+                                    "rule: rule r")
