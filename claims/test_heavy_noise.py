@@ -15,7 +15,6 @@ import pytest
 from fixtures.plugin import require_memorized
 from suite import measures
 from suite.claims import Claim, judge, precondition
-from suite.stats import sign_test, wilson
 
 ALPHA = 0.05
 HEAVY_NOISE_MIN = 0.5
@@ -51,10 +50,7 @@ def test_clean_structure_survives_heavy_noise(trained):
         pytest.skip(f"{CLEAN_STRUCTURE.id}: precondition not met: {reason}")
     model, items = require_memorized(CLEAN_STRUCTURE, trained)
     d = measures.probe_decodability(model, data.clean[:N_PROBE_TRAIN], items, data.vocab)
-    units = len(items) * d.positions
-    clean = wilson(int(d.clean.sum()), units)
-    control = int(d.control.sum()) / units
-    test = sign_test((d.clean - d.control).tolist())
+    clean, control, test = d.against_control()
     verdict = judge(
         CLEAN_STRUCTURE, trained, passed=test.p < ALPHA and clean.estimate >= 2 * control,
         estimate=clean.estimate, ci=(clean.low, clean.high), p=test.p, n=len(items),

@@ -154,10 +154,7 @@ def test_clean_label_decodable(trained, decoder):
         d = measures.lens_decodability(model, items, data.vocab)
     else:
         d = measures.probe_decodability(model, data.clean[:N_PROBE_TRAIN], items, data.vocab)
-    units = len(items) * d.positions
-    clean = wilson(int(d.clean.sum()), units)
-    control = int(d.control.sum()) / units
-    test = sign_test((d.clean - d.control).tolist())
+    clean, control, test = d.against_control()
     verdict = judge(
         CLEAN_LABEL_DECODABLE, trained, passed=test.p < ALPHA / 2 and clean.estimate > control,
         estimate=clean.estimate, ci=(clean.low, clean.high), p=test.p, n=len(items),

@@ -19,6 +19,7 @@ from .batching import Batch, answer_logits, encode
 from .interp import erasure, lens, probes
 from .interp.hooks import at_positions, gather_positions, hooked, resid_sites, run_capture
 from .itemsets import control_labels, token_ids
+from .stats import Proportion, SignTest, sign_test, wilson
 from .tasks import Item, Vocab
 
 
@@ -35,6 +36,13 @@ class Decodability:
     positions: int  # answer positions per item
     by_site_clean: torch.Tensor  # [S, A] share of items decodable at each site and position
     by_site_control: torch.Tensor  # [S, A]
+
+    def against_control(self) -> tuple[Proportion, float, SignTest]:
+        """The share of answer positions decodable (Wilson interval), the control's share, and
+        the one-sided sign test over items of decodable positions minus control positions."""
+        units = len(self.clean) * self.positions
+        return (wilson(int(self.clean.sum()), units), int(self.control.sum()) / units,
+                sign_test((self.clean - self.control).tolist()))
 
 
 def lens_decodability(model: torch.nn.Module, items: Sequence[Item], vocab: Vocab,
