@@ -149,15 +149,18 @@ def plot_curvature_sweep(verdicts: Sequence[Verdict], out: Path) -> list[Path]:
     for claim in sorted({v.claim for v in verdicts if v.claim.startswith("curv.edit_")}):
         for recipe, rows in sorted(_by_recipe(verdicts, claim).items()):
             fig, ax = plt.subplots(figsize=(6, 3.5))
-            for v in rows:
+            for i, v in enumerate(sorted(rows, key=lambda r: r.seed)):
                 sweep = v.details["sweep"]
                 rhos = [float(k.split("=")[1]) for k in sweep]
-                for field, label, style in (("kfac_recall", "K-FAC: noisy recall", "-o"),
-                                            ("kfac_heldout", "K-FAC: held-out acc.", "-s"),
-                                            ("svd_recall", "magnitude: noisy recall", "--o"),
-                                            ("svd_heldout", "magnitude: held-out acc.", "--s")):
-                    ax.plot(rhos, [sweep[k][field] for k in sweep], style,
-                            label=f"{label}, seed {v.seed}", alpha=0.8)
+                for field, label, style, color in (
+                        ("kfac_recall", "K-FAC: noisy recall", "-o", "C3"),
+                        ("kfac_heldout", "K-FAC: held-out acc.", "-s", "C0"),
+                        ("svd_recall", "magnitude: noisy recall", ":o", "C3"),
+                        ("svd_heldout", "magnitude: held-out acc.", ":s", "C0")):
+                    ax.plot(rhos, [sweep[k][field] for k in sweep], style, color=color,
+                            alpha=0.8, label=label if i == 0 else None)
+            ax.text(0.01, 0.01, f"one line per seed ({', '.join(str(v.seed) for v in rows)})",
+                    transform=ax.transAxes, fontsize=7)
             ax.set(title=f"{recipe}: {claim}", xlabel="curvature mass kept (rho)",
                    ylabel="share", ylim=(-0.02, 1.02))
             if len(rows) and max(float(k.split("=")[1]) for k in rows[0].details["sweep"]) > 0.95:
