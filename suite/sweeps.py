@@ -5,17 +5,22 @@ reaches it.
 
 A grid point is a base recipe with one field changed: the number of k-hop queries drawn
 (`max_queries`, data), the number of blocks (`n_layer`, depth) or the number of hops (`k`).
+A curriculum trains k - 1 hops on the same knowledge graph first, then k hops from there.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import random
 import sys
 from dataclasses import dataclass
 from typing import Sequence
 
 from . import store
 from .recipes import Recipe
+from .tasks import Item, TaskData, generate
+from .tasks.khop import entity, facts_of, follow, relation
+from .training import train
 
 
 @dataclass(frozen=True)
@@ -89,3 +94,67 @@ def growth(small_k: Sequence[SweepPoint], large_k: Sequence[SweepPoint]) -> Grow
     if a is None:
         return Growth(a, b, False, False)
     return Growth(a, b, True, b is None or b > a)
+
+
+def hop_queries(data: TaskData, k: int, n: int) -> TaskData:
+    """A curriculum's first stage: up to `n` random k-hop queries (no noise) on the knowledge
+    graph of `data`, split like `data`'s task (train_fraction), with its atomic facts and
+    vocabulary."""
+    spec, facts = data.spec, facts_of(data)
+    total = spec.n_entities * spec.n_relations**k
+    rng = random.Random(f"curriculum-{k}-{spec.seed}")
+    items = []
+    for index in rng.sample(range(total), min(n, total)):
+        index, rels = divmod(index, spec.n_relations**k)
+        relations = [(rels // spec.n_relations**i) % spec.n_relations for i in range(k)]
+        path = follow(facts, index, relations)
+        answer = (entity(path[-1]),)
+        items.append(Item(prompt=(entity(index),) + tuple(relation(r) for r in relations),
+                          clean=answer, label=answer, split="clean",
+                          intermediates={"bridges": tuple(path[:-1]), "start": index,
+                                         "bridge": path[0] if len(path) > 1 else None,
+                                         "relations": tuple(relations)}))
+    n_train = round(spec.train_fraction * len(items))
+    heldout = tuple(dataclasses.replace(it, split="heldout") for it in items[n_train:])
+    return dataclasses.replace(data, clean=tuple(items[:n_train]), noisy=(), heldout=heldout)
+
+
+@dataclass(frozen=True)
+class Curriculum:
+    """Steps to the threshold on the k-hop task: trained alone, and after a (k-1)-hop stage."""
+
+    k: int
+    stage1_steps: int
+    alone_reached: int | None  # steps of k-hop training alone
+    curriculum_reached: int | None  # k-hop steps after the first stage (its steps not included)
+
+    @property
+    def curriculum_total(self) -> int | None:
+        return None if self.curriculum_reached is None else self.stage1_steps + self.curriculum_reached
+
+    @property
+    def judgeable(self) -> bool:
+        return self.alone_reached is not None or self.curriculum_reached is not None
+
+    @property
+    def helps(self) -> bool:
+        """Fewer total steps (both stages) than k hops alone, or reached where alone did not."""
+        if self.curriculum_total is None:
+            return False
+        return self.alone_reached is None or self.curriculum_total < self.alone_reached
+
+
+def curriculum(base: Recipe, k: int, stage1_steps: int, threshold: float,
+               progress: bool = True) -> Curriculum:
+    """Train k - 1 hops for `stage1_steps` on the k-hop task's graph, then k hops from those
+    weights with the base schedule; compare with k hops alone (a store entry)."""
+    recipe = grid_recipe(base, k=k)
+    alone = store.get_or_train(recipe, progress=progress)
+    data = generate(recipe.task)
+    first = hop_queries(data, k - 1, recipe.task.max_queries or len(data.clean) + len(data.heldout))
+    stage1 = dataclasses.replace(recipe, name=f"{recipe.name}-stage1", train=dataclasses.replace(
+        recipe.train, steps=stage1_steps))
+    warm = train(stage1, progress=progress, data=first, n_positions=data.max_length)
+    stage2 = train(recipe, progress=progress, init=warm.model.state_dict())
+    return Curriculum(k, stage1_steps, first_step_reaching(alone.curve, threshold),
+                      first_step_reaching(stage2.curve, threshold))

@@ -14,7 +14,7 @@ import math
 import sys
 import time
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Mapping
 
 import torch
 from transformers import GPT2Config, GPT2LMHeadModel
@@ -155,14 +155,24 @@ def train(
     device: torch.device | None = None,
     progress: bool = True,
     on_eval: Callable[[dict[str, float | None]], None] | None = None,
+    data: TaskData | None = None,
+    init: Mapping[str, torch.Tensor] | None = None,
+    n_positions: int | None = None,
 ) -> TrainResult:
-    """Train `recipe` (its task spec carries the seed) and return model, curve and checkpoints."""
+    """Train `recipe` (its task spec carries the seed) and return model, curve and checkpoints.
+
+    A curriculum trains in stages: `data` replaces the recipe's task data (an earlier stage's
+    items), `init` starts from an earlier stage's weights, and `n_positions` sizes the context
+    for the longest stage."""
     device = device or default_device()
     spec = recipe.train
     seed = recipe.task.seed
-    data = generate(recipe.task)
+    data = data if data is not None else generate(recipe.task)
     torch.manual_seed(seed)
-    model = build_model(recipe.model, data.vocab, n_positions=data.max_length).to(device)
+    model = build_model(recipe.model, data.vocab, n_positions=n_positions or data.max_length)
+    if init is not None:
+        model.load_state_dict(init)
+    model = model.to(device)
     model.train()
 
     pool = data.clean + data.noisy + data.atomic * spec.atomic_repeat

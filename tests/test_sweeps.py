@@ -51,3 +51,25 @@ def test_grid_recipes_change_one_field():
     r = sweeps.grid_recipe(base, k=2, max_queries=50)
     assert (r.task.k, r.task.max_queries, r.model) == (2, 50, base.model)
     assert dataclasses.replace(r, name=base.name).train == base.train
+
+
+def test_a_curriculum_trains_fewer_hops_on_the_same_graph_first(store_dir):
+    base = micro_khop()
+    data = sweeps.generate(sweeps.grid_recipe(base, k=3).task)
+    first = sweeps.hop_queries(data, 2, 30)
+    facts = sweeps.facts_of(data)
+    assert len(first.clean) + len(first.heldout) == 30 and not first.noisy
+    assert first.atomic == data.atomic and first.vocab == data.vocab
+    for it in first.clean + first.heldout:  # answers follow the k = 3 task's own graph
+        start, rels = int(it.prompt[0][1:]), [int(r[1:]) for r in it.prompt[1:]]
+        assert len(rels) == 2 and it.clean == (f"e{sweeps.follow(facts, start, rels)[-1]}",)
+    c = sweeps.curriculum(base, 3, stage1_steps=10, threshold=0.0, progress=False)
+    assert (c.alone_reached, c.curriculum_reached, c.curriculum_total) == (0, 0, 10)
+    assert c.judgeable and not c.helps  # 10 + 0 steps is not fewer than 0
+
+
+def test_curriculum_rule():
+    assert sweeps.Curriculum(3, 500, 1500, 800).helps  # 1300 < 1500
+    assert not sweeps.Curriculum(3, 500, 1200, 800).helps  # 1300 >= 1200
+    assert sweeps.Curriculum(3, 500, None, 800).helps
+    assert not sweeps.Curriculum(3, 500, None, None).judgeable
