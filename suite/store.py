@@ -2,8 +2,9 @@
 
 An entry's key hashes the resolved recipe (task spec with its seed and noise rate, model shape,
 optimizer schedule), the code that affects training (the suite's task, batching, recipe and
-training modules, compared by syntax tree so comments and docstrings do not count) and the
-torch and transformers versions. An entry is a directory:
+training modules, compared by syntax tree so comments and docstrings do not count), the
+torch and transformers versions, and the device type and CPU thread count (which change the
+order of float sums, so the same seed trains a slightly different model). An entry is a directory:
 
     config.json, model.safetensors   the final model (GPT2LMHeadModel.save_pretrained)
     vocab.json, task.json            the vocabulary and the task spec the data is drawn from
@@ -47,7 +48,7 @@ from transformers.utils import logging as hf_logging
 from . import dynamics
 from .recipes import Recipe
 from .tasks import TaskData, Vocab, VocabMismatch, generate, spec_from_dict, spec_to_dict
-from .training import TrainResult, train
+from .training import TrainResult, default_device, train
 
 TRAINING_MODULES = ("tasks/base.py", "tasks/fda.py", "tasks/khop.py", "tasks/thr.py",
                     "batching.py", "recipes.py", "training.py")
@@ -88,6 +89,10 @@ def entry_key(recipe: Recipe) -> str:
     content["code"] = code_version()
     content["torch"] = ".".join(torch.__version__.split("+")[0].split(".")[:2])
     content["transformers"] = transformers.__version__.split(".")[0]
+    # Float sums are reduced in a different order on another device or CPU thread count, so
+    # the same seed trains a (slightly) different model there: such models get their own key.
+    content["device"] = default_device().type
+    content["cpu_threads"] = torch.get_num_threads()
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:16]
 
 

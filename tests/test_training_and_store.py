@@ -85,6 +85,21 @@ def test_key_changes_with_recipe_seed_and_noise():
     assert len(keys) == 4
 
 
+def test_key_changes_with_the_cpu_thread_count():
+    """Another thread count sums floats in another order: a different model, a different key."""
+    import torch
+
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one = store.entry_key(micro_recipe())
+        torch.set_num_threads(2)
+        two = store.entry_key(micro_recipe())
+    finally:
+        torch.set_num_threads(threads)
+    assert one != two
+
+
 def test_corrupt_entry_is_reported_and_retrained(store_dir, recwarn):
     recipe = micro_recipe()
     entry = store.get_or_train(recipe, progress=False)
