@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import pytest
 
-from fixtures.plugin import require_memorized
+from fixtures.plugin import not_judged, require_memorized
 from suite import measures
-from suite.claims import Claim, judge, precondition
+from suite.claims import Claim, judge
 
 ALPHA = 0.05
 HEAVY_NOISE_MIN = 0.5
@@ -46,8 +46,7 @@ def test_clean_structure_survives_heavy_noise(trained):
     share = len(data.noisy) / max(1, len(data.noisy) + len(data.clean))
     if share < HEAVY_NOISE_MIN:
         reason = f"noise share {share:.3f} < {HEAVY_NOISE_MIN}: not a heavy-noise model"
-        precondition(CLEAN_STRUCTURE, trained, [reason])
-        pytest.skip(f"{CLEAN_STRUCTURE.id}: precondition not met: {reason}")
+        not_judged(CLEAN_STRUCTURE, trained, reason)
     model, items = require_memorized(CLEAN_STRUCTURE, trained)
     d = measures.probe_decodability(model, data.clean[:N_PROBE_TRAIN], items, data.vocab)
     clean, control, test = d.against_control()

@@ -10,7 +10,7 @@ from transformers import GPT2Config, GPT2LMHeadModel
 
 from suite.batching import answer_logits, encode
 from suite.interp import attribution, curvature, directions, erasure, lens, patching, probes
-from suite.interp.hooks import gather_positions, hooked, resid_sites, run_capture, sites
+from suite.interp.hooks import hooked, resid_sites, run_capture, sites
 from suite.tasks import generate, make_spec
 
 
