@@ -115,8 +115,13 @@ def kfac_edit(weight: torch.Tensor, factors: Factors, keep_mass: float) -> Edite
     flat = curvature.flatten()
     order = torch.argsort(flat, descending=True)
     cumulative = torch.cumsum(flat[order], 0) / flat.sum().clamp_min(1e-300)
-    n_keep = int(torch.searchsorted(cumulative, torch.tensor(keep_mass, dtype=cumulative.dtype))) + 1
-    n_keep = min(n_keep, flat.numel())
+    if keep_mass >= 1.0:
+        # Full mass is the identity edit. Components of zero curvature add nothing to the mass,
+        # so the cumulative sum can reach 1.0 (by rounding) before them; they are kept anyway.
+        n_keep = flat.numel()
+    else:
+        n_keep = int(torch.searchsorted(cumulative, torch.tensor(keep_mass, dtype=cumulative.dtype))) + 1
+        n_keep = min(n_keep, flat.numel())
     mask = torch.zeros_like(flat)
     mask[order[:n_keep]] = 1.0
     coefficients = ua.T @ w @ ug
