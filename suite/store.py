@@ -3,7 +3,7 @@
 An entry's key hashes the resolved recipe (task spec with its seed and noise rate, model shape,
 optimizer schedule), the code that affects training (the suite's task, batching, recipe and
 training modules, compared by syntax tree so comments and docstrings do not count), the
-torch and transformers versions, and the device type and CPU thread count (which change the
+exact torch and transformers versions, and the device type and CPU thread count (which change the
 order of float sums, so the same seed trains a slightly different model). An entry is a directory:
 
     config.json, model.safetensors   the final model (GPT2LMHeadModel.save_pretrained)
@@ -87,8 +87,9 @@ def entry_key(recipe: Recipe) -> str:
     content.pop("description")
     content.pop("name")
     content["code"] = code_version()
-    content["torch"] = ".".join(torch.__version__.split("+")[0].split(".")[:2])
-    content["transformers"] = transformers.__version__.split(".")[0]
+    # Exact versions: a patch release may change a kernel's reduction order or an init default.
+    content["torch"] = torch.__version__
+    content["transformers"] = transformers.__version__
     # Float sums are reduced in a different order on another device or CPU thread count, so
     # the same seed trains a (slightly) different model there: such models get their own key.
     content["device"] = default_device().type
@@ -224,6 +225,17 @@ class StoredModel:
     @property
     def name(self) -> str:
         return self.recipe.name if self.recipe else self.path.name
+
+    @property
+    def noise(self) -> float:
+        """The label-noise rate the model was trained with: the recipe's for a store entry; for
+        a model trained elsewhere, the share of training queries its noise list names (its
+        task.json may say 0 when the noise was drawn outside the suite)."""
+        if (self.path / "manifest.json").is_file() or not (self.path / "noisy.json").is_file():
+            return float(self.task_spec.noise)
+        data = self.data
+        total = len(data.clean) + len(data.noisy)
+        return len(data.noisy) / total if total else 0.0
 
     @property
     def key(self) -> str:
