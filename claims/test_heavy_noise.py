@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import pytest
 
-from fixtures.plugin import not_judged, require_memorized
 from suite import measures
-from suite.claims import Claim, judge
+from suite.claims import Claim, Rule, judge, not_judged
+from suite.preconditions import require_memorized
+from suite.stats import ItemMean
 
 ALPHA = 0.05
 HEAVY_NOISE_MIN = 0.5
@@ -29,10 +30,12 @@ CLEAN_STRUCTURE = Claim(
               "training items to predict the clean token, applied to memorized noisy items: "
               "answer positions where some early site decodes the clean token; control: the "
               "same probes fitted on shuffled labels (chance with the same capacity)",
-    threshold=f"one-sided exact sign test over items (probe vs control) p < {ALPHA}, and the "
-              "decoded share at least twice the control share",
-    threshold_source="CLAIMS.md ('well above chance'); the paired test, alpha and the 2x "
+    rules=(Rule("clean_minus_control_share", ">", 0),
+           Rule("clean_minus_twice_control_share", ">=", 0)),
+    unit="memorized item",
+    threshold_source="CLAIMS.md ('well above chance'); the paired comparison, alpha and the 2x "
                      "margin are a priori",
+    version=2,
     family="coexist",
 )
 
@@ -49,17 +52,17 @@ def test_clean_structure_survives_heavy_noise(trained):
         not_judged(CLEAN_STRUCTURE, trained, reason)
     model, items = require_memorized(CLEAN_STRUCTURE, trained)
     d = measures.probe_decodability(model, data.clean[:N_PROBE_TRAIN], items, data.vocab)
-    clean, control, test = d.against_control()
-    verdict = judge(
-        CLEAN_STRUCTURE, trained, passed=test.p < ALPHA and clean.estimate >= 2 * control,
-        estimate=clean.estimate, ci=(clean.low, clean.high), p=test.p, n=len(items),
-        control_rate=control, noise_share=share, memorized=len(items), noisy=len(data.noisy),
+    clean, control = d.shares()
+    judge(
+        CLEAN_STRUCTURE, trained,
+        {"clean_minus_control_share": ItemMean((clean - control).numpy()),
+         "clean_minus_twice_control_share": ItemMean((clean - 2 * control).numpy()),
+         "clean_share": ItemMean(clean.numpy()), "control_share": ItemMean(control.numpy())},
+        n=len(items), noise_share=share, memorized=len(items), noisy=len(data.noisy),
         heldout_acc=trained.metrics.get("heldout_acc"),
-        items_more=test.positive, items_fewer=test.negative,
         by_site_clean=d.by_site_clean.mean(1).tolist(),
         by_site_control=d.by_site_control.mean(1).tolist(),
         items=[{"prompt": " ".join(it.prompt), "clean_positions": int(c),
                 "control_positions": int(k)}
                for it, c, k in zip(items, d.clean.tolist(), d.control.tolist())],
     )
-    assert verdict.passed, verdict.message

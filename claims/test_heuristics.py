@@ -11,13 +11,13 @@ from collections import Counter
 import pytest
 import torch
 
-from fixtures.plugin import require
 from suite.batching import encode
-from suite.claims import Claim, judge
+from suite.claims import Claim, Rule, judge
 from suite.heuristics import best_matches, fda_heuristics, firing, kind
 from suite.interp import attribution
 from suite.measures import answer_features
-from suite.stats import wilson
+from suite.preconditions import require
+from suite.stats import ItemMean, Share
 
 TOP_SHARE = 0.05  # the top 5 % of MLP neurons by attribution, as in rr.heuristic_neurons_reused
 JACCARD_MIN = 0.6
@@ -33,8 +33,9 @@ BAG_OF_HEURISTICS = Claim(
               "(activation >= half its maximum) against the heuristics' prompt sets "
               "(suite.heuristics): share of neurons whose best Jaccard index >= 0.6; control: "
               "each neuron's firing set permuted across prompts (same firing rate, no structure)",
-    threshold="Wilson 95% lower bound of the classified share > 0.5, and the share above the "
-              "permuted control's",
+    rules=(Rule("classified_share", ">", 0.5), Rule("classified_minus_control", ">", 0)),
+    unit="top neuron",
+    version=2,
     threshold_source="CLAIMS.md ('most'; overlap >= 0.6; Jaccard as the overlap measure and the "
                      "firing rule are a priori)",
 )
@@ -62,15 +63,16 @@ def test_bag_of_heuristics(trained):
                             for u in range(fires.shape[1])], 1)
     control = best_matches(permuted, heuristics)
     classified = [m for m in matches if m.jaccard >= JACCARD_MIN]
-    control_share = sum(m.jaccard >= JACCARD_MIN for m in control) / k
-    share = wilson(len(classified), k)
+    is_classified = torch.tensor([m.jaccard >= JACCARD_MIN for m in matches], dtype=torch.float)
+    control_classified = torch.tensor([m.jaccard >= JACCARD_MIN for m in control], dtype=torch.float)
     families = Counter(kind(m.heuristic) for m in classified)
-    verdict = judge(
-        BAG_OF_HEURISTICS, trained, passed=share.low > 0.5 and share.estimate > control_share,
-        estimate=share.estimate, ci=(share.low, share.high), n=k, control_share=control_share,
+    judge(
+        BAG_OF_HEURISTICS, trained,
+        {"classified_share": Share(len(classified), k),
+         "classified_minus_control": ItemMean((is_classified - control_classified).numpy())},
+        n=k, control_share=float(control_classified.mean()),
         median_jaccard=float(torch.tensor([m.jaccard for m in matches]).median()),
         heuristics=len(heuristics), by_kind=dict(families),
         items=[{"neuron": int(top[m.unit]), "heuristic": m.heuristic, "jaccard": round(m.jaccard, 3),
                 "fires_on": int(fires[:, m.unit].sum())} for m in matches],
     )
-    assert verdict.passed, verdict.message

@@ -18,8 +18,8 @@ import math
 import pytest
 
 from suite import sweeps
-from fixtures.plugin import not_judged
-from suite.claims import Claim, judge
+from suite.claims import Claim, Rule, judge, not_judged
+from suite.stats import Exact
 
 THRESHOLD = 0.9  # CLAIMS.md: "reach 0.9 held-out accuracy"
 DATA_GRID = (500, 1000, 2000, 4000)  # k-hop queries drawn (90 % trained), a priori
@@ -49,11 +49,11 @@ def _judge_growth(claim: Claim, base, field: str, grid) -> None:
         reason = (f"k={SMALL_K} never reached held-out {THRESHOLD} on the grid {list(grid)}: "
                   f"{table}")
         not_judged(claim, subject, reason)
-    ratio = g.needed_large_k / g.needed_small_k if g.needed_large_k else math.nan
-    verdict = judge(claim, subject, passed=g.grows, estimate=ratio, n=len(small) + len(large),
-                    needed={f"k={SMALL_K}": g.needed_small_k, f"k={LARGE_K}": g.needed_large_k},
-                    heldout_by_point=table)
-    assert verdict.passed, verdict.message
+    # never reached by the larger k on the grid: it needs more than the grid offers
+    ratio = g.needed_large_k / g.needed_small_k if g.needed_large_k else math.inf
+    judge(claim, subject, {"needed_ratio": Exact(ratio)}, n=len(small) + len(large),
+          needed={f"k={SMALL_K}": g.needed_small_k, f"k={LARGE_K}": g.needed_large_k},
+          heldout_by_point=table)
 
 
 DATA_GROWS = Claim(
@@ -63,10 +63,12 @@ DATA_GROWS = Claim(
              "hops.",
     statistic=f"smallest number of k-hop queries in {DATA_GRID} whose model reaches held-out "
               f"accuracy {THRESHOLD}, for k = {SMALL_K} and k = {LARGE_K}, at a fixed model size",
-    threshold=f"k = {LARGE_K} needs strictly more than k = {SMALL_K} (or never reaches it on the "
-              "grid); estimate: the ratio",
-    threshold_source="CLAIMS.md; grid a priori",
+    rules=(Rule("needed_ratio", ">", 1),),
+    unit="sweep",
+    threshold_source=f"CLAIMS.md; grid a priori. needed_ratio: queries needed by k = {LARGE_K} "
+                     f"over k = {SMALL_K} (infinite where k = {LARGE_K} never reaches it)",
     family="khop",
+    version=2,
 )
 
 
@@ -82,9 +84,12 @@ DEPTH_GROWS = Claim(
     sentence="The smallest depth that reaches the threshold is larger for k = 3 than for k = 2.",
     statistic=f"smallest number of blocks in {DEPTH_GRID} whose model reaches held-out accuracy "
               f"{THRESHOLD} with {max(DATA_GRID)} queries, for k = {SMALL_K} and k = {LARGE_K}",
-    threshold=f"k = {LARGE_K} needs strictly more blocks (or never reaches it on the grid)",
-    threshold_source="CLAIMS.md; grid a priori",
+    rules=(Rule("needed_ratio", ">", 1),),
+    unit="sweep",
+    threshold_source=f"CLAIMS.md; grid a priori. needed_ratio: blocks needed by k = {LARGE_K} "
+                     f"over k = {SMALL_K} (infinite where k = {LARGE_K} never reaches it)",
     family="khop",
+    version=2,
 )
 
 
@@ -104,10 +109,13 @@ CURRICULUM_HELPS = Claim(
     statistic=f"steps to held-out accuracy {THRESHOLD} on k = {LARGE_K}: trained alone (base "
               f"schedule), and after {STAGE1_STEPS} steps of k = {SMALL_K} queries on the same "
               "knowledge graph (counted in the total)",
-    threshold="curriculum total steps < steps alone (or reached where alone never reaches it); "
-              "estimate: alone / curriculum total",
-    threshold_source=f"CLAIMS.md (fewer steps or items); stage length {STAGE1_STEPS} a priori",
+    rules=(Rule("steps_alone_over_curriculum", ">", 1),),
+    unit="sweep",
+    threshold_source=f"CLAIMS.md (fewer steps or items); stage length {STAGE1_STEPS} a priori; "
+                     "infinite where only the curriculum reaches the threshold, 0 where only "
+                     "k alone does",
     family="khop",
+    version=2,
 )
 
 
@@ -122,7 +130,8 @@ def test_curriculum_helps(sweep_base):
     if not c.judgeable:
         reason = f"neither schedule reached held-out {THRESHOLD} on k = {LARGE_K}: {numbers}"
         not_judged(CURRICULUM_HELPS, subject, reason)
-    ratio = (c.alone_reached / c.curriculum_total
-             if c.alone_reached and c.curriculum_total else math.nan)
-    verdict = judge(CURRICULUM_HELPS, subject, passed=c.helps, estimate=ratio, n=2, **numbers)
-    assert verdict.passed, verdict.message
+    if c.alone_reached and c.curriculum_total:
+        ratio = c.alone_reached / c.curriculum_total
+    else:
+        ratio = math.inf if c.curriculum_total else 0.0
+    judge(CURRICULUM_HELPS, subject, {"steps_alone_over_curriculum": Exact(ratio)}, n=2, **numbers)

@@ -12,14 +12,15 @@ from __future__ import annotations
 import pytest
 import torch
 
-from fixtures.plugin import require, require_memorized
 from suite.batching import answer_logits, encode, exact_match
-from suite.claims import Claim, judge
+from suite.claims import Claim, Rule, judge
 from suite.interp import directions
 from suite.interp.hooks import hooked, resid_sites, run_capture
-from suite.stats import auroc, mcnemar, wilson
+from suite.preconditions import require, require_memorized
+from suite.stats import Auc, ItemMean
 
-ALPHA = 0.05
+GATES = ("learned", "memorized", "pre")  # a model that generalized, then memorized
+
 
 
 def _split(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -53,9 +54,9 @@ def _direction_setup(claim, trained):
         perm = torch.randperm(len(pooled), generator=torch.Generator().manual_seed(2))
         half = len(mem_fit)
         d_ctrl = directions.mean_difference(pooled[perm[:half]], pooled[perm[half:]])
-        ctrl = auroc(directions.component(f_mem[site][mem_test], d_ctrl).tolist(),
-                     directions.component(f_clean[site][clean_test], d_ctrl).tolist())
-        per_site[site] = (auroc(pos.tolist(), neg.tolist()), ctrl, d)
+        ctrl = Auc(tuple(directions.component(f_mem[site][mem_test], d_ctrl).tolist()),
+                   tuple(directions.component(f_clean[site][clean_test], d_ctrl).tolist()))
+        per_site[site] = (Auc(tuple(pos.tolist()), tuple(neg.tolist())), ctrl, d)
     return model, data, mem, mem_test, per_site
 
 
@@ -66,9 +67,13 @@ DIRECTION_SEPARATES = Claim(
     statistic="AUROC, on held-out halves, of the projection on mean(memorized) - mean(clean) "
               "fitted on the other halves, at the last prompt position; best residual site; "
               "control: the same fit with the two groups' labels shuffled, at that site",
-    threshold="AUROC >= 0.9 at some site and the control's AUROC within 0.5 +- 0.15",
+    rules=(Rule("auroc", ">=", 0.9), Rule("control_auroc", ">=", 0.35),
+           Rule("control_auroc", "<=", 0.65)),
+    unit="item (held-out halves)",
+    some="site",
     threshold_source="CLAIMS.md (0.9; control near 0.5); the 0.15 band is a priori",
     family="liref",
+    version=2,
 )
 
 
@@ -77,17 +82,13 @@ def test_direction_separates(trained):
     """The mean difference between memorized-noisy and clean items, fitted on one half of the
     items, separates the other half with AUROC >= 0.9 at some layer; a label-shuffled control
     stays near 0.5."""
-    require(DIRECTION_SEPARATES, trained, "learned", "memorized")
+    require(DIRECTION_SEPARATES, trained, *GATES)
     _, _, mem, mem_test, per_site = _direction_setup(DIRECTION_SEPARATES, trained)
-    site, (real, ctrl, _) = max(per_site.items(), key=lambda kv: kv[1][0].estimate)
-    verdict = judge(
+    judge(
         DIRECTION_SEPARATES, trained,
-        passed=real.estimate >= 0.9 and abs(ctrl.estimate - 0.5) <= 0.15,
-        estimate=real.estimate, ci=(real.low, real.high), p=real.p, n=len(mem), site=site,
-        control_auroc=ctrl.estimate,
-        auroc_by_site={s: round(v[0].estimate, 3) for s, v in per_site.items()},
+        some={site: {"auroc": real, "control_auroc": ctrl} for site, (real, ctrl, _) in per_site.items()},
+        n=len(mem),
     )
-    assert verdict.passed, verdict.message
 
 
 STEERING = Claim(
@@ -99,10 +100,13 @@ STEERING = Claim(
               "scaling the component along the direction (0: remove, -1: reverse) at the best "
               "site and the last prompt position, minus the same with a random direction of "
               "equal norm; held-out accuracy change under the same edit",
-    threshold=f"for remove or reverse (Bonferroni, p < {ALPHA / 2}): exact McNemar against the "
-              "random direction and a difference >= 0.10, with held-out accuracy down <= 0.05",
-    threshold_source="CLAIMS.md ('well above a random direction'; <= 5 points); 0.10 a priori",
+    rules=(Rule("clean_rate_minus_random", ">=", 0.10), Rule("heldout_drop", "<=", 0.05)),
+    unit="memorized item (held-out item for the held-out drop)",
+    some="edit",
+    threshold_source="CLAIMS.md ('well above a random direction'; <= 5 points); 0.10 a priori; "
+                     "remove or reverse, Bonferroni over the two edits",
     family="liref",
+    version=2,
 )
 
 
@@ -111,38 +115,29 @@ def test_steering_recovers_reasoning(trained):
     """Removing or reversing the component along the direction makes memorized items output
     their clean label at a rate well above a random direction of the same norm, while held-out
     accuracy drops by at most 5 points."""
-    require(STEERING, trained, "learned", "memorized")
+    require(STEERING, trained, *GATES)
     model, data, mem, mem_test, per_site = _direction_setup(STEERING, trained)
-    site, (_, _, d) = max(per_site.items(), key=lambda kv: kv[1][0].estimate)
+    site, (_, _, d) = max(per_site.items(), key=lambda kv: kv[1][0].interval(0.95).value)
     targets = [mem[i] for i in mem_test.tolist()]
     clean_batch = encode(targets, data.vocab, "clean")
     held = encode(data.heldout, data.vocab)
-    held_base = float(exact_match(model, held).float().mean())
+    held_base = exact_match(model, held).float()
 
-    def outcomes(direction: torch.Tensor, alpha: float) -> tuple[torch.Tensor, float]:
+    def outcomes(direction: torch.Tensor, alpha: float) -> tuple[torch.Tensor, torch.Tensor]:
         rows = lambda b: b.positions[:, 0]  # noqa: E731 - the last prompt position per row
         with hooked(model, edit={site: directions.scale_along(direction, alpha, rows(clean_batch))}):
             clean_hit = (answer_logits(model, clean_batch).argmax(-1) == clean_batch.targets).all(-1)
         with hooked(model, edit={site: directions.scale_along(direction, alpha, rows(held))}):
-            held_acc = float((answer_logits(model, held).argmax(-1) == held.targets).all(-1).float().mean())
-        return clean_hit, held_acc
+            held_hit = (answer_logits(model, held).argmax(-1) == held.targets).all(-1)
+        return clean_hit.float(), held_hit.float()
 
-    results = []
+    by_edit = {}
     with torch.no_grad():
-        for alpha in (0.0, -1.0):
-            hit, held_acc = outcomes(d, alpha)
+        for name, alpha in (("remove", 0.0), ("reverse", -1.0)):
+            hit, held_hit = outcomes(d, alpha)
             rand_hit, _ = outcomes(directions.random_like(d, seed=0), alpha)
-            test = mcnemar(rand_hit.tolist(), hit.tolist(), alternative="less")
-            diff = float(hit.float().mean() - rand_hit.float().mean())
-            ok = test.p < ALPHA / 2 and diff >= 0.10 and held_base - held_acc <= 0.05
-            results.append((ok, diff, alpha, test.p, float(hit.float().mean()),
-                            float(rand_hit.float().mean()), held_base - held_acc))
-    ok, diff, alpha, p, rate, rand_rate, held_drop = max(results, key=lambda r: (r[0], r[1]))
-    share = wilson(round(rate * len(targets)), len(targets))
-    verdict = judge(
-        STEERING, trained, passed=ok, estimate=diff, p=p, n=len(targets), site=site, alpha=alpha,
-        clean_rate=share.estimate, random_direction_clean_rate=rand_rate,
-        heldout_drop=held_drop,
-        all={f"alpha={r[2]:g}": {"diff": round(r[1], 3), "heldout_drop": round(r[6], 3)} for r in results},
-    )
-    assert verdict.passed, verdict.message
+            by_edit[name] = {"clean_rate_minus_random": ItemMean((hit - rand_hit).numpy()),
+                             "heldout_drop": ItemMean((held_base - held_hit).numpy()),
+                             "clean_rate": ItemMean(hit.numpy()),
+                             "random_direction_clean_rate": ItemMean(rand_hit.numpy())}
+    judge(STEERING, trained, some=by_edit, n=len(targets), site=site)

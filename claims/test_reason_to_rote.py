@@ -9,15 +9,26 @@ rules were fixed before the claims were first run.
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
-from fixtures.plugin import require, require_memorized
 from suite import counterfactuals, dynamics, measures
 from suite.batching import encode, exact_match
-from suite.claims import Claim, judge
+from suite.claims import Claim, Rule, judge
 from suite.interp import attribution, patching
-from suite.stats import binomial_p, hypergeometric_overlap, mcnemar, sign_test, wilson
+from suite.preconditions import require, require_memorized
+from suite.stats import Difference, Exact, ItemMean, ItemStatistic, Largest, Share, hypergeometric_overlap
+
+# Mechanism claims analyse a model that generalized and then memorized, so they need M_pre
+# (gate "pre") besides the learned and memorized gates. The dynamics claims test that sequence
+# themselves, so they are not gated on it (the gate would keep them from failing).
+MECHANISM = ("learned", "memorized", "pre")
+
+
+def _paired(a: torch.Tensor, b: torch.Tensor) -> ItemMean:
+    """Per-item a - b (booleans or numbers), averaged over items."""
+    return ItemMean((a.float() - b.float()).numpy())
 
 GENERALIZE_FIRST = Claim(
     id="rr.generalize_first",
@@ -26,9 +37,11 @@ GENERALIZE_FIRST = Claim(
              "noisy training items are still answered with their clean label.",
     statistic="at the first checkpoint with held-out accuracy >= 0.8: share of noisy items "
               "answered with the clean label, and share answered with the noisy label",
-    threshold="clean share Wilson 95% lower bound >= 0.5 and noisy share upper bound <= 0.1",
+    rules=(Rule("clean_label_share", ">=", 0.5), Rule("noisy_label_share", "<=", 0.1)),
+    unit="noisy training item",
     threshold_source="CLAIMS.md (>= 0.5 clean, <= 0.1 noisy); the interval bounds are a priori: "
                      "the claim holds only if it holds with 95% confidence",
+    version=2,
 )
 
 MEMORIZE_LATER = Claim(
@@ -37,9 +50,12 @@ MEMORIZE_LATER = Claim(
     sentence="Memorization of noisy labels comes after generalization.",
     statistic="first evaluated step with noisy recall >= 0.5 minus first evaluated step with "
               "held-out accuracy >= 0.5",
-    threshold="difference > 0 (strictly later), in every seed",
-    threshold_source="CLAIMS.md",
+    rules=(Rule("memorization_lag_steps", ">", 0),),
+    unit="training run",
+    threshold_source="CLAIMS.md ('strictly later', in every seed); exact: both steps are read off "
+                     "the saved curve, at its evaluation resolution",
     replicate="all",
+    version=2,
 )
 
 
@@ -61,18 +77,15 @@ def test_generalize_first(trained):
     data = trained.data
     clean_hit = exact_match(model, encode(data.noisy, data.vocab, "clean"))
     noisy_hit = exact_match(model, encode(data.noisy, data.vocab, "label"))
-    clean_hits, noisy_hits, n = int(clean_hit.sum()), int(noisy_hit.sum()), len(data.noisy)
-    clean, noisy = wilson(clean_hits, n), wilson(noisy_hits, n)
-    verdict = judge(
+    n = len(data.noisy)
+    judge(
         GENERALIZE_FIRST, trained,
-        passed=clean.low >= 0.5 and noisy.high <= 0.1,
-        estimate=clean.estimate, ci=(clean.low, clean.high), n=n,
-        p=binomial_p(clean_hits, n, 0.5, "greater"),
-        step=step, noisy_label_share=noisy.estimate, noisy_label_ci_high=noisy.high,
+        {"clean_label_share": Share(int(clean_hit.sum()), n),
+         "noisy_label_share": Share(int(noisy_hit.sum()), n)},
+        n=n, step=step,
         items=[{"prompt": " ".join(it.prompt), "clean_hit": bool(c), "noisy_hit": bool(h)}
                for it, c, h in zip(data.noisy, clean_hit.tolist(), noisy_hit.tolist())],
     )
-    assert verdict.passed, verdict.message
 
 
 @pytest.mark.task("fda", "thr")
@@ -88,13 +101,11 @@ def test_memorize_later(trained):
     generalized = dynamics.first_step(trained.curve, "heldout_acc", 0.5)
     memorized = dynamics.first_step(trained.curve, "noisy_recall", 0.5)
     assert generalized is not None and memorized is not None  # guaranteed by the gates
-    gap = memorized - generalized
-    verdict = judge(
-        MEMORIZE_LATER, trained, passed=gap > 0, estimate=float(gap), n=1,
-        generalized_step=generalized, memorized_step=memorized,
+    judge(
+        MEMORIZE_LATER, trained, {"memorization_lag_steps": Exact(float(memorized - generalized))},
+        n=1, generalized_step=generalized, memorized_step=memorized,
         eval_every=trained.curve[1]["step"] - trained.curve[0]["step"],
     )
-    assert verdict.passed, verdict.message
 
 
 # ---------------------------------------------------------------------------------------------
@@ -127,10 +138,13 @@ CLEAN_LABEL_DECODABLE = Claim(
     statistic="per memorized item, the number of answer positions whose clean token is decoded "
               "at some site before the last block's output, minus the same for a control label "
               "(another memorized item's clean label, same format and priors)",
-    threshold=f"one-sided exact sign test p < {ALPHA / 2} (Bonferroni over the two decoders) and "
-              "clean rate > control rate",
-    threshold_source="CLAIMS.md ('above a control'); alpha a priori",
+    rules=(Rule("clean_minus_control_share", ">", 0),),
+    unit="memorized item",
+    confidence=1 - ALPHA / 2,
+    threshold_source="CLAIMS.md ('above a control'); alpha a priori, Bonferroni over the two "
+                     "decoders (97.5 % intervals)",
     family="rr.decodability",
+    version=2,
 )
 
 
@@ -147,24 +161,23 @@ def test_clean_label_decodable(trained, decoder):
     the same activations; for the probe, the control decoder is the same probe fitted on
     shuffled labels, scored against the clean label.
     """
-    require(CLEAN_LABEL_DECODABLE, trained, "learned", "memorized")
+    require(CLEAN_LABEL_DECODABLE, trained, *MECHANISM)
     model, items = require_memorized(CLEAN_LABEL_DECODABLE, trained)
     data = trained.data
     if decoder == "lens":
         d = measures.lens_decodability(model, items, data.vocab)
     else:
         d = measures.probe_decodability(model, data.clean[:N_PROBE_TRAIN], items, data.vocab)
-    clean, control, test = d.against_control()
-    verdict = judge(
-        CLEAN_LABEL_DECODABLE, trained, passed=test.p < ALPHA / 2 and clean.estimate > control,
-        estimate=clean.estimate, ci=(clean.low, clean.high), p=test.p, n=len(items),
-        variant=decoder, control_rate=control, items_more=test.positive, items_fewer=test.negative,
-        by_site_clean=d.by_site_clean.mean(1).tolist(),
+    clean, control = d.shares()
+    judge(
+        CLEAN_LABEL_DECODABLE, trained,
+        {"clean_minus_control_share": _paired(clean, control), "clean_share": ItemMean(clean.numpy()),
+         "control_share": ItemMean(control.numpy())},
+        n=len(items), variant=decoder, by_site_clean=d.by_site_clean.mean(1).tolist(),
         by_site_control=d.by_site_control.mean(1).tolist(),
         items=[{"prompt": " ".join(it.prompt), "clean_positions": int(c), "control_positions": int(k)}
                for it, c, k in zip(items, d.clean.tolist(), d.control.tolist())],
     )
-    assert verdict.passed, verdict.message
 
 
 NOISY_OVERRIDES_LATE = Claim(
@@ -174,9 +187,11 @@ NOISY_OVERRIDES_LATE = Claim(
     statistic="per memorized item (and answer position where the labels differ): +1 if the clean "
               "token is the lens's top-1 at a site strictly before the first site where the noisy "
               "token is top-1, else -1 (never decodable counts -1); averaged over positions",
-    threshold=f"one-sided exact sign test over items p < {ALPHA}",
+    rules=(Rule("mean_override_score", ">", 0),),
+    unit="memorized item",
     threshold_source="CLAIMS.md (paired test over items); alpha a priori",
     family="rr.decodability",
+    version=2,
 )
 
 
@@ -188,19 +203,16 @@ def test_noisy_overrides_late(trained):
     The lens reads every residual site with the noisy prefix forced (what the model reads while
     recalling); sites are ordered embed < resid.0 < ... < resid.{L-1}.
     """
-    require(NOISY_OVERRIDES_LATE, trained, "learned", "memorized")
+    require(NOISY_OVERRIDES_LATE, trained, *MECHANISM)
     model, items = require_memorized(NOISY_OVERRIDES_LATE, trained)
     o = measures.override_layers(model, items, trained.data.vocab)
-    test = sign_test(o.score.tolist())
-    share = wilson(test.positive, len(items))
-    verdict = judge(
-        NOISY_OVERRIDES_LATE, trained, passed=test.p < ALPHA, estimate=share.estimate,
-        ci=(share.low, share.high), p=test.p, n=len(items), items_clean_first=test.positive,
-        items_noisy_first=test.negative, by_site_clean=o.by_site_clean,
-        by_site_noisy=o.by_site_noisy,
+    judge(
+        NOISY_OVERRIDES_LATE, trained,
+        {"mean_override_score": ItemMean(o.score.numpy()),
+         "clean_first_share": Share(int((o.score > 0).sum()), len(items))},
+        n=len(items), by_site_clean=o.by_site_clean, by_site_noisy=o.by_site_noisy,
         items=[{"prompt": " ".join(it.prompt), "score": float(s)} for it, s in zip(items, o.score)],
     )
-    assert verdict.passed, verdict.message
 
 
 BRIDGE_DECODABLE = Claim(
@@ -210,9 +222,11 @@ BRIDGE_DECODABLE = Claim(
     statistic="accuracy on memorized items of a bridge probe trained on clean items, at the "
               "residual site and position (r1 or r2) chosen on other clean items; paired with "
               "the same probe fitted on shuffled bridges",
-    threshold=f"exact McNemar (probe vs control) one-sided p < {ALPHA} and accuracy > control",
+    rules=(Rule("accuracy_minus_control", ">", 0),),
+    unit="memorized item",
     threshold_source="CLAIMS.md ('above a control'); alpha a priori",
     family="rr.bridge",
+    version=2,
 )
 
 
@@ -225,19 +239,16 @@ def _bridge_split(data):
 def test_bridge_decodable(trained):
     """For memorized items, the bridge entity r1(e) is decodable from the residual stream by a
     probe trained on clean items, above a shuffled-label control."""
-    require(BRIDGE_DECODABLE, trained, "learned", "memorized")
+    require(BRIDGE_DECODABLE, trained, *MECHANISM)
     model, items = require_memorized(BRIDGE_DECODABLE, trained)
     b = _bridge_probe(trained, model, items)
-    acc = wilson(int(b.hit.sum()), len(items))
-    control = float(b.hit_control.float().mean())
-    test = mcnemar(b.hit_control.tolist(), b.hit.tolist(), alternative="less")
-    verdict = judge(
-        BRIDGE_DECODABLE, trained, passed=test.p < ALPHA and acc.estimate > control,
-        estimate=acc.estimate, ci=(acc.low, acc.high), p=test.p, n=len(items), site=b.site,
-        position=b.position, selection_accuracy=b.selection_accuracy, control_rate=control,
-        by_site=b.by_site,
+    judge(
+        BRIDGE_DECODABLE, trained,
+        {"accuracy_minus_control": _paired(b.hit, b.hit_control),
+         "accuracy": Share(int(b.hit.sum()), len(items))},
+        n=len(items), site=b.site, position=b.position, selection_accuracy=b.selection_accuracy,
+        control_rate=float(b.hit_control.float().mean()), by_site=b.by_site,
     )
-    assert verdict.passed, verdict.message
 
 
 BRIDGE_REMOVAL_MEMORIZATION = Claim(
@@ -247,10 +258,12 @@ BRIDGE_REMOVAL_MEMORIZATION = Claim(
              "noisy label and the bridge are unrelated.",
     statistic="noisy recall of memorized items after LEACE erasure of the bridge at the probe's "
               "site and position, paired with no erasure and with a random subspace of equal rank",
-    threshold=f"exact McNemar p < {ALPHA / 2} for both the drop and erasure-vs-random "
-              "(Bonferroni over the two tests)",
-    threshold_source="CLAIMS.md (paired, exact McNemar; more than a random subspace); alpha a priori",
+    rules=(Rule("recall_drop", ">", 0), Rule("drop_beyond_random", ">", 0)),
+    unit="memorized item",
+    threshold_source="CLAIMS.md (paired; more than a random subspace); alpha a priori; both rules "
+                     "must hold (intersection-union, no correction needed)",
     family="rr.bridge",
+    version=2,
 )
 
 
@@ -259,23 +272,18 @@ def test_bridge_removal_hurts_memorization(trained):
     """Erasing the bridge entity's identity (LEACE, fitted on clean items at the site and
     position where a probe decodes it best) lowers noisy recall significantly, and more than
     erasing a random subspace of the same rank at the same place."""
-    require(BRIDGE_REMOVAL_MEMORIZATION, trained, "learned", "memorized")
+    require(BRIDGE_REMOVAL_MEMORIZATION, trained, *MECHANISM)
     model, items = require_memorized(BRIDGE_REMOVAL_MEMORIZATION, trained)
     fit, _ = _bridge_split(trained.data)
     b = _bridge_probe(trained, model, items)
     e = measures.erase_bridge(model, fit, items, trained.data.vocab, b.site, b.position)
-    drop = mcnemar(e.before.tolist(), e.erased.tolist())
-    vs_random = mcnemar(e.random.tolist(), e.erased.tolist())
-    after = wilson(int(e.erased.sum()), len(items))
-    verdict = judge(
+    judge(
         BRIDGE_REMOVAL_MEMORIZATION, trained,
-        passed=drop.p < ALPHA / 2 and vs_random.p < ALPHA / 2,
-        estimate=float(e.before.float().mean() - e.erased.float().mean()), n=len(items),
-        p=max(drop.p, vs_random.p), site=e.site, position=e.position, rank=e.rank,
-        recall_after=after.estimate, recall_after_random=float(e.random.float().mean()),
-        p_drop=drop.p, p_vs_random=vs_random.p,
+        {"recall_drop": _paired(e.before, e.erased), "drop_beyond_random": _paired(e.random, e.erased)},
+        n=len(items), site=e.site, position=e.position, rank=e.rank,
+        recall_after=float(e.erased.float().mean()),
+        recall_after_random=float(e.random.float().mean()),
     )
-    assert verdict.passed, verdict.message
 
 
 BRIDGE_REMOVAL_GENERALIZATION = Claim(
@@ -286,10 +294,12 @@ BRIDGE_REMOVAL_GENERALIZATION = Claim(
     statistic="held-out two-hop accuracy drop under the bridge erasure (paired with no erasure "
               "and with a random subspace of equal rank), and atomic-fact recall drop under the "
               "same eraser at the atomic prompt's last position",
-    threshold=f"McNemar p < {ALPHA / 2} for the held-out drop and for erasure-vs-random, and "
-              "atomic drop < held-out drop",
-    threshold_source="CLAIMS.md; alpha a priori",
+    rules=(Rule("heldout_drop", ">", 0), Rule("drop_beyond_random", ">", 0),
+           Rule("heldout_minus_atomic_drop", ">", 0)),
+    unit="held-out item (atomic fact for the atomic drop)",
+    threshold_source="CLAIMS.md; alpha a priori; every rule must hold (intersection-union)",
     family="rr.bridge",
+    version=2,
 )
 
 
@@ -302,26 +312,23 @@ def test_bridge_removal_hurts_generalization(trained):
     the atomic answer, which is itself a bridge-type entity, is produced): the honest same
     intervention, which may well hurt atomic recall. The measured numbers decide.
     """
-    require(BRIDGE_REMOVAL_GENERALIZATION, trained, "learned", "memorized")
+    require(BRIDGE_REMOVAL_GENERALIZATION, trained, *MECHANISM)
     model, items = require_memorized(BRIDGE_REMOVAL_GENERALIZATION, trained)
     data = trained.data
     fit, _ = _bridge_split(data)
     b = _bridge_probe(trained, model, items)
     held = measures.erase_bridge(model, fit, data.heldout, data.vocab, b.site, b.position)
     atomic = measures.erase_bridge(model, fit, data.atomic, data.vocab, b.site, 1)
-    drop = mcnemar(held.before.tolist(), held.erased.tolist())
-    vs_random = mcnemar(held.random.tolist(), held.erased.tolist())
-    held_drop = float(held.before.float().mean() - held.erased.float().mean())
-    atomic_drop = float(atomic.before.float().mean() - atomic.erased.float().mean())
-    verdict = judge(
+    held_drop = (held.before.float() - held.erased.float()).numpy()
+    atomic_drop = (atomic.before.float() - atomic.erased.float()).numpy()
+    judge(
         BRIDGE_REMOVAL_GENERALIZATION, trained,
-        passed=drop.p < ALPHA / 2 and vs_random.p < ALPHA / 2 and atomic_drop < held_drop,
-        estimate=held_drop, n=len(data.heldout), p=max(drop.p, vs_random.p), site=held.site,
-        position=held.position, atomic_drop=atomic_drop,
+        {"heldout_drop": ItemMean(held_drop), "drop_beyond_random": _paired(held.random, held.erased),
+         "heldout_minus_atomic_drop": Difference(held_drop, atomic_drop),
+         "atomic_drop": ItemMean(atomic_drop)},
+        n=len(data.heldout), site=held.site, position=held.position,
         heldout_drop_random=float(held.before.float().mean() - held.random.float().mean()),
-        p_drop=drop.p, p_vs_random=vs_random.p,
     )
-    assert verdict.passed, verdict.message
 
 
 INTERMEDIATE_PATCHING = Claim(
@@ -334,10 +341,12 @@ INTERMEDIATE_PATCHING = Claim(
               "share for a source with the same intermediate (THR: bridge at the r1 position, "
               "at the site where a bridge probe is best; FDA: one column's two digit positions, "
               "at each early site)",
-    threshold=f"one-sided exact McNemar p < {ALPHA} (FDA: Bonferroni over sites) and a "
-              "difference >= 0.10",
+    rules=(Rule("changed_minus_same_intermediate", ">=", 0.10),),
+    unit="memorized item",
+    some="site",
     threshold_source="CLAIMS.md ('clearly larger'); 0.10 and alpha a priori",
     family="rr.distributed",
+    version=2,
 )
 
 
@@ -346,7 +355,7 @@ def test_intermediate_patching_changes_memory(trained):
     """Patching only the intermediate result (THR: the bridge; FDA: a column sum) from an item
     whose intermediate differs changes the memorized noisy output in a clearly larger share of
     items than patching from an item whose intermediate is the same."""
-    require(INTERMEDIATE_PATCHING, trained, "learned", "memorized")
+    require(INTERMEDIATE_PATCHING, trained, *MECHANISM)
     model, items = require_memorized(INTERMEDIATE_PATCHING, trained)
     data = trained.data
     if data.spec.task == "thr":
@@ -357,20 +366,13 @@ def test_intermediate_patching_changes_memory(trained):
         kept, cf, same, columns = counterfactuals.fda_sources(items, data.spec)
         positions = [counterfactuals.fda_column_positions(data.spec, c) for c in columns]
         candidates = [(s, positions) for s in measures.early_sites(model)]
-    results = []
+    by_site = {}
     for site, positions in candidates:
         o = measures.intermediate_patch(model, kept, cf, same, data.vocab, site, positions)
-        test = mcnemar(o.changed_control.tolist(), o.changed.tolist(), alternative="less")
-        diff = float(o.changed.float().mean() - o.changed_control.float().mean())
-        results.append((test.p * len(candidates), diff, site, o))
-    p, diff, site, o = min(results, key=lambda r: (r[0], -r[1]))
-    verdict = judge(
-        INTERMEDIATE_PATCHING, trained, passed=p < ALPHA and diff >= 0.10, estimate=diff,
-        p=min(1.0, p), n=len(kept), site=site, changed=float(o.changed.float().mean()),
-        changed_same_intermediate=float(o.changed_control.float().mean()),
-        all_sites={s: round(d, 3) for _, d, s, _ in results},
-    )
-    assert verdict.passed, verdict.message
+        by_site[site] = {"changed_minus_same_intermediate": _paired(o.changed, o.changed_control),
+                         "changed": Share(int(o.changed.sum()), len(kept)),
+                         "changed_same_intermediate": Share(int(o.changed_control.sum()), len(kept))}
+    judge(INTERMEDIATE_PATCHING, trained, some=by_site, n=len(kept))
 
 
 NO_LOOKUP_KEY = Claim(
@@ -381,9 +383,12 @@ NO_LOOKUP_KEY = Claim(
     statistic="largest share, over residual sites and input positions (every prompt position "
               "but the last, which produces the answer), of memorized items that output another "
               "memorized item's noisy label when that one position is patched from it",
-    threshold="largest share <= 0.10",
-    threshold_source="CLAIMS.md (<= 10 % of cases)",
+    rules=(Rule("largest_transfer_share", "<=", 0.10),),
+    unit="memorized item",
+    threshold_source="CLAIMS.md (<= 10 % of cases); on the upper bound of the largest cell, "
+                     "intervals simultaneous over every (site, position) cell",
     family="rr.distributed",
+    version=2,
 )
 
 
@@ -391,18 +396,17 @@ NO_LOOKUP_KEY = Claim(
 def test_no_lookup_key(trained):
     """Patching the residual stream at any one input position from a memorized item into a
     different memorized item transfers the source's noisy label in at most 10 % of cases."""
-    require(NO_LOOKUP_KEY, trained, "learned", "memorized")
+    require(NO_LOOKUP_KEY, trained, *MECHANISM)
     model, items = require_memorized(NO_LOOKUP_KEY, trained)
     prompt_length = len(items[0].prompt)
     rates = measures.transfer_rates(model, items, trained.data.vocab, range(prompt_length - 1))
-    (site, position), hits = max(rates.items(), key=lambda kv: float(kv[1].float().mean()))
-    worst = wilson(int(hits.sum()), len(items))
-    verdict = judge(
-        NO_LOOKUP_KEY, trained, passed=worst.estimate <= 0.10, estimate=worst.estimate,
-        ci=(worst.low, worst.high), n=len(items), site=site, position=position,
-        cells=len(rates),
+    (site, position), _ = max(rates.items(), key=lambda kv: float(kv[1].float().mean()))
+    judge(
+        NO_LOOKUP_KEY, trained,
+        {"largest_transfer_share": Largest(tuple(Share(int(h.sum()), len(items))
+                                                 for h in rates.values()))},
+        n=len(items), site=site, position=position, cells=len(rates),
     )
-    assert verdict.passed, verdict.message
 
 
 OUTLIER_PATCHING = Claim(
@@ -413,10 +417,11 @@ OUTLIER_PATCHING = Claim(
     statistic="for each layer, M_final with that layer's MLP neuron activations replaced by "
               "M_pre's on the same input: held-out accuracy change, and noisy recall of memorized "
               "items (paired with unpatched M_final)",
-    threshold="held-out accuracy within 0.05 of baseline at every layer, and at some layer a "
-              f"noisy-recall drop >= 0.5 with exact McNemar p < {ALPHA}",
-    threshold_source="CLAIMS.md (5 points; drop >= 0.5)",
+    rules=(Rule("largest_recall_drop", ">=", 0.5), Rule("largest_heldout_change", "<=", 0.05)),
+    unit="memorized item (held-out item for the held-out change)",
+    threshold_source="CLAIMS.md (5 points; drop >= 0.5); intervals simultaneous over layers",
     family="rr.heuristics",
+    version=2,
 )
 
 
@@ -425,30 +430,30 @@ def test_outlier_heuristics_patching(trained):
     """Replacing one layer's MLP neuron activations in M_final by M_pre's (same input) keeps
     held-out accuracy within 5 points at every layer, while at some layer noisy recall drops by
     at least 0.5. M_pre: the last checkpoint with held-out >= 0.8 and noisy recall <= 0.1."""
-    require(OUTLIER_PATCHING, trained, "learned", "memorized", "curve", "pre")
+    require(OUTLIER_PATCHING, trained, *MECHANISM, "curve")
     model, items = require_memorized(OUTLIER_PATCHING, trained)
     data = trained.data
     pre = trained.checkpoint(dynamics.pre_memorization_step(trained.curve))
     held, mem = encode(data.heldout, data.vocab), encode(items, data.vocab, "label")
-    held_base = exact_match(model, held).float().mean().item()
-    per_layer = []
+    held_base_hit = exact_match(model, held)
+    drops, changes, held_changes, recall_drops = [], [], [], []
     for layer in range(len(model.transformer.h)):
         site = f"mlp.{layer}"
         held_hit = (patching.patch_models(pre, model, held, site).argmax(-1) == held.targets).all(-1)
         recall = (patching.patch_models(pre, model, mem, site).argmax(-1) == mem.targets).all(-1)
-        test = mcnemar([True] * len(items), recall.tolist())
-        per_layer.append((layer, held_hit.float().mean().item() - held_base,
-                          1.0 - recall.float().mean().item(), test.p))
-    held_ok = all(abs(d) <= 0.05 for _, d, _, _ in per_layer)
-    best = max(per_layer, key=lambda r: r[2])
-    verdict = judge(
-        OUTLIER_PATCHING, trained, passed=held_ok and best[2] >= 0.5 and best[3] < ALPHA,
-        estimate=best[2], p=best[3], n=len(items), layer=best[0], heldout_base=held_base,
-        heldout_change_by_layer=[round(d, 3) for _, d, _, _ in per_layer],
-        recall_drop_by_layer=[round(r, 3) for _, _, r, _ in per_layer],
+        drops.append(Share(int((~recall).sum()), len(items)))  # every memorized item recalled before
+        change = (held_hit.float() - held_base_hit.float()).numpy()
+        changes += [ItemMean(change), ItemMean(-change)]  # |change| <= 0.05: both directions
+        held_changes.append(round(float(change.mean()), 3))
+        recall_drops.append(round(1.0 - float(recall.float().mean()), 3))
+    judge(
+        OUTLIER_PATCHING, trained,
+        {"largest_recall_drop": Largest(tuple(drops)),
+         "largest_heldout_change": Largest(tuple(changes))},
+        n=len(items), layer=recall_drops.index(max(recall_drops)), heldout_base=float(held_base_hit.float().mean()),
+        heldout_change_by_layer=held_changes, recall_drop_by_layer=recall_drops,
         pre_step=dynamics.pre_memorization_step(trained.curve),
     )
-    assert verdict.passed, verdict.message
 
 
 HEURISTIC_NEURONS = Claim(
@@ -460,10 +465,12 @@ HEURISTIC_NEURONS = Claim(
               "of the answer logit on memorized items (noisy label) and on clean items (clean "
               "label); and, for the memorized top neurons, the median share of memorized items "
               "whose own top 5 % contains the neuron (item-specific neurons would serve few items)",
-    threshold=f"hypergeometric p < {ALPHA} with overlap >= 2x chance, and median share >= 0.10 "
-              "(2x the 5 % base rate)",
-    threshold_source="CLAIMS.md ('far above chance'); 2x and 0.10 a priori",
+    rules=(Rule("overlap_share", ">=", 0.10), Rule("median_item_share", ">=", 0.10)),
+    unit="top neuron (overlap) and memorized item (median share)",
+    threshold_source="CLAIMS.md ('far above chance'); 2x chance (0.10 of the top 5 %) and 0.10 "
+                     "(2x the 5 % base rate) a priori",
     family="rr.heuristics",
+    version=2,
 )
 
 
@@ -471,7 +478,7 @@ HEURISTIC_NEURONS = Claim(
 def test_heuristic_neurons_reused(trained):
     """The top-attribution neurons for memorized items overlap those for clean items far above
     chance, and each is shared across many memorized items rather than item-specific."""
-    require(HEURISTIC_NEURONS, trained, "learned", "memorized")
+    require(HEURISTIC_NEURONS, trained, *MECHANISM)
     model, items = require_memorized(HEURISTIC_NEURONS, trained)
     data = trained.data
     layers = range(len(model.transformer.h))
@@ -485,12 +492,13 @@ def test_heuristic_neurons_reused(trained):
     top_clean = set(attribution.top_neurons(clean_attr, k).tolist())
     overlap = hypergeometric_overlap(top_mem, top_clean, population)
     per_item_top = torch.topk(mem_attr.abs(), k, dim=1).indices
-    shares = [float((per_item_top == j).any(1).float().mean()) for j in sorted(top_mem)]
-    median_share = float(torch.tensor(shares).median())
-    verdict = judge(
+    # [items, top neurons]: is the neuron in that item's own top 5 %?
+    membership = torch.stack([(per_item_top == j).any(1) for j in sorted(top_mem)], 1)
+    judge(
         HEURISTIC_NEURONS, trained,
-        passed=overlap.p < ALPHA and overlap.overlap >= 2 * overlap.expected and median_share >= 0.10,
-        estimate=overlap.overlap / k, p=overlap.p, n=len(items), k=k, population=population,
-        expected_overlap=overlap.expected, median_item_share=median_share,
+        {"overlap_share": Share(overlap.overlap, k),
+         "median_item_share": ItemStatistic(membership.numpy(),
+                                            lambda rows: float(np.median(rows.mean(0))))},
+        n=len(items), k=k, population=population, expected_overlap=overlap.expected,
+        overlap_p=overlap.p,
     )
-    assert verdict.passed, verdict.message

@@ -19,7 +19,6 @@ from .batching import Batch, answer_logits, encode
 from .interp import erasure, lens, probes
 from .interp.hooks import at_positions, gather_positions, hooked, resid_sites, run_capture
 from .itemsets import control_labels, token_ids
-from .stats import Proportion, SignTest, sign_test, wilson
 from .tasks import Item, Vocab
 
 
@@ -37,12 +36,10 @@ class Decodability:
     by_site_clean: torch.Tensor  # [S, A] share of items decodable at each site and position
     by_site_control: torch.Tensor  # [S, A]
 
-    def against_control(self) -> tuple[Proportion, float, SignTest]:
-        """The share of answer positions decodable (Wilson interval), the control's share, and
-        the one-sided sign test over items of decodable positions minus control positions."""
-        units = len(self.clean) * self.positions
-        return (wilson(int(self.clean.sum()), units), int(self.control.sum()) / units,
-                sign_test((self.clean - self.control).tolist()))
+    def shares(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per item: the share of its answer positions decodable, for the clean label and for
+        the control. The item is the unit: its positions are not independent."""
+        return self.clean.float() / self.positions, self.control.float() / self.positions
 
 
 def lens_decodability(model: torch.nn.Module, items: Sequence[Item], vocab: Vocab,

@@ -1,6 +1,6 @@
 """Precondition gates: a model must show the phenomenon before a claim is judged on it.
 
-CLAIMS.md: held-out accuracy >= 0.9 and noisy recall >= 0.9, each as the lower bound of a 95 %
+Held-out accuracy >= 0.9 and noisy recall >= 0.9, each as the lower bound of a 95 %
 Wilson interval, and M_pre exists. A model that misses a gate makes the claims that need it
 report "precondition not met" with the measured numbers: the model did not learn or did not
 memorize, which says nothing about the claim.
@@ -85,3 +85,29 @@ def check(stored: Any, *names: str) -> list[Gate]:
 
 def unmet(stored: Any, *names: str) -> list[Gate]:
     return [g for g in check(stored, *names) if not g.met]
+
+
+def require(claim: Any, stored: Any, *names: str) -> None:
+    """Raise NotJudged (recording a "not judged" verdict with the measured numbers) unless every
+    named gate is met."""
+    from .claims import not_judged
+
+    missed = unmet(stored, *names)
+    if missed:
+        not_judged(claim, stored, *[g.message for g in missed])
+
+
+MIN_MEMORIZED = 20  # a priori: fewer memorized items make every per-item statistic too coarse
+
+
+def require_memorized(claim: Any, stored: Any) -> tuple[Any, list]:
+    """The final model and its memorized items (noisy items it recalls); fewer than
+    MIN_MEMORIZED is an unmet precondition (NotJudged, with the count)."""
+    from .claims import not_judged
+    from .itemsets import memorized
+
+    final = stored.model()
+    items = memorized(final, stored.data)
+    if len(items) < MIN_MEMORIZED:
+        not_judged(claim, stored, f"only {len(items)} memorized items (need >= {MIN_MEMORIZED})")
+    return final, items

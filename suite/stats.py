@@ -3,13 +3,14 @@
 - proportions: Wilson score interval (good coverage at small n and near 0 or 1) and the exact
   Clopper-Pearson interval; exact binomial test.
 - paired before/after outcomes: exact McNemar (binomial test on the discordant pairs).
-- paired statistics: bootstrap with BCa intervals, falling back to percentile where BCa
-  degenerates (e.g. every item has the same value), and to a point interval where all do.
-- two groups: permutation test of a difference in means; AUROC with a DeLong interval.
+- two groups: AUROC with a DeLong interval.
 - set overlap: hypergeometric tail probability of an overlap at least as large.
-- multiple comparisons: Holm (family-wise) and Benjamini-Hochberg (false discovery rate).
+- multiple comparisons: Holm (family-wise).
 - replication across seeds: the k-of-n rule and its false-positive rate under the null.
-- "no effect" claims: TOST equivalence test of a mean difference within a margin.
+- measurements a claim's rule is decided on (Share, ItemMean, ItemStatistic, Difference, Auc,
+  Exact, Largest, Smallest, Shifted; suite.claims.judge reads them): each gives an estimate with
+  an interval whose unit is the item, so items that contribute several answer positions or
+  sites are resampled whole (a cluster bootstrap), never counted as independent units.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Callable, Protocol, Sequence
 
 import numpy as np
 from scipy import stats as _st
@@ -99,68 +100,6 @@ def mcnemar(before: Sequence[bool], after: Sequence[bool], alternative: str = "g
 
 
 @dataclass(frozen=True)
-class SignTest:
-    positive: int
-    negative: int
-    ties: int
-    p: float
-
-
-def sign_test(differences: Sequence[float], alternative: str = "greater") -> SignTest:
-    """Exact sign test of paired differences against a median of 0 (ties dropped).
-    'greater': positive differences are more common."""
-    d = np.asarray(differences, dtype=float)
-    pos, neg = int((d > 0).sum()), int((d < 0).sum())
-    p = 1.0 if pos + neg == 0 else float(
-        _st.binomtest(pos, pos + neg, 0.5, alternative=alternative).pvalue)
-    return SignTest(pos, neg, len(d) - pos - neg, p)
-
-
-@dataclass(frozen=True)
-class Interval:
-    estimate: float
-    low: float
-    high: float
-    method: str
-
-
-def bootstrap(statistic: Callable[..., float], *samples: Sequence[float], n_resamples: int = 2000,
-              confidence: float = 0.95, seed: int = 0) -> Interval:
-    """Paired bootstrap interval of statistic(*samples): BCa, else percentile, else a point."""
-    arrays = [np.asarray(s, dtype=float) for s in samples]
-    estimate = float(statistic(*arrays))
-    if all(np.all(x == x[0]) for x in arrays if len(x)):
-        return Interval(estimate, estimate, estimate, "point (no variation)")
-
-    index = np.arange(len(arrays[0]), dtype=float)
-
-    def by_index(idx: np.ndarray) -> float:
-        rows = idx.astype(int)
-        return float(statistic(*[x[rows] for x in arrays]))
-
-    for method in ("BCa", "percentile"):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            res = _st.bootstrap((index,), by_index, vectorized=False, n_resamples=n_resamples,
-                                confidence_level=confidence, method=method,
-                                rng=np.random.default_rng(seed))
-        low, high = float(res.confidence_interval.low), float(res.confidence_interval.high)
-        if math.isfinite(low) and math.isfinite(high):
-            return Interval(estimate, low, high, method)
-    return Interval(estimate, estimate, estimate, "point (bootstrap degenerate)")
-
-
-def permutation_p(a: Sequence[float], b: Sequence[float], alternative: str = "greater",
-                  n_resamples: int = 5000, seed: int = 0) -> float:
-    """Permutation test of mean(a) - mean(b) ('greater': a larger)."""
-    x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    res = _st.permutation_test((x, y), lambda u, v, axis=-1: u.mean(axis) - v.mean(axis),
-                               vectorized=True, n_resamples=n_resamples, alternative=alternative,
-                               rng=np.random.default_rng(seed))
-    return float(res.pvalue)
-
-
-@dataclass(frozen=True)
 class Overlap:
     overlap: int
     expected: float
@@ -182,6 +121,7 @@ class AUROC:
     low: float
     high: float
     p: float  # H0: AUROC = 0.5, two-sided
+    se: float = 0.0  # DeLong standard error
 
 
 def auroc(positive: Sequence[float], negative: Sequence[float], confidence: float = 0.95) -> AUROC:
@@ -199,7 +139,7 @@ def auroc(positive: Sequence[float], negative: Sequence[float], confidence: floa
     p = 1.0 if se == 0 else float(2 * _st.norm.sf(abs(auc - 0.5) / se))
     if se == 0 and auc != 0.5:
         p = 0.0
-    return AUROC(auc, max(0.0, auc - z * se), min(1.0, auc + z * se), p)
+    return AUROC(auc, max(0.0, auc - z * se), min(1.0, auc + z * se), p, se)
 
 
 def holm(pvalues: Sequence[float]) -> list[float]:
@@ -211,20 +151,6 @@ def holm(pvalues: Sequence[float]) -> list[float]:
     for rank, i in enumerate(order):
         running = max(running, (len(p) - rank) * p[i])
         adjusted[i] = min(1.0, running)
-    return adjusted.tolist()
-
-
-def benjamini_hochberg(pvalues: Sequence[float]) -> list[float]:
-    """Benjamini-Hochberg adjusted p-values (false discovery rate control)."""
-    p = np.asarray(pvalues, dtype=float)
-    m = len(p)
-    order = np.argsort(p)[::-1]
-    adjusted = np.empty_like(p)
-    running = 1.0
-    for position, i in enumerate(order):
-        rank = m - position
-        running = min(running, p[i] * m / rank)
-        adjusted[i] = running
     return adjusted.tolist()
 
 
@@ -250,26 +176,225 @@ def k_of_n(passes: Sequence[bool], k: int | None = None, alpha: float = 0.05) ->
     return Replication(passed, n, k, passed >= k, fpr)
 
 
+# ---------------------------------------------------------------------------------------------
+# Measurements: what a claim's rule is decided on. A claim test hands judge() measurements, not
+# finished intervals, so the interval (at the claim's confidence, Bonferroni-adjusted where a
+# claim may hold at one of several sites) and the decision are made in one place.
+# ---------------------------------------------------------------------------------------------
+
+N_RESAMPLES = 2000  # bootstrap resamples; seeded, so every interval repeats exactly
+PASSING = {">=": "greater", ">": "greater", "<=": "less", "<": "less"}
+
+
 @dataclass(frozen=True)
-class Equivalence:
-    estimate: float
-    margin: float
-    p: float  # max of the two one-sided p-values
-    equivalent: bool
+class Estimate:
+    value: float
+    low: float
+    high: float
+    method: str  # how the interval was made, e.g. "Wilson", "bootstrap over 150 items"
 
 
-def tost(differences: Sequence[float], margin: float, alpha: float = 0.05) -> Equivalence:
-    """Two one-sided t-tests: is the mean of paired differences within (-margin, margin)?"""
-    d = np.asarray(differences, dtype=float)
-    if margin <= 0:
-        raise ValueError("the equivalence margin must be positive")
-    mean = float(d.mean())
-    se = float(d.std(ddof=1) / math.sqrt(len(d))) if len(d) > 1 else 0.0
-    if se == 0:
-        p = 0.0 if abs(mean) < margin else 1.0
-    else:
-        df = len(d) - 1
-        p_low = float(_st.t.sf((mean + margin) / se, df))
-        p_high = float(_st.t.cdf((mean - margin) / se, df))
-        p = max(p_low, p_high)
-    return Equivalence(mean, margin, p, p < alpha)
+class Measure(Protocol):
+    def interval(self, confidence: float) -> Estimate: ...
+
+    def p(self, op: str, threshold: float) -> float:
+        """One-sided p-value of the hypothesis that the quantity lies on the failing side of
+        `op threshold` (small p: evidence that it lies on the passing side)."""
+        ...
+
+
+def _tail(resampled: np.ndarray, op: str, threshold: float) -> float:
+    failing = resampled <= threshold if PASSING[op] == "greater" else resampled >= threshold
+    return float((failing.sum() + 1) / (len(resampled) + 1))
+
+
+def _percentile(resampled: np.ndarray, value: float, confidence: float, method: str) -> Estimate:
+    tail = (1 - confidence) / 2
+    low, high = np.quantile(resampled, [tail, 1 - tail])
+    return Estimate(value, min(float(low), value), max(float(high), value), method)
+
+
+@dataclass(frozen=True)
+class Share:
+    """k of n units (items) with an outcome: Wilson interval, exact binomial p."""
+
+    k: int
+    n: int
+
+    def interval(self, confidence: float) -> Estimate:
+        w = wilson(self.k, self.n, confidence)
+        return Estimate(w.estimate, w.low, w.high, f"Wilson over {self.n}")
+
+    def p(self, op: str, threshold: float) -> float:
+        if self.n == 0:
+            return 1.0
+        return binomial_p(self.k, self.n, min(1.0, max(0.0, threshold)), PASSING[op])
+
+
+class ItemStatistic:
+    """statistic(rows) over items (rows: an array with one row per item), with a percentile
+    bootstrap that resamples whole items: an item's positions or sites stay together."""
+
+    def __init__(self, rows: Sequence | np.ndarray, statistic: Callable[[np.ndarray], float],
+                 seed: int = 0) -> None:
+        self.rows = np.asarray(rows, dtype=float)
+        self.statistic = statistic
+        self.seed = seed
+
+    @property
+    def n(self) -> int:
+        return len(self.rows)
+
+    def _resampled(self) -> np.ndarray:
+        rng = np.random.default_rng(self.seed)
+        index = rng.integers(0, self.n, size=(N_RESAMPLES, self.n))
+        return np.array([self.statistic(self.rows[i]) for i in index])
+
+    def interval(self, confidence: float) -> Estimate:
+        if self.n == 0:
+            return Estimate(float("nan"), float("-inf"), float("inf"), "no items")
+        value = float(self.statistic(self.rows))
+        if np.all(self.rows == self.rows[0]):
+            return Estimate(value, value, value, f"every one of {self.n} items equal")
+        return _percentile(self._resampled(), value, confidence, f"bootstrap over {self.n} items")
+
+    def p(self, op: str, threshold: float) -> float:
+        if self.n == 0:
+            return 1.0
+        if np.all(self.rows == self.rows[0]):
+            return Exact(float(self.statistic(self.rows))).p(op, threshold)
+        return _tail(self._resampled(), op, threshold)
+
+
+class ItemMean(ItemStatistic):
+    """The mean over items of a per-item value (e.g. a paired difference), bootstrapped over
+    items (vectorized)."""
+
+    def __init__(self, values: Sequence | np.ndarray, seed: int = 0) -> None:
+        super().__init__(np.asarray(values, dtype=float).reshape(-1), np.mean, seed)
+
+    def _resampled(self) -> np.ndarray:
+        rng = np.random.default_rng(self.seed)
+        return self.rows[rng.integers(0, self.n, size=(N_RESAMPLES, self.n))].mean(1)
+
+
+class Difference:
+    """mean(a) - mean(b) for two independent groups of items, each bootstrapped on its own."""
+
+    def __init__(self, a: Sequence | np.ndarray, b: Sequence | np.ndarray, seed: int = 0) -> None:
+        self.a, self.b = ItemMean(a, seed), ItemMean(b, seed + 1)
+
+    def _resampled(self) -> np.ndarray:
+        return self.a._resampled() - self.b._resampled()
+
+    def interval(self, confidence: float) -> Estimate:
+        value = float(self.a.rows.mean() - self.b.rows.mean())
+        return _percentile(self._resampled(), value, confidence,
+                           f"bootstrap over {self.a.n} and {self.b.n} items")
+
+    def p(self, op: str, threshold: float) -> float:
+        return _tail(self._resampled(), op, threshold)
+
+
+@dataclass(frozen=True)
+class Auc:
+    """AUROC of positive vs negative scores (one score per item): DeLong interval."""
+
+    positive: tuple[float, ...]
+    negative: tuple[float, ...]
+
+    def interval(self, confidence: float) -> Estimate:
+        a = auroc(self.positive, self.negative, confidence)
+        return Estimate(a.estimate, a.low, a.high,
+                        f"DeLong over {len(self.positive)} + {len(self.negative)} items")
+
+    def p(self, op: str, threshold: float) -> float:
+        a = auroc(self.positive, self.negative)
+        if a.se == 0:
+            return Exact(a.estimate).p(op, threshold)
+        z = (a.estimate - threshold) / a.se
+        return float(_st.norm.sf(z) if PASSING[op] == "greater" else _st.norm.cdf(z))
+
+
+@dataclass(frozen=True)
+class Exact:
+    """A quantity measured without sampling error (e.g. a step read off the training curve):
+    its interval is the point, and the rule's error rate is not a sampling error rate."""
+
+    value: float
+    method: str = "exact (no sampling unit)"
+
+    def interval(self, confidence: float) -> Estimate:
+        return Estimate(self.value, self.value, self.value, self.method)
+
+    def p(self, op: str, threshold: float) -> float:
+        passes = {">=": self.value >= threshold, ">": self.value > threshold,
+                  "<=": self.value <= threshold, "<": self.value < threshold}[op]
+        return 0.0 if passes else 1.0
+
+
+@dataclass(frozen=True)
+class Largest:
+    """The largest of several quantities (e.g. over layers or cells), with simultaneous
+    intervals: each part at confidence 1 - (1 - c) / m, so the interval of the maximum is
+    [max of lows, max of highs] with coverage >= c."""
+
+    parts: tuple[Measure, ...]
+
+    def interval(self, confidence: float) -> Estimate:
+        m = len(self.parts)
+        each = [p.interval(1 - (1 - confidence) / m) for p in self.parts]
+        value = max(e.value for e in each)
+        return Estimate(value, max(e.low for e in each), max(e.high for e in each),
+                        f"largest of {m}, simultaneous ({each[0].method} each)")
+
+    def p(self, op: str, threshold: float) -> float:
+        ps = [part.p(op, threshold) for part in self.parts]
+        if PASSING[op] == "greater":  # some part above: Bonferroni
+            return min(1.0, len(ps) * min(ps))
+        return max(ps)  # every part below: intersection-union
+
+
+@dataclass(frozen=True)
+class Smallest:
+    """The smallest of several quantities (a claim 'at every rho'): simultaneous intervals as in
+    Largest, [min of lows, min of highs]."""
+
+    parts: tuple[Measure, ...]
+
+    def interval(self, confidence: float) -> Estimate:
+        m = len(self.parts)
+        each = [p.interval(1 - (1 - confidence) / m) for p in self.parts]
+        return Estimate(min(e.value for e in each), min(e.low for e in each),
+                        min(e.high for e in each),
+                        f"smallest of {m}, simultaneous ({each[0].method} each)")
+
+    def p(self, op: str, threshold: float) -> float:
+        ps = [part.p(op, threshold) for part in self.parts]
+        if PASSING[op] == "greater":  # every part above: intersection-union
+            return max(ps)
+        return min(1.0, len(ps) * min(ps))
+
+
+@dataclass(frozen=True)
+class Shifted:
+    """measure + by (e.g. a recall minus its 0.5 threshold, to compare it with other parts)."""
+
+    measure: Measure
+    by: float
+
+    def interval(self, confidence: float) -> Estimate:
+        e = self.measure.interval(confidence)
+        return Estimate(e.value + self.by, e.low + self.by, e.high + self.by, e.method)
+
+    def p(self, op: str, threshold: float) -> float:
+        return self.measure.p(op, threshold - self.by)
+
+
+def is_exact(measure: Measure) -> bool:
+    """True where no sampling error is involved (so a rule on it has no error rate)."""
+    if isinstance(measure, (Largest, Smallest)):
+        return all(is_exact(p) for p in measure.parts)
+    if isinstance(measure, Shifted):
+        return is_exact(measure.measure)
+    return isinstance(measure, Exact)
