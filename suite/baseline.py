@@ -1,35 +1,44 @@
-"""Regression against a baseline run: which claims that held no longer hold, and which effects
-moved outside the interval the baseline measured.
+"""Regression against a baseline run: does this run's model keep the claims the baseline's
+models kept? Built so that an equally good model passes and a worse one fails.
 
-A verdict is matched to the baseline's by (claim, variant, task, recipe, seed, noise). When a
-new model is judged (--model-dir, a new recipe) its recipe name differs from the baseline's;
-then a claim is matched on (claim, variant, task) alone, provided the baseline holds exactly
-one verdict for it, so "this checkpoint against last release's model" compares like with like.
+A verdict is compared with the baseline's verdicts of the same claim (and variant) on the same
+recipe, over every seed and noise rate the baseline judged (a multi-seed baseline is a range,
+not a point). A model the baseline does not know by recipe (--model-dir, a new recipe) is
+compared with the baseline's verdicts of the same claim on the same task.
 
-Changes that fail a run (regressions):
-- "no longer holds": the baseline passed, this run fails;
-- "no longer judged": the baseline judged the claim, this run's model misses its precondition;
-- "effect moved": both judged, and this run's estimate lies outside the baseline's interval.
-Reported but not failing: "now holds" (fail -> pass) and claims absent from either run.
+Changes that fail a run (regressions), each only in the direction that hurts the claim:
+- "no longer holds": the baseline held (in a strict majority of its judged seeds) and this run
+  confidently does not hold (inconclusive is not a regression);
+- "no longer judged": the baseline judged the claim, this run's model misses a precondition;
+- "effect worse": this run's interval lies wholly on the harmful side of the baseline's range
+  (below the lowest lower bound, for a claim whose estimate should be high);
+- "items worse": where both runs judged the same generated items (same recipe, seed and noise,
+  items.jsonl with each item's headline value), this run is worse item by item: an exact
+  one-sided sign test (McNemar for 0/1 outcomes) over the paired items, Bonferroni-corrected
+  over every paired comparison of the run at alpha 0.05.
+Reported but not failing: "now holds", "effect better", claims absent from either run.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
-from .claims import Verdict, read_verdicts
+from .claims import DOES_NOT_HOLD, Verdict, read_verdicts
+from .stats import binomial_p
 
-REGRESSIONS = ("no longer holds", "no longer judged", "effect moved")
+REGRESSIONS = ("no longer holds", "no longer judged", "effect worse", "items worse")
+ALPHA = 0.05
 
 
 @dataclass(frozen=True)
 class Change:
-    kind: str  # one of REGRESSIONS, "now holds", "not in baseline", "not in this run"
+    kind: str  # one of REGRESSIONS, "now holds", "effect better", "not in baseline", ...
     claim: str  # claim id with [variant] where there is one
     model: str  # this run's recipe / model (the baseline's when absent here)
-    before: str  # the baseline's verdict and estimate, readable
+    before: str  # the baseline's outcomes and range, readable
     after: str  # this run's
 
     @property
@@ -38,63 +47,120 @@ class Change:
 
     @property
     def line(self) -> str:
-        mark = "-" if self.regression else "+" if self.kind == "now holds" else " "
+        mark = "-" if self.regression else "+" if self.kind in ("now holds", "effect better") else " "
         return f"{mark} {self.claim} on {self.model}: {self.kind}: {self.before} -> {self.after}"
 
 
-def _key(v: Verdict) -> tuple:
-    return (v.claim, v.variant, v.task, v.recipe, v.seed, v.noise)
+@dataclass(frozen=True)
+class Baseline:
+    verdicts: list[Verdict]
+    items: list[dict[str, Any]]  # items.jsonl records (empty when the baseline has none)
 
 
-def _loose(v: Verdict) -> tuple:
-    return (v.claim, v.variant, v.task)
-
-
-def _says(v: Verdict) -> str:
-    if v.verdict == "precondition":
-        return "precondition not met"
-    interval = "" if v.ci_low is None else f" [{v.ci_low:.3f}, {v.ci_high:.3f}]"
-    return f"{v.verdict} {v.estimate:.3f}{interval}"
-
-
-def load(path: Path) -> list[Verdict]:
-    """A baseline: a report directory (its results.jsonl) or a results.jsonl file."""
+def load(path: Path) -> Baseline:
+    """A baseline: a report directory (results.jsonl, and items.jsonl when present) or a
+    results.jsonl file."""
     path = Path(path)
-    return read_verdicts(path / "results.jsonl" if path.is_dir() else path)
+    results = path / "results.jsonl" if path.is_dir() else path
+    items_path = results.parent / "items.jsonl"
+    items = ([json.loads(line) for line in items_path.read_text().splitlines() if line.strip()]
+             if items_path.is_file() else [])
+    return Baseline(read_verdicts(results), items)
 
 
-def compare(current: Sequence[Verdict], baseline: Sequence[Verdict]) -> list[Change]:
-    exact = {_key(b): b for b in baseline}
-    loose: dict[tuple, list[Verdict]] = {}
-    for b in baseline:
-        loose.setdefault(_loose(b), []).append(b)
-    used: set[tuple] = set()
+def _group(baseline: Sequence[Verdict], v: Verdict) -> list[Verdict]:
+    same_recipe = [b for b in baseline if (b.claim, b.variant, b.recipe) == (v.claim, v.variant, v.recipe)]
+    if same_recipe:
+        return same_recipe
+    if any(b.recipe == v.recipe for b in baseline):
+        return []  # a known recipe without this claim: nothing to compare with
+    return [b for b in baseline if (b.claim, b.variant, b.task) == (v.claim, v.variant, v.task)]
+
+
+def _range(group: Sequence[Verdict]) -> tuple[float, float] | None:
+    judged = [b for b in group if b.judged and b.estimate is not None]
+    if not judged:
+        return None
+    lows = [b.ci_low if b.ci_low is not None else b.estimate for b in judged]
+    highs = [b.ci_high if b.ci_high is not None else b.estimate for b in judged]
+    return min(lows), max(highs)
+
+
+def _says_group(group: Sequence[Verdict]) -> str:
+    judged = [b for b in group if b.judged]
+    holds = sum(b.holds for b in judged)
+    r = _range(group)
+    span = "" if r is None else f", range [{r[0]:.3f}, {r[1]:.3f}]"
+    return f"holds in {holds} of {len(judged)} judged ({len(group)} verdicts){span}"
+
+
+def _headlines(items: Sequence[dict[str, Any]]) -> dict[tuple, dict[str, float]]:
+    """{(claim, model_key): {prompt: headline}} for items that carry both."""
+    out: dict[tuple, dict[str, float]] = {}
+    for it in items:
+        if "headline" in it and "prompt" in it:
+            out.setdefault((it["claim"], it["recipe"], it["seed"], it["noise"]), {})[it["prompt"]] = \
+                float(it["headline"])
+    return out
+
+
+def paired_worse(now: dict[str, float], before: dict[str, float], higher_is_better: bool) -> float:
+    """One-sided exact sign test over the items both runs judged: p of as many items getting
+    worse (against getting better) if neither direction were more likely."""
+    common = sorted(set(now) & set(before))
+    sign = 1 if higher_is_better else -1
+    worse = sum(sign * (now[p] - before[p]) < 0 for p in common)
+    better = sum(sign * (now[p] - before[p]) > 0 for p in common)
+    if worse + better == 0:
+        return 1.0
+    return binomial_p(worse, worse + better, 0.5, "greater")
+
+
+def compare(current: Sequence[Verdict], baseline: Baseline | Sequence[Verdict],
+            current_items: Sequence[dict[str, Any]] = ()) -> list[Change]:
+    if not isinstance(baseline, Baseline):
+        baseline = Baseline(list(baseline), [])
+    base = baseline.verdicts
+    now_items, base_items = _headlines(current_items), _headlines(baseline.items)
+    paired = [(v, now_items[k], base_items[k]) for v in current
+              for k in [(v.claim, v.recipe, v.seed, v.noise)]
+              if v.judged and k in now_items and k in base_items]
+    alpha = ALPHA / max(1, len(paired))
+    worse_items = {id(v): p for v, now, before in paired
+                   if (p := paired_worse(now, before, v.higher_is_better)) < alpha}
+    used: set[int] = set()
     changes = []
     for v in current:
-        b = exact.get(_key(v))
-        if b is None and len(loose.get(_loose(v), [])) == 1:
-            b = loose[_loose(v)][0]
-        name = v.claim + (f"[{v.variant}]" if v.variant else "")
+        group = _group(base, v)
         model = f"{v.recipe} seed {v.seed} noise {v.noise:g}"
-        if b is None:
-            changes.append(Change("not in baseline", name, model, "-", _says(v)))
+        if not group:
+            changes.append(Change("not in baseline", v.name, model, "-", v.said))
             continue
-        used.add(_key(b))
+        used.update(id(b) for b in group)
+        judged = [b for b in group if b.judged]
+        held = bool(judged) and sum(b.holds for b in judged) * 2 > len(judged)
+        r = _range(group)
         kind = None
-        if b.verdict == "pass" and v.verdict == "fail":
-            kind = "no longer holds"
-        elif b.verdict != "precondition" and v.verdict == "precondition":
+        if judged and not v.judged:
             kind = "no longer judged"
-        elif b.verdict == "fail" and v.verdict == "pass":
+        elif held and v.outcome == DOES_NOT_HOLD:
+            kind = "no longer holds"
+        elif judged and not held and v.holds:
             kind = "now holds"
-        elif (b.verdict != "precondition" and v.verdict != "precondition"
-              and b.ci_low is not None and not b.ci_low <= v.estimate <= b.ci_high):
-            kind = "effect moved"
+        elif id(v) in worse_items:
+            kind = "items worse"
+        elif v.judged and r is not None and v.estimate is not None:
+            low = v.ci_low if v.ci_low is not None else v.estimate
+            high = v.ci_high if v.ci_high is not None else v.estimate
+            worse = high < r[0] if v.higher_is_better else low > r[1]
+            better = low > r[1] if v.higher_is_better else high < r[0]
+            kind = "effect worse" if worse else "effect better" if better else None
         if kind:
-            changes.append(Change(kind, name, model, _says(b), _says(v)))
-    for b in baseline:
-        if _key(b) not in used:
-            name = b.claim + (f"[{b.variant}]" if b.variant else "")
-            changes.append(Change("not in this run", name,
-                                  f"{b.recipe} seed {b.seed} noise {b.noise:g}", _says(b), "-"))
+            after = v.said + (f" (paired items p={worse_items[id(v)]:.2g})"
+                              if kind == "items worse" else "")
+            changes.append(Change(kind, v.name, model, _says_group(group), after))
+    for b in base:
+        if id(b) not in used:
+            changes.append(Change("not in this run", b.name,
+                                  f"{b.recipe} seed {b.seed} noise {b.noise:g}", b.said, "-"))
     return changes

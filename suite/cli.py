@@ -5,7 +5,8 @@
     run [-k EXPR] [--model-dir DIR] [--scale S] [--seeds N] [--noise R] [--report DIR]
         [--baseline DIR]       judge the claims: pytest on claims/ with these options
     report DIR                 re-render DIR/report.html and report.md from DIR/results.jsonl
-    findings DIR               draft claims/findings.toml entries for DIR's failing verdicts
+    findings DIR               draft claims/findings.toml entries for DIR's non-holding claims
+    rules OLD NEW              which claims' rules (protocols) differ between two results dirs
 
 Everything goes through the same code paths as pytest: `train` uses the store and loop the
 fixtures use, and `run` is pytest itself on the claims folder, so a verdict from here is the
@@ -66,7 +67,7 @@ def _ls(args: argparse.Namespace) -> int:
     catalogue = load_catalogue()
     print(f"claims ({len(catalogue)}):")
     for claim_id, claim in sorted(catalogue.items()):
-        print(f"  {claim_id:42s} {claim.source}")
+        print(f"  {claim_id:42s} v{claim.version} {claim.protocol}  {claim.source}")
     print("recipes:")
     for name in recipes.available():
         r = recipes.load(name)
@@ -122,19 +123,44 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _findings(args: argparse.Namespace) -> int:
-    import tomllib
-
+    from . import findings
     from .claims import claims_dir, read_verdicts
-    from .findings import draft
 
     try:
         verdicts = read_verdicts(Path(args.directory) / "results.jsonl")
+        recorded = findings.load(claims_dir() / "findings.toml")
     except (FileNotFoundError, ValueError) as err:
         print(f"memsuite findings: {err}", file=sys.stderr)
         return 2
-    listed = claims_dir() / "findings.toml"
-    entries = tomllib.loads(listed.read_text()).get("finding", []) if listed.is_file() else []
-    print(draft(verdicts, [(e["test"], e["id"]) for e in entries]), end="")
+    print(findings.draft(verdicts, recorded), end="")
+    return 0
+
+
+def _rules(args: argparse.Namespace) -> int:
+    """Per claim: the protocol (frozen rule) each results directory was judged under."""
+    from .claims import read_verdicts
+
+    try:
+        old, new = (read_verdicts(Path(d) / "results.jsonl") for d in (args.old, args.new))
+    except (FileNotFoundError, ValueError) as err:
+        print(f"memsuite rules: {err}", file=sys.stderr)
+        return 2
+
+    def protocols(verdicts) -> dict[str, set[str]]:
+        out: dict[str, set[str]] = {}
+        for v in verdicts:
+            out.setdefault(v.claim, set()).add(f"{v.protocol or '-'} (v{v.version})")
+        return out
+
+    before, after = protocols(old), protocols(new)
+    changed = 0
+    for claim in sorted(set(before) | set(after)):
+        a, b = before.get(claim, set()), after.get(claim, set())
+        if a != b:
+            changed += 1
+            print(f"{claim}: {', '.join(sorted(a)) or 'absent'} -> {', '.join(sorted(b)) or 'absent'}")
+    same = sum(before.get(c) == after.get(c) for c in set(before) & set(after))
+    print(f"{changed} claim(s) with a changed or missing rule, {same} unchanged")
     return 0
 
 
@@ -168,9 +194,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     rep = sub.add_parser("report", help="re-render a report from its results.jsonl")
     rep.add_argument("directory", help="a --report directory")
     rep.set_defaults(run=_report)
-    f = sub.add_parser("findings", help="draft findings.toml entries for a run's failing verdicts")
+    f = sub.add_parser("findings", help="draft findings.toml entries for a run's non-holding claims")
     f.add_argument("directory", help="a --report directory")
     f.set_defaults(run=_findings)
+    ru = sub.add_parser("rules", help="list the claims whose rule changed between two runs")
+    ru.add_argument("old", help="a --report directory")
+    ru.add_argument("new", help="a --report directory")
+    ru.set_defaults(run=_rules)
     args = parser.parse_args(argv)
     return int(args.run(args))
 

@@ -1,50 +1,101 @@
-"""Findings: claims measured not to hold on a model, written down with their numbers.
+"""Findings: claims measured not to hold, written down with their numbers.
 
-claims/findings.toml lists them; the pytest plugin marks each listed test xfail(strict=True), so
-a run stays green while a claim keeps failing as measured and turns red if it starts to hold.
-`memsuite findings DIR` drafts the entries for the failing verdicts of a run's results.jsonl
-that are not listed yet, for a person to read and add: a finding is recorded only after the
-claim ran with its pre-declared rule.
+claims/findings.toml lists them, one entry per claim (and variant) x recipe, where the recipe
+stands for the task, the scale and the training regime (fda-tiny, thr-small, coexist-thr-tiny).
+A finding is not tied to a seed, a noise rate or a machine: any run of that claim on that
+recipe that again does not hold is an expected failure (xfail); one where the claim now holds
+is reported as a plain failure with both numbers (the finding must be revisited); an
+inconclusive run is neither. A finding applies only under the rule it was measured with: its
+`protocol` must equal the claim's current Claim.protocol, so a changed rule cannot inherit old
+findings. `memsuite findings DIR` drafts entries for a run's confident non-holding verdicts that
+are not recorded yet, for a person to read and add.
+
+An entry:
+
+    [[finding]]
+    claim = "rr.noisy_overrides_late"
+    variant = ""                       # e.g. "lens"; empty when the claim has none
+    recipe = "fda-tiny"
+    protocol = "3f2a..."               # Claim.protocol the numbers were measured under
+    measured = "seed 0 n0.05: does not hold -0.72 [-0.80, -0.63]; seed 1 ..."
 """
 
 from __future__ import annotations
 
 import json
-import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Iterable, Sequence
 
-from .claims import Verdict, _fmt
+from .claims import DOES_NOT_HOLD, Verdict
+
+FIELDS = ("claim", "variant", "recipe", "protocol", "measured")
 
 
-def reason(v: Verdict) -> str:
-    """'measured <estimate> [<interval>], p=..., n=...; <details>; rule: <threshold>'."""
-    ci = "" if v.ci_low is None else f" [{v.ci_low:.3f}, {v.ci_high:.3f}]"
-    p = "" if v.p is None else f", p={v.p:.3g}"
-    details = ", ".join(f"{k}={_fmt(x)}" for k, x in v.details.items())
-    return (f"measured {_fmt(v.estimate)}{ci}{p}, n={v.n}" + (f"; {details}" if details else "")
-            + f"; rule: {v.threshold}")
+@dataclass(frozen=True)
+class Finding:
+    claim: str
+    variant: str
+    recipe: str
+    protocol: str
+    measured: str
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.claim, self.variant, self.recipe)
+
+    @property
+    def name(self) -> str:
+        return self.claim + (f"[{self.variant}]" if self.variant else "")
 
 
-def split_test(test: str) -> tuple[str, str]:
-    """'test_x[fda-tiny-s0-n0.05]' -> ('test_x', 'fda-tiny-s0-n0.05')."""
-    found = re.fullmatch(r"([^\[]+)(?:\[(.*)\])?", test)
-    if not found:
-        raise ValueError(f"not a test name: {test!r}")
-    return found.group(1), found.group(2) or ""
+def load(path: Path) -> dict[tuple[str, str, str], Finding]:
+    """{(claim, variant, recipe): Finding} of a findings.toml; a malformed entry is a ValueError
+    naming it."""
+    if not path.is_file():
+        return {}
+    try:
+        entries = tomllib.loads(path.read_text()).get("finding", [])
+    except tomllib.TOMLDecodeError as err:
+        raise ValueError(f"{path}: not valid TOML ({err})") from None
+    out: dict[tuple[str, str, str], Finding] = {}
+    for number, e in enumerate(entries, 1):
+        missing = set(FIELDS) - {"variant"} - set(e)
+        if missing:
+            raise ValueError(f"{path}: finding {number} lacks {sorted(missing)}: {e}")
+        f = Finding(e["claim"], e.get("variant", ""), e["recipe"], e["protocol"], e["measured"])
+        if f.key in out:
+            raise ValueError(f"{path}: finding {number} repeats {f.name} on {f.recipe}")
+        out[f.key] = f
+    return out
 
 
-def draft(verdicts: Sequence[Verdict], recorded: Iterable[tuple[str, str]]) -> str:
-    """TOML [[finding]] entries for failing verdicts whose test is not recorded yet."""
+def key_of(v: Verdict) -> tuple[str, str, str]:
+    return (v.claim, v.variant, v.recipe)
+
+
+def measured(verdicts: Iterable[Verdict]) -> str:
+    """'seed 0 n0.05: does not hold 0.127 [0.083, 0.189]; seed 1 ...'."""
+    return "; ".join(f"seed {v.seed} n{v.noise:g}: {v.said}"
+                     for v in sorted(verdicts, key=lambda v: (v.noise, v.seed)))
+
+
+def draft(verdicts: Sequence[Verdict], recorded: Iterable[tuple[str, str, str]]) -> str:
+    """TOML [[finding]] entries for claims that do not hold on a recipe and are not recorded:
+    one entry per (claim, variant, recipe), with every seed's numbers. A group in which some
+    seed holds is left out: a finding is a claim that does not hold, not a mixed result."""
     known = set(recorded)
-    out = []
+    groups: dict[tuple[str, str, str], list[Verdict]] = {}
     for v in verdicts:
-        if v.verdict != "fail" or not v.test:
+        if v.judged and key_of(v) not in known:
+            groups.setdefault(key_of(v), []).append(v)
+    out = []
+    for (claim, variant, recipe), vs in sorted(groups.items()):
+        if not any(v.outcome == DOES_NOT_HOLD for v in vs) or any(v.holds for v in vs):
             continue
-        test, test_id = split_test(v.test)
-        if (test, test_id) in known:
-            continue
-        known.add((test, test_id))
-        out.append("\n".join(["[[finding]]", f"claim = {json.dumps(v.claim)}",
-                              f"test = {json.dumps(test)}", f"id = {json.dumps(test_id)}",
-                              f"reason = {json.dumps(reason(v))}"]))
+        out.append("\n".join(["[[finding]]", f"claim = {json.dumps(claim)}",
+                              f"variant = {json.dumps(variant)}", f"recipe = {json.dumps(recipe)}",
+                              f"protocol = {json.dumps(vs[0].protocol)}",
+                              f"measured = {json.dumps(measured(vs))}"]))
     return "\n\n".join(out) + ("\n" if out else "")

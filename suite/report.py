@@ -53,7 +53,7 @@ def _save(fig: Any, path: Path) -> Path:
 def _by_recipe(verdicts: Sequence[Verdict], claim: str) -> dict[str, list[Verdict]]:
     out: dict[str, list[Verdict]] = defaultdict(list)
     for v in verdicts:
-        if v.claim == claim and v.verdict != "precondition":
+        if v.claim == claim and v.judged:
             out[v.recipe].append(v)
     return out
 
@@ -114,11 +114,18 @@ INTERVENTIONS = (
     ("rr.bridge_removal_hurts_memorization", "noisy recall after\nbridge erasure",
      "recall_after", "recall_after_random"),
     ("rr.bridge_removal_hurts_generalization", "held-out drop under\nbridge erasure",
-     "estimate", "heldout_drop_random"),
+     "heldout_drop", "heldout_drop_random"),
     ("rr.intermediate_patching_changes_memory", "memorized output changed\nby intermediate patch",
      "changed", "changed_same_intermediate"),
 )
 CONTROLS = "control: random subspace of equal rank (erasure), same-intermediate source (patching)"
+
+
+def _detail(v: Verdict, field: str) -> float:
+    """A number the verdict recorded: a detail, or a measured quantity's estimate."""
+    if field in v.details:
+        return v.details[field]
+    return v.details["quantities"][field][0]
 
 
 def plot_interventions(verdicts: Sequence[Verdict], out: Path) -> list[Path]:
@@ -126,8 +133,8 @@ def plot_interventions(verdicts: Sequence[Verdict], out: Path) -> list[Path]:
     for claim, label, e_field, c_field in INTERVENTIONS:
         for recipe, rows in _by_recipe(verdicts, claim).items():
             for v in rows:
-                e = v.estimate if e_field == "estimate" else v.details[e_field]
-                by_recipe[recipe].append((f"{label}\nseed {v.seed}", e, v.details[c_field]))
+                e = v.estimate if e_field == "estimate" else _detail(v, e_field)
+                by_recipe[recipe].append((f"{label}\nseed {v.seed}", e, _detail(v, c_field)))
     written = []
     for recipe, bars in sorted(by_recipe.items()):
         fig, ax = plt.subplots(figsize=(max(6, 1.6 * len(bars)), 4.2))
@@ -193,13 +200,13 @@ def write_plots(out: Path, verdicts: Sequence[Verdict],
 def _row(v: Verdict) -> list[str]:
     name = v.claim + (f" [{v.variant}]" if v.variant else "")
     interval = "" if v.ci_low is None else f"[{v.ci_low:.3f}, {v.ci_high:.3f}]"
-    estimate = "" if v.verdict == "precondition" else f"{v.estimate:.3f}"
+    estimate = "" if v.estimate is None or not v.judged else f"{v.estimate:.3f}"
     p = "" if v.p is None else f"{v.p:.3g}"
-    status = v.verdict if v.verdict != "precondition" else "precondition not met"
+    status = v.outcome if v.judged else "not judged (precondition)"
     return [name, v.task, v.recipe, str(v.seed), f"{v.noise:g}", estimate, interval, p, status]
 
 
-HEADER = ["claim", "task", "model", "seed", "noise", "estimate", "95% interval", "p", "verdict"]
+HEADER = ["claim", "task", "model", "seed", "noise", "estimate", "interval", "p", "outcome"]
 
 
 def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -213,15 +220,15 @@ def _html_table(header: Sequence[str], rows: Sequence[Sequence[str]], css: str =
 
     head = "".join(f"<th>{escape(h)}</th>" for h in header)
     body = "".join(
-        f'<tr class="{escape(r[-1].split()[0])}">' + "".join(f"<td>{escape(c)}</td>" for c in r)
+        f'<tr class="{escape(r[-1].split()[0] if r[-1] else "")}">' + "".join(f"<td>{escape(c)}</td>" for c in r)
         + "</tr>" for r in rows)
     return f'<table class="{css}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
 STYLE = """body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}
 table{border-collapse:collapse;font-size:13px;margin:1em 0}td,th{border:1px solid #ccc;
-padding:3px 6px;text-align:left}tr.pass td:last-child{color:#060}tr.fail td:last-child{color:#a00}
-tr.precondition td:last-child{color:#888}img{max-width:100%;display:block;margin:1em 0}"""
+padding:3px 6px;text-align:left}tr.holds td:last-child{color:#060}tr.does td:last-child{color:#a00}
+tr.inconclusive td:last-child,tr.not td:last-child{color:#888}img{max-width:100%;display:block;margin:1em 0}"""
 
 
 def summary_tables(verdicts: Sequence[Verdict]) -> dict[str, tuple[list[str], list[list[str]]]]:
@@ -232,17 +239,20 @@ def summary_tables(verdicts: Sequence[Verdict]) -> dict[str, tuple[list[str], li
     reps = replicate(verdicts)
     if reps:
         tables["Replication across seeds (k-of-n)"] = (
-            ["claim", "model", "noise", "seeds passing", "rule", "verdict"],
+            ["claim", "model", "noise", "holds / judged seeds", "not judged", "rule", "error rate",
+             "outcome"],
             [[r.claim + (f" [{r.variant}]" if r.variant else ""), r.recipe, f"{r.noise:g}",
-              f"{r.passed} of {len(r.seeds) - r.preconditions_unmet}", f">= {r.k}",
-              "replicates" if r.holds else "does not replicate"] for r in reps])
+              f"{r.holds_in} of {r.judged} ({r.does_not_hold_in} do not hold, "
+              f"{r.inconclusive_in} inconclusive)", str(r.not_judged_in), f">= {r.k}",
+              "exact" if r.error_rate is None else f"{r.error_rate:.2g}",
+              "replicates" if r.replicates else "does not replicate"] for r in reps])
     fams = family_correct(verdicts)
     if fams:
         tables["Family-wise correction (Holm, alpha 0.05)"] = (
             ["claim", "family", "model", "seed", "noise", "p", "p (Holm)", "verdict"],
             [[f.claim + (f" [{f.variant}]" if f.variant else ""), f"{f.family} ({f.family_size})",
               f.recipe, str(f.seed), f"{f.noise:g}", f"{f.p:.3g}", f"{f.p_holm:.3g}",
-              "pass" if f.holds_corrected else "fail"] for f in fams])
+              "holds" if f.holds_corrected else "does not hold"] for f in fams])
     return tables
 
 
@@ -253,9 +263,10 @@ def write_summary(out: Path, verdicts: Sequence[Verdict], plots: Sequence[Path],
     import base64
     from html import escape
 
-    counts = {k: sum(v.verdict == k for v in verdicts) for k in ("pass", "fail", "precondition")}
-    line = (f"{len(verdicts)} verdicts: {counts['pass']} pass, {counts['fail']} fail, "
-            f"{counts['precondition']} precondition not met")
+    from .claims import OUTCOMES
+
+    counts = {k: sum(v.outcome == k for v in verdicts) for k in OUTCOMES}
+    line = (f"{len(verdicts)} verdicts: " + ", ".join(f"{n} {k}" for k, n in counts.items()))
     tables = summary_tables(verdicts)
     md = [f"# {title}", "", line, ""]
     html = [f"<!doctype html><html><head><meta charset='utf-8'><title>{escape(title)}</title>"

@@ -1,47 +1,248 @@
-"""Verdict records and the k-of-n replication across seeds."""
+"""The judge: rules, three outcomes, alternatives, protocols, replication, baseline, findings."""
 
 from __future__ import annotations
 
 import json
+import math
+from types import SimpleNamespace
 
+import numpy as np
 import pytest
 
-from suite.claims import Claim, Verdict, replicate
+from suite.claims import (Claim, DoesNotHold, Inconclusive, NotJudged, Rule, Verdict,
+                          add_recorder, judge, not_judged, remove_recorder, replicate)
+from suite.stats import Exact, ItemMean, Largest, Share
 
 
-def verdict(claim="c.x", seed=0, outcome="pass", replicate_rule="majority", variant=""):
-    return Verdict(claim=claim, task="thr", recipe="thr-tiny", seed=seed, noise=0.05, n=10,
-                   estimate=0.5, ci_low=0.4, ci_high=0.6, p=0.01, threshold="rule",
-                   verdict=outcome, variant=variant, replicate=replicate_rule)
+def verdict(claim="c.x", seed=0, outcome="holds", replicate_rule="majority", variant="",
+            estimate=0.5, ci=(0.4, 0.6), recipe="thr-tiny", error_rate=0.025, **kw):
+    return Verdict(claim=claim, task="thr", recipe=recipe, seed=seed, noise=0.05, n=10,
+                   estimate=estimate, ci_low=ci[0], ci_high=ci[1], p=0.01, threshold="rule",
+                   outcome=outcome, variant=variant, replicate=replicate_rule,
+                   error_rate=error_rate, **kw)
 
 
-def test_majority_rule_and_its_false_positive_rate():
-    r, = replicate([verdict(seed=0), verdict(seed=1, outcome="fail"), verdict(seed=2)])
-    assert (r.passed, r.k, r.holds, r.seeds) == (2, 2, True, [0, 1, 2])
-    assert r.false_positive_rate == pytest.approx(3 * 0.05**2 * 0.95 + 0.05**3)
-    assert "REPLICATES: 2 of 3 seeds pass" in r.message
+MODEL = SimpleNamespace(task_spec=SimpleNamespace(task="thr", seed=3, noise=0.05), name="thr-tiny",
+                        key="k", noise=0.05)
 
 
-def test_every_seed_rule_and_preconditions_are_not_counted():
-    rows = [verdict(seed=s, replicate_rule="all") for s in range(3)]
-    rows[2] = verdict(seed=2, outcome="precondition", replicate_rule="all")
+@pytest.fixture
+def recorded():
+    out = []
+
+    def record(v, items):
+        out.append((v, list(items)))
+
+    add_recorder(record)
+    yield out
+    remove_recorder(record)
+
+
+def claim(id_, *rules, **kw):
+    return Claim(id_, "src", "a sentence", "a statistic", tuple(rules), "a priori: test", **kw)
+
+
+SHARE_AT_LEAST_HALF = claim("t.half", Rule("share", ">=", 0.5))
+
+
+@pytest.mark.parametrize("k, outcome", [(80, "holds"), (20, "does not hold"), (52, "inconclusive")])
+def test_three_outcomes_from_where_the_interval_lies(k, outcome, recorded):
+    if outcome == "holds":
+        v = judge(SHARE_AT_LEAST_HALF, MODEL, {"share": Share(k, 100)}, n=100)
+    else:
+        error = DoesNotHold if outcome == "does not hold" else Inconclusive
+        with pytest.raises(error) as caught:
+            judge(SHARE_AT_LEAST_HALF, MODEL, {"share": Share(k, 100)}, n=100)
+        v = caught.value.verdict
+    assert v.outcome == outcome and recorded[-1][0] == v
+    assert v.ci_low <= v.estimate <= v.ci_high
+    if outcome == "inconclusive":  # how far from 0.5 an effect must lie to be decided here
+        assert 0.05 < v.details["decidable_beyond"]["share >= 0.5"] < 0.15
+    assert v.protocol == SHARE_AT_LEAST_HALF.protocol and v.error_rate == pytest.approx(0.025)
+
+
+def test_every_rule_must_hold_and_one_confident_failure_decides():
+    both = claim("t.both", Rule("a", ">", 0), Rule("b", "<=", 0.1))
+    assert judge(both, MODEL, {"a": ItemMean([1, 1, 0, 1] * 25), "b": Share(2, 100)}, n=100).holds
+    with pytest.raises(DoesNotHold):  # b confidently above 0.1, a straddles nothing
+        judge(both, MODEL, {"a": ItemMean([1, 1, 0, 1] * 25), "b": Share(40, 100)}, n=100)
+    with pytest.raises(Inconclusive):  # a straddles 0, b holds
+        judge(both, MODEL, {"a": ItemMean([1, -1] * 10 + [1]), "b": Share(2, 100)}, n=21)
+    with pytest.raises(ValueError, match=r"needs the quantities \['b'\]"):
+        judge(both, MODEL, {"a": Exact(1.0)}, n=1)
+
+
+def test_some_site_holds_at_one_and_fails_only_at_all(recorded):
+    at_some = claim("t.some", Rule("effect", ">=", 0.1), some="site")
+    strong, null = ItemMean([0.3] * 50 + [0.4] * 50), ItemMean([0.0] * 50 + [0.01] * 50)
+    v = judge(at_some, MODEL, some={"resid.0": {"effect": null}, "resid.1": {"effect": strong}},
+              n=100)
+    assert v.holds and v.details["site"] == "resid.1"
+    with pytest.raises(DoesNotHold):
+        judge(at_some, MODEL, some={"resid.0": {"effect": null}, "resid.1": {"effect": null}}, n=100)
+    with pytest.raises(ValueError, match="some="):
+        judge(SHARE_AT_LEAST_HALF, MODEL, some={"a": {"share": Share(1, 2)}}, n=2)
+
+
+def test_exact_quantities_have_no_error_rate():
+    later = claim("t.later", Rule("lag", ">", 0))
+    assert judge(later, MODEL, {"lag": Exact(50.0)}, n=1).error_rate is None
+    with pytest.raises(DoesNotHold):
+        judge(later, MODEL, {"lag": Exact(0.0)}, n=1)
+
+
+def test_the_protocol_changes_with_the_rule_and_only_with_it():
+    a = claim("t.p1", Rule("x", ">=", 0.5))
+    assert a.protocol == claim("t.p1", Rule("x", ">=", 0.5)).protocol
+    changed = [claim("t.p2", Rule("x", ">=", 0.6)), claim("t.p3", Rule("x", ">=", 0.5), version=2),
+               claim("t.p4", Rule("x", ">=", 0.5), confidence=0.99)]
+    assert len({a.protocol} | {c.protocol for c in changed}) == 4
+    with pytest.raises(ValueError, match="declared twice"):
+        claim("t.p1", Rule("x", ">=", 0.7))
+
+
+def test_not_judged_is_recorded_and_raised(recorded):
+    with pytest.raises(NotJudged, match="precondition not met: heldout 0.2"):
+        not_judged(SHARE_AT_LEAST_HALF, MODEL, "heldout 0.2")
+    v = recorded[-1][0]
+    assert v.outcome == "not judged" and v.estimate is None and "NOT JUDGED" in v.message
+
+
+def test_verdicts_are_strict_json():
+    v = verdict(estimate=float("nan"), ci=(float("-inf"), float("inf")),
+                details={"x": float("nan"), "arr": np.array([1.0, np.inf])})
+    row = json.loads(v.to_json())
+    assert row["estimate"] is None and row["ci_low"] is None and row["details"]["x"] is None
+    assert row["details"]["arr"] == [1.0, None]
+
+
+def test_replication_counts_outcomes_separately_with_its_error_rate():
+    rows = [verdict(seed=0), verdict(seed=1, outcome="does not hold"), verdict(seed=2),
+            verdict(seed=3, outcome="not judged", estimate=None), verdict(seed=4, outcome="inconclusive")]
     r, = replicate(rows)
-    assert (r.passed, r.k, r.holds, r.preconditions_unmet) == (2, 2, True, 1)
-    rows[1] = verdict(seed=1, outcome="fail", replicate_rule="all")
-    assert not replicate(rows)[0].holds
+    assert (r.holds_in, r.does_not_hold_in, r.inconclusive_in, r.not_judged_in, r.judged) == \
+        (2, 1, 1, 1, 4)
+    assert r.k == 3 and not r.replicates  # a strict majority of 4 judged seeds is 3
+    assert r.error_rate == pytest.approx(4 * 0.025**3 * 0.975 + 0.025**4)
+    assert "holds in 2 of 4 judged seeds" in r.message and "not judged 1" in r.message
 
 
-def test_groups_by_claim_and_variant_and_skips_single_seeds():
-    rows = [verdict(variant="lens", seed=s) for s in range(2)] + \
-           [verdict(variant="probe", seed=s, outcome="fail") for s in range(2)] + [verdict("c.y")]
-    out = {r.variant: r for r in replicate(rows)}
-    assert set(out) == {"lens", "probe"} and out["lens"].holds and not out["probe"].holds
-    assert json.loads(out["lens"].to_json())["claim"] == "c.x"
+def test_one_judged_seed_cannot_replicate_and_exact_rules_have_no_rate():
+    r, = replicate([verdict(seed=0, error_rate=None), verdict(seed=1, outcome="not judged")])
+    assert not r.replicates and "CANNOT REPLICATE" in r.message and r.error_rate is None
+    every = [verdict(seed=s, replicate_rule="all") for s in range(3)]
+    assert replicate(every)[0].replicates
+    every[1] = verdict(seed=1, outcome="inconclusive", replicate_rule="all")
+    assert not replicate(every)[0].replicates
 
 
-def test_claim_rejects_an_unknown_replication_rule():
+def test_claim_rejects_bad_declarations():
     with pytest.raises(ValueError, match="replicate must be"):
-        Claim("c.z", "s", "s", "s", "t", "a priori", replicate="most")
+        claim("c.z", Rule("x", ">", 0), replicate="most")
+    with pytest.raises(ValueError, match="at least one rule"):
+        claim("c.z2")
+    with pytest.raises(ValueError, match="op must be"):
+        Rule("x", "=>", 0)
+
+
+def test_family_correction_is_holm_over_a_family_on_one_model():
+    from suite.claims import family_correct
+
+    base = dict(task="thr", recipe="m", noise=0.05, n=10, estimate=0.5, ci_low=None, ci_high=None,
+                threshold="r", outcome="holds")
+    rows = [Verdict("a.one", seed=0, p=0.02, family="a", model_key="k", **base),
+            Verdict("a.two", seed=0, p=0.03, family="a", model_key="k", **base),
+            Verdict("a.one", seed=1, p=0.02, family="a", model_key="other", **base),
+            Verdict("b.one", seed=0, p=None, family="b", model_key="k", **base)]
+    out = {(f.claim, f.model_key): f for f in family_correct(rows)}
+    assert set(out) == {("a.one", "k"), ("a.two", "k"), ("a.one", "other")}
+    assert out[("a.one", "k")].p_holm == pytest.approx(0.04)
+    assert out[("a.two", "k")].p_holm == pytest.approx(0.04)
+    assert all(f.holds_corrected for f in out.values())
+
+
+# --- baseline: an equally good model passes, a worse one fails --------------------------------
+
+def test_baseline_flags_only_changes_that_hurt_the_claim():
+    from suite.baseline import compare
+
+    base = [verdict("c.holds"), verdict("c.worse"), verdict("c.judged"),
+            verdict("c.fixed", outcome="does not hold", estimate=0.2, ci=(0.1, 0.3)),
+            verdict("c.better"), verdict("c.gone"), verdict("c.unsure")]
+    now = [verdict("c.holds", outcome="does not hold", estimate=0.1, ci=(0.0, 0.2)),
+           verdict("c.worse", estimate=0.3, ci=(0.25, 0.35)),
+           verdict("c.judged", outcome="not judged", estimate=None),
+           verdict("c.fixed"), verdict("c.better", estimate=0.9, ci=(0.8, 0.95)), verdict("c.new"),
+           verdict("c.unsure", outcome="inconclusive", estimate=0.45, ci=(0.3, 0.6))]
+    kinds = {c.claim: c.kind for c in compare(now, base)}
+    assert kinds == {"c.holds": "no longer holds", "c.worse": "effect worse",
+                     "c.judged": "no longer judged", "c.fixed": "now holds",
+                     "c.better": "effect better", "c.new": "not in baseline",
+                     "c.gone": "not in this run"}
+    assert {c.claim for c in compare(now, base) if c.regression} == {"c.holds", "c.worse", "c.judged"}
+
+
+def test_lower_is_better_claims_regress_upwards():
+    from suite.baseline import compare
+
+    base = [verdict("c.low", estimate=0.05, ci=(0.02, 0.08), higher_is_better=False)]
+    up = [verdict("c.low", estimate=0.3, ci=(0.2, 0.4), higher_is_better=False)]
+    down = [verdict("c.low", estimate=0.0, ci=(0.0, 0.01), higher_is_better=False)]
+    assert [c.kind for c in compare(up, base)] == ["effect worse"]
+    assert [c.kind for c in compare(down, base)] == ["effect better"]
+
+
+def test_another_seed_inside_a_multi_seed_range_is_not_a_regression():
+    from suite.baseline import compare
+
+    base = [verdict(seed=s, estimate=e, ci=(e - 0.08, e + 0.08)) for s, e in enumerate((0.5, 0.6, 0.7))]
+    # seed 7 of the same recipe: a narrower interval outside every single seed's, inside the range
+    assert compare([verdict(seed=7, estimate=0.43, ci=(0.40, 0.46))], base) == []
+    mine = verdict(seed=0, recipe="my-checkpoint", estimate=0.2, ci=(0.1, 0.3))
+    assert [c.kind for c in compare([mine], base)] == ["effect worse"]  # matched by task
+
+
+def test_paired_items_catch_a_regression_inside_the_range():
+    from suite.baseline import Baseline, compare
+
+    rng = np.random.default_rng(0)
+    before = rng.random(200) < 0.8
+    after = before.copy()
+    after[np.flatnonzero(before)[:25]] = False  # 25 items lost, none gained
+    items = lambda hits: [{"claim": "c.x", "recipe": "thr-tiny", "seed": 0, "noise": 0.05,  # noqa
+                           "prompt": f"p{i}", "headline": float(h)} for i, h in enumerate(hits)]
+    base = Baseline([verdict(estimate=0.8, ci=(0.6, 0.9))], items(before))
+    now = [verdict(estimate=0.68, ci=(0.62, 0.74))]
+    assert [c.kind for c in compare(now, base, items(after))] == ["items worse"]
+    noise = before.copy()  # a retrained model: 10 items lost, 10 others gained
+    noise[np.flatnonzero(before)[-10:]] = False
+    noise[np.flatnonzero(~before)[:10]] = True
+    assert not any(c.regression for c in compare(now, base, items(noise)))
+
+
+def test_findings_are_drafted_per_claim_and_recipe_for_confident_failures():
+    import tomllib
+
+    from suite.findings import draft
+
+    rows = [verdict("c.x", seed=s, outcome="does not hold", estimate=0.25, ci=(0.1, 0.4),
+                    protocol="abc") for s in range(3)]
+    rows.append(verdict("c.y", outcome="does not hold", protocol="def"))
+    rows.append(verdict("c.y", seed=1, protocol="def"))  # held on seed 1: mixed, not a finding
+    rows.append(verdict("c.z", outcome="inconclusive", protocol="ghi"))
+    entries = tomllib.loads(draft(rows, []))["finding"]
+    assert [(e["claim"], e["recipe"], e["protocol"]) for e in entries] == [("c.x", "thr-tiny", "abc")]
+    assert entries[0]["measured"].startswith("seed 0 n0.05: does not hold 0.250 [0.100, 0.400]")
+    assert draft(rows, [("c.x", "", "thr-tiny")]) == ""
+
+
+def test_findings_file_errors_name_the_entry(tmp_path):
+    from suite.findings import load
+
+    path = tmp_path / "findings.toml"
+    path.write_text('[[finding]]\nclaim = "c.x"\nrecipe = "thr-tiny"\n')
+    with pytest.raises(ValueError, match=r"finding 1 lacks \['measured', 'protocol'\]"):
+        load(path)
 
 
 def test_report_plots_are_written_from_verdicts_and_curves(tmp_path, sample_report):
@@ -64,7 +265,7 @@ def test_report_rerenders_from_results_alone(sample_report):
     md, html = rerender(sample_report)
     text = md.read_text()
     assert "| rr.clean_label_decodable [lens] | thr | thr-tiny | 0 | 0.05 | 0.300 | [0.200, 0.400] " \
-           "| 0.01 | pass |" in text
+           "| 0.01 | holds |" in text
     assert "## Family-wise correction (Holm, alpha 0.05)" in text
     assert "![dynamics_thr-tiny-s0](dynamics_thr-tiny-s0.png)" in text
     page = html.read_text()
@@ -81,69 +282,22 @@ def test_a_corrupt_results_file_names_the_line(tmp_path, sample_report):
         read_verdicts(tmp_path / "results.jsonl")
 
 
-def test_family_correction_is_holm_over_a_family_on_one_model():
-    from suite.claims import family_correct
-
-    rows = [Verdict("a.one", "thr", "m", 0, 0.05, 10, 0.5, None, None, 0.02, "r", "pass",
-                    family="a", model_key="k"),
-            Verdict("a.two", "thr", "m", 0, 0.05, 10, 0.5, None, None, 0.03, "r", "pass",
-                    family="a", model_key="k"),
-            Verdict("a.one", "thr", "m", 1, 0.05, 10, 0.5, None, None, 0.02, "r", "pass",
-                    family="a", model_key="other"),
-            Verdict("b.one", "thr", "m", 0, 0.05, 10, 0.5, None, None, None, "r", "pass",
-                    family="b", model_key="k")]
-    out = {(f.claim, f.model_key): f for f in family_correct(rows)}
-    assert set(out) == {("a.one", "k"), ("a.two", "k"), ("a.one", "other")}
-    assert out[("a.one", "k")].p_holm == pytest.approx(0.04)  # 2 x 0.02
-    assert out[("a.two", "k")].p_holm == pytest.approx(0.04)  # max(0.04, 1 x 0.03)
-    assert out[("a.one", "other")].p_holm == pytest.approx(0.02) and out[("a.one", "other")].family_size == 1
-    assert all(f.holds_corrected for f in out.values())
+def test_largest_is_simultaneous_over_its_parts():
+    one = Share(10, 100).interval(0.95)
+    many = Largest(tuple(Share(10, 100) for _ in range(20))).interval(0.95)
+    assert many.value == one.value and many.high > one.high and many.low < one.low
+    assert not math.isnan(many.low)
 
 
-def _v(claim="c.x", verdict="pass", estimate=0.5, recipe="thr-tiny", seed=0, ci=(0.4, 0.6)):
-    return Verdict(claim, "thr", recipe, seed, 0.05, 10, estimate, ci[0], ci[1], None, "r", verdict)
+def test_rules_lists_the_claims_whose_protocol_changed(tmp_path, capsys):
+    from suite.cli import main
 
-
-def test_baseline_comparison_finds_each_kind_of_regression():
-    from suite.baseline import compare
-
-    base = [_v("c.holds"), _v("c.moves"), _v("c.judged"), _v("c.fixed", "fail"), _v("c.same"),
-            _v("c.gone")]
-    now = [_v("c.holds", "fail", 0.45), _v("c.moves", estimate=0.7), _v("c.judged", "precondition"),
-           _v("c.fixed"), _v("c.same", estimate=0.55), _v("c.new")]
-    kinds = {c.claim: c.kind for c in compare(now, base)}
-    assert kinds == {"c.holds": "no longer holds", "c.moves": "effect moved",
-                     "c.judged": "no longer judged", "c.fixed": "now holds",
-                     "c.new": "not in baseline", "c.gone": "not in this run"}
-    regressions = [c for c in compare(now, base) if c.regression]
-    assert [c.line for c in regressions][0] == \
-        "- c.holds on thr-tiny seed 0 noise 0.05: no longer holds: pass 0.500 [0.400, 0.600] " \
-        "-> fail 0.450 [0.400, 0.600]"
-
-
-def test_a_new_model_is_compared_with_the_baselines_one_model_per_task():
-    from suite.baseline import compare
-
-    base = [_v("c.x", recipe="thr-tiny")]
-    assert [c.kind for c in compare([_v("c.x", "fail", recipe="my-checkpoint")], base)] == \
-        ["no longer holds"]
-    two_seeds = base + [_v("c.x", recipe="thr-tiny", seed=1)]
-    assert [c.kind for c in compare([_v("c.x", "fail", recipe="my-checkpoint")], two_seeds)] == \
-        ["not in baseline", "not in this run", "not in this run"]
-
-
-def test_findings_are_drafted_for_unrecorded_failures_only():
-    import tomllib
-
-    from suite.findings import draft
-
-    rows = [Verdict("c.x", "thr", "thr-tiny", s, 0.05, 10, 0.25, 0.1, 0.4, 0.5, "rule r", "fail",
-                    {"site": "resid.1"}, test=f"test_x[thr-tiny-s{s}-n0.05]") for s in range(3)]
-    rows.append(Verdict("c.y", "thr", "thr-tiny", 0, 0.05, 10, 0.9, None, None, None, "r", "pass",
-                        test="test_y[thr-tiny-s0-n0.05]"))
-    text = draft(rows, [("test_x", "thr-tiny-s1-n0.05")])
-    entries = tomllib.loads(text)["finding"]
-    assert [(e["test"], e["id"]) for e in entries] == [("test_x", "thr-tiny-s0-n0.05"),
-                                                       ("test_x", "thr-tiny-s2-n0.05")]
-    assert entries[0]["reason"] == ("measured 0.250 [0.100, 0.400], p=0.5, n=10; site=resid.1; "
-                                    "rule: rule r")
+    for name, rows in (("old", [verdict("c.a", protocol="p1"), verdict("c.b", protocol="p2")]),
+                       ("new", [verdict("c.a", protocol="p1"), verdict("c.b", protocol="p3",
+                                                                       version=2)])):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "results.jsonl").write_text("".join(v.to_json() + "\n" for v in rows))
+    assert main(["rules", str(tmp_path / "old"), str(tmp_path / "new")]) == 0
+    out = capsys.readouterr().out
+    assert "c.b: p2 (v1) -> p3 (v2)" in out and "c.a" not in out.split("\n")[0]
+    assert "1 claim(s) with a changed or missing rule, 1 unchanged" in out

@@ -64,10 +64,10 @@ def test_claims_are_parametrized_per_model_and_unmet_gates_skip_with_numbers(
     pytester.makeconftest("pytest_plugins = ['fixtures.plugin']")
     pytester.makepyfile(test_claim="""
         import pytest
-        from fixtures.plugin import require
-        from suite.claims import Claim
+        from suite.claims import Claim, Rule
+        from suite.preconditions import require
 
-        CLAIM = Claim("x.demo", "nowhere", "a demo", "nothing", "never", "a priori")
+        CLAIM = Claim("x.demo", "nowhere", "a demo", "nothing", (Rule("x", ">", 0),), "a priori")
 
         @pytest.mark.task("thr")
         def test_something(trained):
@@ -83,8 +83,8 @@ def test_claims_are_parametrized_per_model_and_unmet_gates_skip_with_numbers(
     ])
     result.assert_outcomes(skipped=2)
     rows = [json.loads(line) for line in (report / "results.jsonl").read_text().splitlines()]
-    assert [(r["claim"], r["seed"], r["verdict"]) for r in rows] == [
-        ("x.demo", 0, "precondition"), ("x.demo", 2, "precondition")]
+    assert [(r["claim"], r["seed"], r["outcome"]) for r in rows] == [
+        ("x.demo", 0, "not judged"), ("x.demo", 2, "not judged")]
 
 
 def test_bad_model_dir_is_a_usage_error(pytester, tmp_path):
@@ -98,23 +98,47 @@ def test_bad_model_dir_is_a_usage_error(pytester, tmp_path):
     result.stderr.fnmatch_lines(["*--model-dir*no config.json*"])
 
 
-def test_recorded_findings_become_strict_xfails(pytester, recipe_dir, store_dir, monkeypatch):
-    findings = pytester.path / "findings.toml"
-    findings.write_text(
-        '[[finding]]\nclaim = "x.demo"\ntest = "test_claim"\nid = "thr-micro-s0-n0.05"\n'
-        'reason = "measured 0.1 < 0.5"\n'
-        '[[finding]]\nclaim = "x.demo"\ntest = "test_claim"\nid = "thr-micro-s1-n0.05"\n'
-        'reason = "recorded, but the claim now holds"\n')
-    monkeypatch.setenv("MEMSUITE_FINDINGS", str(findings))
-    pytester.makeconftest("pytest_plugins = ['fixtures.plugin']")
-    pytester.makepyfile(test_claim="""
-        import pytest
+FINDINGS_CLAIM = """
+    import pytest
+    from suite.claims import Claim, Rule, judge
+    from suite.stats import Share
 
-        @pytest.mark.task("thr")
-        def test_claim(trained):
-            assert trained.task_spec.seed != 0
-    """)
-    result = pytester.runpytest_subprocess("--seeds", "3", "-rxX")
-    # s0: fails as recorded -> xfailed; s1: recorded but passes -> strict XPASS fails; s2: passes
-    result.assert_outcomes(xfailed=1, failed=1, passed=1)
-    result.stdout.fnmatch_lines(["*x.demo does not hold on thr-micro-s0-n0.05: measured 0.1 < 0.5*"])
+    CLAIM = Claim("x.demo", "nowhere", "a demo", "a share", (Rule("share", ">=", 0.5),), "a priori")
+    SHARES = {0: 10, 1: 90, 2: 52}  # by seed: does not hold, holds, inconclusive
+
+    @pytest.mark.task("thr")
+    def test_claim(trained):
+        judge(CLAIM, trained, {"share": Share(SHARES[trained.task_spec.seed], 100)}, n=100)
+"""
+
+
+def test_outcomes_and_recorded_findings(pytester, recipe_dir, store_dir, monkeypatch):
+    """A finding is per claim x recipe, whatever the seed: a confident failure is an xfail, a
+    pass fails as a changed finding (both numbers), inconclusive is a skip that says so."""
+    import sys
+
+    pytester.makeconftest("pytest_plugins = ['fixtures.plugin']")
+    pytester.makepyfile(test_claim=FINDINGS_CLAIM)
+    findings = pytester.path / "findings.toml"
+    monkeypatch.setenv("MEMSUITE_FINDINGS", str(findings))
+    monkeypatch.syspath_prepend(str(pytester.path))
+    sys.modules.pop("test_claim", None)
+    import test_claim  # the claim, to read its protocol
+
+    protocol = test_claim.CLAIM.protocol
+    findings.write_text("")
+    fresh = pytester.runpytest_subprocess("--seeds", "3", "-rsx")
+    fresh.assert_outcomes(failed=1, passed=1, skipped=1)
+    fresh.stdout.fnmatch_lines(["*INCONCLUSIVE*x.demo*decidable_beyond*"])
+    findings.write_text('[[finding]]\nclaim = "x.demo"\nrecipe = "thr-micro"\n'
+                        f'protocol = "{protocol}"\nmeasured = "seed 0: does not hold 0.100"\n')
+    known = pytester.runpytest_subprocess("--seeds", "3", "-rsxX")
+    # s0: does not hold, as recorded -> xfailed; s1: holds against the record -> failed
+    known.assert_outcomes(xfailed=1, failed=1, skipped=1)
+    known.stdout.fnmatch_lines(["*now HOLDS, but claims/findings.toml records that it does not*"])
+    only_seed0 = pytester.runpytest_subprocess("--seeds", "0,", "-rx")
+    only_seed0.assert_outcomes(xfailed=1)
+    findings.write_text(findings.read_text().replace(protocol, "0ldrule"))
+    stale = pytester.runpytest_subprocess("--seeds", "0,")
+    stale.assert_outcomes(failed=1)
+    stale.stdout.fnmatch_lines(["*stale finding: x.demo on thr-micro*"])

@@ -47,8 +47,9 @@ def test_a_model_from_another_training_loop_is_judged(own_model, tmp_path):
     assert done.returncode == 0, done.stdout + done.stderr
     rows = [json.loads(line) for line in (report / "results.jsonl").read_text().splitlines()]
     # 60 steps teach nothing: the claim is not judged, and the reason carries the numbers
-    assert [(r["claim"], r["recipe"], r["verdict"]) for r in rows] == [
-        ("rr.memorize_later", "my-gpt2", "precondition")]
+    assert [(r["claim"], r["recipe"], r["outcome"]) for r in rows] == [
+        ("rr.memorize_later", "my-gpt2", "not judged")]
+    assert rows[0]["noise"] == pytest.approx(0.05, abs=0.005)  # from noisy.json, not task.json
     assert "heldout_acc" in rows[0]["details"]["reasons"]
 
 
@@ -85,43 +86,50 @@ def test_a_broken_model_dir_is_refused_with_the_reason(own_model, tmp_path, pyte
     assert message in result.stderr.str(), result.stderr.str()
 
 
-CLAIM_FILE = """
+FIT_CLAIM = """
     import os
     import pytest
-    from fixtures.plugin import require
-    from suite.claims import Claim, judge
+    import torch
+    from suite.batching import encode, exact_match
+    from suite.claims import Claim, Rule, judge
+    from suite.stats import Share
 
-    CLAIM = Claim("x.effect", "nowhere", "an effect", "a share", "estimate > 0.2", "a priori")
+    CLAIM = Claim("x.fits", "nowhere", "the model fits its clean training items",
+                  "exact match on clean training items", (Rule("clean_fit", ">=", 0.1),), "a priori")
 
     @pytest.mark.task("thr")
-    def test_effect(trained):
-        estimate = float(os.environ["EFFECT"])
-        v = judge(CLAIM, trained, passed=estimate > 0.2, estimate=estimate, n=100,
-                  ci=(estimate - 0.1, estimate + 0.1))
-        assert v.passed, v.message
+    def test_fits(trained):
+        model, data = trained.model(), trained.data
+        if os.environ.get("PLANT_REGRESSION"):  # a broken checkpoint: the final norm zeroed
+            with torch.no_grad():
+                model.transformer.ln_f.weight.zero_()
+                model.transformer.ln_f.bias.zero_()
+        hits = exact_match(model, encode(data.clean, data.vocab))
+        judge(CLAIM, trained, {"clean_fit": Share(int(hits.sum()), len(hits))}, n=len(hits),
+              items=[{"prompt": " ".join(it.prompt), "headline": float(h)}
+                     for it, h in zip(data.clean, hits.tolist())])
 """
 
 
-def test_baseline_fails_the_run_when_an_effect_leaves_its_interval(pytester, recipe_dir,
-                                                                   monkeypatch):
+def test_baseline_passes_an_equally_good_model_and_fails_a_planted_regression(
+        pytester, recipe_dir, monkeypatch):
+    """Real (micro) models: seed 0 is the baseline; a model of the same recipe trained on
+    another seed passes against it; the same model with a planted regression fails."""
     pytester.makeconftest("pytest_plugins = ['fixtures.plugin']")
-    pytester.makepyfile(test_claim=CLAIM_FILE)
+    pytester.makepyfile(test_claim=FIT_CLAIM)
     first = pytester.path / "first"
-    monkeypatch.setenv("EFFECT", "0.5")
-    pytester.runpytest_subprocess("--report", str(first)).assert_outcomes(passed=1)
-    same = pytester.runpytest_subprocess("--baseline", str(first))
+    pytester.runpytest_subprocess("--seeds", "0,", "--report", str(first)).assert_outcomes(passed=1)
+    assert (first / "items.jsonl").read_text().count('"headline"') > 20
+    same = pytester.runpytest_subprocess("--seeds", "0,", "--baseline", str(first))
     assert same.ret == 0
-    same.stdout.fnmatch_lines(["*0 regression(s), 0 now holding, 1 unchanged*"])
-    monkeypatch.setenv("EFFECT", "0.8")  # still passes its own rule, but moved
-    moved = pytester.runpytest_subprocess("--baseline", str(first))
-    moved.assert_outcomes(passed=1)
-    assert moved.ret == pytest.ExitCode.TESTS_FAILED
-    assert ("- x.effect on thr-micro seed 0 noise 0.05: effect moved: pass 0.500 [0.400, 0.600] "
-            "-> pass 0.800 [0.700, 0.900]") in moved.stdout.str()
-    moved.stdout.fnmatch_lines(["*the run fails*"])
-    monkeypatch.setenv("EFFECT", "0.1")
-    broken = pytester.runpytest_subprocess("--baseline", str(first / "results.jsonl"))
-    broken.stdout.fnmatch_lines(["*- x.effect on thr-micro*: no longer holds: pass 0.500*"])
+    same.stdout.fnmatch_lines(["*0 regression(s), 0 better, 1 unchanged*"])
+    other_seed = pytester.runpytest_subprocess("--seeds", "1,", "--baseline", str(first))
+    assert other_seed.ret == 0, other_seed.stdout.str()
+    monkeypatch.setenv("PLANT_REGRESSION", "1")
+    planted = pytester.runpytest_subprocess("--seeds", "1,", "--baseline", str(first), "-rx")
+    assert planted.ret == pytest.ExitCode.TESTS_FAILED
+    planted.stdout.fnmatch_lines(["*- x.fits on thr-micro seed 1 noise 0.05: no longer holds*",
+                                  "*the run fails*"])
     missing = pytester.runpytest_subprocess("--baseline", str(pytester.path / "nowhere"))
     assert missing.ret == pytest.ExitCode.USAGE_ERROR
 
@@ -138,10 +146,10 @@ def test_parallel_workers_train_a_shared_model_once_and_the_report_gathers_them(
     pytester.makepyfile(test_claim="""
         import os
         import pytest
-        from fixtures.plugin import require
-        from suite.claims import Claim
+        from suite.claims import Claim, Rule
+        from suite.preconditions import require
 
-        CLAIM = Claim("x.demo", "nowhere", "a demo", "nothing", "never", "a priori")
+        CLAIM = Claim("x.demo", "nowhere", "a demo", "nothing", (Rule("x", ">", 0),), "a priori")
 
         @pytest.mark.parametrize("case", range(4))
         @pytest.mark.task("thr")
@@ -161,7 +169,7 @@ def test_parallel_workers_train_a_shared_model_once_and_the_report_gathers_them(
     trainers = {r.split("-")[0] for r in runs if r.endswith("trained1")}
     assert len(trainers) == 1, runs
     rows = (report / "results.jsonl").read_text().splitlines()
-    assert len(rows) == 4 and all(json.loads(r)["verdict"] == "precondition" for r in rows)
+    assert len(rows) == 4 and all(json.loads(r)["outcome"] == "not judged" for r in rows)
 
 
 def test_cli_lists_claims_and_rerenders_a_report(tmp_path):
