@@ -3,9 +3,9 @@
 claims/findings.toml lists them, one entry per claim (and variant) x recipe, where the recipe
 stands for the task, the scale and the training regime (fda-tiny, thr-small, coexist-thr-tiny).
 A finding is not tied to a seed, a noise rate or a machine: any run of that claim on that
-recipe that again does not hold is an expected failure (xfail); one where the claim now holds
-is reported as a plain failure with both numbers (the finding must be revisited); an
-inconclusive run is neither. A finding applies only under the rule it was measured with: its
+recipe that again does not hold is an expected failure (xfail); one where the claim holds is a
+plain pass, reported beside the recorded numbers (seeds of one recipe can differ: `measured`
+says in how many of the recorded seeds it held); an inconclusive run is neither. A finding applies only under the rule it was measured with: its
 `protocol` must equal the claim's current Claim.protocol, so a changed rule cannot inherit old
 findings. `memsuite findings DIR` drafts entries for a run's confident non-holding verdicts that
 are not recorded yet, for a person to read and add.
@@ -17,7 +17,7 @@ An entry:
     variant = ""                       # e.g. "lens"; empty when the claim has none
     recipe = "fda-tiny"
     protocol = "3f2a..."               # Claim.protocol the numbers were measured under
-    measured = "seed 0 n0.05: does not hold -0.72 [-0.80, -0.63]; seed 1 ..."
+    measured = "does not hold in 3 of 3 judged seeds: seed 0 n0.05: does not hold -0.72 ..."
 """
 
 from __future__ import annotations
@@ -76,15 +76,17 @@ def key_of(v: Verdict) -> tuple[str, str, str]:
 
 
 def measured(verdicts: Iterable[Verdict]) -> str:
-    """'seed 0 n0.05: does not hold 0.127 [0.083, 0.189]; seed 1 ...'."""
-    return "; ".join(f"seed {v.seed} n{v.noise:g}: {v.said}"
-                     for v in sorted(verdicts, key=lambda v: (v.noise, v.seed)))
+    """'does not hold in 2 of 3 judged seeds: seed 0 n0.05: does not hold 0.127 [0.083, ...'."""
+    vs = sorted(verdicts, key=lambda v: (v.noise, v.seed))
+    judged = [v for v in vs if v.judged]
+    failing = sum(v.outcome == DOES_NOT_HOLD for v in judged)
+    return (f"does not hold in {failing} of {len(judged)} judged seeds: " +
+            "; ".join(f"seed {v.seed} n{v.noise:g}: {v.said}" for v in vs))
 
 
 def draft(verdicts: Sequence[Verdict], recorded: Iterable[tuple[str, str, str]]) -> str:
-    """TOML [[finding]] entries for claims that do not hold on a recipe and are not recorded:
-    one entry per (claim, variant, recipe), with every seed's numbers. A group in which some
-    seed holds is left out: a finding is a claim that does not hold, not a mixed result."""
+    """TOML [[finding]] entries for claims that confidently do not hold on some seed of a recipe
+    and are not recorded: one entry per (claim, variant, recipe), with every seed's numbers."""
     known = set(recorded)
     groups: dict[tuple[str, str, str], list[Verdict]] = {}
     for v in verdicts:
@@ -92,7 +94,7 @@ def draft(verdicts: Sequence[Verdict], recorded: Iterable[tuple[str, str, str]])
             groups.setdefault(key_of(v), []).append(v)
     out = []
     for (claim, variant, recipe), vs in sorted(groups.items()):
-        if not any(v.outcome == DOES_NOT_HOLD for v in vs) or any(v.holds for v in vs):
+        if not any(v.outcome == DOES_NOT_HOLD for v in vs):
             continue
         out.append("\n".join(["[[finding]]", f"claim = {json.dumps(claim)}",
                               f"variant = {json.dumps(variant)}", f"recipe = {json.dumps(recipe)}",

@@ -228,12 +228,16 @@ def test_findings_are_drafted_per_claim_and_recipe_for_confident_failures():
     rows = [verdict("c.x", seed=s, outcome="does not hold", estimate=0.25, ci=(0.1, 0.4),
                     protocol="abc") for s in range(3)]
     rows.append(verdict("c.y", outcome="does not hold", protocol="def"))
-    rows.append(verdict("c.y", seed=1, protocol="def"))  # held on seed 1: mixed, not a finding
+    rows.append(verdict("c.y", seed=1, protocol="def"))  # held on seed 1: mixed, still recorded
     rows.append(verdict("c.z", outcome="inconclusive", protocol="ghi"))
     entries = tomllib.loads(draft(rows, []))["finding"]
-    assert [(e["claim"], e["recipe"], e["protocol"]) for e in entries] == [("c.x", "thr-tiny", "abc")]
-    assert entries[0]["measured"].startswith("seed 0 n0.05: does not hold 0.250 [0.100, 0.400]")
-    assert draft(rows, [("c.x", "", "thr-tiny")]) == ""
+    assert [(e["claim"], e["recipe"], e["protocol"]) for e in entries] == \
+        [("c.x", "thr-tiny", "abc"), ("c.y", "thr-tiny", "def")]
+    assert entries[0]["measured"].startswith(
+        "does not hold in 3 of 3 judged seeds: seed 0 n0.05: does not hold 0.250 [0.100, 0.400]")
+    assert entries[1]["measured"].startswith("does not hold in 1 of 2 judged seeds")
+    assert [e["claim"] for e in tomllib.loads(draft(rows, [("c.x", "", "thr-tiny")]))["finding"]] \
+        == ["c.y"]
 
 
 def test_findings_file_errors_name_the_entry(tmp_path):
