@@ -99,7 +99,7 @@ def _judge_edit(claim: Claim, trained, keep_mass) -> None:
     by_rho = {}
     for r in rows:
         kfac, svd = r["kfac"], r["svd"]
-        by_rho[f"rho={r['rho']}"] = {
+        by_rho[str(r["rho"])] = {
             "kfac_recall": Share(int(kfac["memorized"].sum()), n),
             "kfac_heldout_drop": _drop(base["heldout"], kfac["heldout"]),
             "magnitude_shortfall": Largest((

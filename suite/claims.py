@@ -115,7 +115,7 @@ class Claim:
         where = (f" at some {self.some} (intervals Bonferroni-adjusted over the {self.some}s)"
                  if self.some else "")
         return (" and ".join(str(r) for r in self.rules) + where +
-                f"; {self.confidence:.0%} intervals over {self.unit}s")
+                f"; {self.confidence:.1%} intervals, unit: {self.unit}")
 
     @property
     def protocol(self) -> str:
