@@ -197,12 +197,14 @@ def write_plots(out: Path, verdicts: Sequence[Verdict],
 
 # --- the run's summary: markdown and one self-contained HTML file ---------------------------
 
-def _row(v: Verdict) -> list[str]:
+def _row(v: Verdict, known: frozenset = frozenset()) -> list[str]:
     name = v.claim + (f" [{v.variant}]" if v.variant else "")
     interval = "" if v.ci_low is None else f"[{v.ci_low:.3f}, {v.ci_high:.3f}]"
     estimate = "" if v.estimate is None or not v.judged else f"{v.estimate:.3f}"
     p = "" if v.p is None else f"{v.p:.3g}"
     status = v.outcome if v.judged else "not judged (precondition)"
+    if v.outcome == "does not hold" and (v.claim, v.variant, v.recipe) in known:
+        status = "known: does not hold (recorded finding)"
     return [name, v.task, v.recipe, str(v.seed), f"{v.noise:g}", estimate, interval, p, status]
 
 
@@ -228,14 +230,15 @@ def _html_table(header: Sequence[str], rows: Sequence[Sequence[str]], css: str =
 STYLE = """body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}
 table{border-collapse:collapse;font-size:13px;margin:1em 0}td,th{border:1px solid #ccc;
 padding:3px 6px;text-align:left}tr.holds td:last-child{color:#060}tr.does td:last-child{color:#a00}
-tr.inconclusive td:last-child,tr.not td:last-child{color:#888}img{max-width:100%;display:block;margin:1em 0}"""
+tr.inconclusive td:last-child,tr.not td:last-child,tr.known td:last-child{color:#888}img{max-width:100%;display:block;margin:1em 0}"""
 
 
-def summary_tables(verdicts: Sequence[Verdict]) -> dict[str, tuple[list[str], list[list[str]]]]:
+def summary_tables(verdicts: Sequence[Verdict], known: frozenset = frozenset()
+                   ) -> dict[str, tuple[list[str], list[list[str]]]]:
     """The report's tables: claims, replication across seeds, family-corrected p-values."""
     from .claims import family_correct, replicate
 
-    tables = {"Claims": (HEADER, [_row(v) for v in verdicts])}
+    tables = {"Claims": (HEADER, [_row(v, known) for v in verdicts])}
     reps = replicate(verdicts)
     if reps:
         tables["Replication across seeds (k-of-n)"] = (
@@ -257,7 +260,8 @@ def summary_tables(verdicts: Sequence[Verdict]) -> dict[str, tuple[list[str], li
 
 
 def write_summary(out: Path, verdicts: Sequence[Verdict], plots: Sequence[Path],
-                  title: str = "memsuite report") -> tuple[Path, Path]:
+                  title: str = "memsuite report", known: frozenset = frozenset()
+                  ) -> tuple[Path, Path]:
     """report.md (tables, plots linked) and report.html (tables, plots embedded: one file that
     opens anywhere)."""
     import base64
@@ -267,7 +271,7 @@ def write_summary(out: Path, verdicts: Sequence[Verdict], plots: Sequence[Path],
 
     counts = {k: sum(v.outcome == k for v in verdicts) for k in OUTCOMES}
     line = (f"{len(verdicts)} verdicts: " + ", ".join(f"{n} {k}" for k, n in counts.items()))
-    tables = summary_tables(verdicts)
+    tables = summary_tables(verdicts, known)
     md = [f"# {title}", "", line, ""]
     html = [f"<!doctype html><html><head><meta charset='utf-8'><title>{escape(title)}</title>"
             f"<style>{STYLE}</style></head><body><h1>{escape(title)}</h1><p>{escape(line)}</p>"]
@@ -288,11 +292,20 @@ def write_summary(out: Path, verdicts: Sequence[Verdict], plots: Sequence[Path],
     return out / "report.md", out / "report.html"
 
 
-def write_report(out: Path, verdicts: Sequence[Verdict],
-                 curves: dict[str, list[dict[str, Any]]]) -> tuple[Path, Path]:
-    """Plots, report.md and report.html for a run (or a re-render of one)."""
+def write_report(out: Path, verdicts: Sequence[Verdict], curves: dict[str, list[dict[str, Any]]],
+                 known: frozenset = frozenset()) -> tuple[Path, Path]:
+    """Plots, report.md and report.html for a run (or a re-render of one). known: the
+    (claim, variant, recipe) keys of recorded findings whose protocol matches, shown as known."""
     plots = write_plots(out, verdicts, curves)
-    return write_summary(out, verdicts, plots)
+    return write_summary(out, verdicts, plots, known=known)
+
+
+def known_findings(verdicts: Sequence[Verdict], findings: dict) -> frozenset:
+    """The verdicts' (claim, variant, recipe) keys that a recorded finding of the same protocol
+    covers (findings: suite.findings.load's result)."""
+    return frozenset((v.claim, v.variant, v.recipe) for v in verdicts
+                     if (f := findings.get((v.claim, v.variant, v.recipe))) is not None
+                     and f.protocol == v.protocol)
 
 
 def rerender(directory: Path) -> tuple[Path, Path]:
@@ -302,4 +315,8 @@ def rerender(directory: Path) -> tuple[Path, Path]:
     verdicts = read_verdicts(directory / "results.jsonl")
     curves_path = directory / "curves.json"
     curves = json.loads(curves_path.read_text()) if curves_path.is_file() else {}
-    return write_report(directory, verdicts, curves)
+    from . import findings
+    from .claims import claims_dir
+
+    known = known_findings(verdicts, findings.load(claims_dir() / "findings.toml"))
+    return write_report(directory, verdicts, curves, known)

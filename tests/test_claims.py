@@ -305,3 +305,20 @@ def test_rules_lists_the_claims_whose_protocol_changed(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "c.b: p2 (v1) -> p3 (v2)" in out and "c.a" not in out.split("\n")[0]
     assert "1 claim(s) with a changed or missing rule, 1 unchanged" in out
+
+
+def test_the_report_marks_recorded_findings_as_known(tmp_path):
+    from suite.findings import Finding
+    from suite.report import known_findings, write_summary
+
+    rows = [verdict("c.x", outcome="does not hold", protocol="p1"),
+            verdict("c.y", outcome="does not hold", protocol="p2")]
+    recorded = {("c.x", "", "thr-tiny"): Finding("c.x", "", "thr-tiny", "p1", "seed 0: ..."),
+                ("c.y", "", "thr-tiny"): Finding("c.y", "", "thr-tiny", "old", "seed 0: ...")}
+    known = known_findings(rows, recorded)
+    assert known == {("c.x", "", "thr-tiny")}  # c.y's finding is of another protocol
+    md, _ = write_summary(tmp_path, rows, [], known=known)
+    text = md.read_text()
+    assert "| c.x | thr | thr-tiny | 0 | 0.05 | 0.500 | [0.400, 0.600] | 0.01 | known: does not " \
+           "hold (recorded finding) |" in text
+    assert "| c.y | thr | thr-tiny | 0 | 0.05 | 0.500 | [0.400, 0.600] | 0.01 | does not hold |" in text
