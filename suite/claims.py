@@ -245,7 +245,7 @@ class Verdict:
 
     def to_json(self) -> str:
         """Strict JSON: NaN and infinities are written as null."""
-        return json.dumps(_strict(asdict(self)), default=_jsonable, allow_nan=False)
+        return json.dumps(strict_json(asdict(self)), default=_jsonable, allow_nan=False)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Verdict":
@@ -283,20 +283,21 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
-def _strict(v: Any) -> Any:
+def strict_json(v: Any) -> Any:
+    """v with every NaN or infinity replaced by None (strict JSON parsers reject them)."""
     if isinstance(v, float) and not math.isfinite(v):
         return None
     if isinstance(v, dict):
-        return {k: _strict(x) for k, x in v.items()}
+        return {k: strict_json(x) for k, x in v.items()}
     if isinstance(v, (list, tuple)):
-        return [_strict(x) for x in v]
+        return [strict_json(x) for x in v]
     return v
 
 
 def _jsonable(v: Any) -> Any:
     if hasattr(v, "tolist"):
-        return _strict(v.tolist())
-    return _strict(vars(v)) if hasattr(v, "__dict__") else str(v)
+        return strict_json(v.tolist())
+    return strict_json(vars(v)) if hasattr(v, "__dict__") else str(v)
 
 
 Recorder = Callable[[Verdict, Sequence[dict[str, Any]]], None]
@@ -468,7 +469,7 @@ class ReplicationVerdict:
                 f"{self.k} ({rate})")
 
     def to_json(self) -> str:
-        return json.dumps(_strict(asdict(self)), allow_nan=False)
+        return json.dumps(strict_json(asdict(self)), allow_nan=False)
 
 
 def replicate(verdicts: Sequence[Verdict]) -> list[ReplicationVerdict]:
@@ -531,7 +532,7 @@ class FamilyVerdict:
                 f"after correction (own rule: {'holds' if self.holds else 'does not hold'})")
 
     def to_json(self) -> str:
-        return json.dumps(_strict(asdict(self)), allow_nan=False)
+        return json.dumps(strict_json(asdict(self)), allow_nan=False)
 
 
 def family_correct(verdicts: Sequence[Verdict], alpha: float = 0.05) -> list[FamilyVerdict]:

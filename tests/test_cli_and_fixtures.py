@@ -85,6 +85,9 @@ def test_claims_are_parametrized_per_model_and_unmet_gates_skip_with_numbers(
     rows = [json.loads(line) for line in (report / "results.jsonl").read_text().splitlines()]
     assert [(r["claim"], r["seed"], r["outcome"]) for r in rows] == [
         ("x.demo", 0, "not judged"), ("x.demo", 2, "not judged")]
+    run = json.loads((report / "run.json").read_text())
+    assert run["seeds"] == [0, 2] and run["packages"]["torch"] and run["cpu_threads"] >= 1
+    assert "0,2" in run["command"] and run["verdicts"] == 2
 
 
 def test_bad_model_dir_is_a_usage_error(pytester, tmp_path):
