@@ -376,8 +376,9 @@ def judge(claim: Claim, model: Any, measured: Mapping[str, Measure] | None = Non
     # the alternative reported: the first that holds, else the best headline estimate
     sign = 1 if claim.rules[0].op in (">=", ">") else -1
     label = next((lab for lab, d in decided.items() if d[0] == HOLDS), None)
-    if label is None:
-        label = max(decided, key=lambda lab: sign * _finite(decided[lab][1][head].value))
+    if label is None:  # the best headline among the alternatives that gave this outcome
+        candidates = [lab for lab, d in decided.items() if d[0] == outcome] or list(decided)
+        label = max(candidates, key=lambda lab: sign * _finite(decided[lab][1][head].value))
     _, estimates, each, p = decided[label]
     p = min(1.0, p * len(alternatives))
     info: dict[str, Any] = {}

@@ -322,3 +322,14 @@ def test_the_report_marks_recorded_findings_as_known(tmp_path):
     assert "| c.x | thr | thr-tiny | 0 | 0.05 | 0.500 | [0.400, 0.600] | 0.01 | known: does not " \
            "hold (recorded finding) |" in text
     assert "| c.y | thr | thr-tiny | 0 | 0.05 | 0.500 | [0.400, 0.600] | 0.01 | does not hold |" in text
+
+
+def test_an_inconclusive_some_claim_reports_the_undecided_alternative():
+    at_some = claim("t.some2", Rule("effect", ">=", 0.1), some="site")
+    wide = ItemMean([0.0] * 92 + [1.0] * 8)  # 0.08, its interval straddles 0.1
+    below = ItemMean([0.09] * 100)  # 0.09: a larger estimate, but confidently below 0.1
+    with pytest.raises(Inconclusive) as caught:
+        judge(at_some, MODEL, some={"a": {"effect": wide}, "b": {"effect": below}}, n=100)
+    v = caught.value.verdict
+    assert v.details["site"] == "a" and v.details["by_site"] == {"a": "inconclusive",
+                                                                  "b": "does not hold"}
