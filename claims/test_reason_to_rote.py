@@ -83,7 +83,8 @@ def test_generalize_first(trained):
         {"clean_label_share": Share(int(clean_hit.sum()), n),
          "noisy_label_share": Share(int(noisy_hit.sum()), n)},
         n=n, step=step,
-        items=[{"prompt": " ".join(it.prompt), "clean_hit": bool(c), "noisy_hit": bool(h)}
+        items=[{"prompt": " ".join(it.prompt), "clean_hit": bool(c), "noisy_hit": bool(h),
+                "headline": float(c)}  # the item's share in the headline (paired baselines)
                for it, c, h in zip(data.noisy, clean_hit.tolist(), noisy_hit.tolist())],
     )
 
