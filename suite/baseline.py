@@ -7,11 +7,15 @@ not a point). A model the baseline does not know by recipe (--model-dir, a new r
 compared with the baseline's verdicts of the same claim on the same task.
 
 Changes that fail a run (regressions), each only in the direction that hurts the claim:
-- "no longer holds": the baseline held (in a strict majority of its judged seeds) and this run
-  confidently does not hold (inconclusive is not a regression);
+- "no longer holds": the baseline held in every one of its judged seeds and this run
+  confidently does not hold (inconclusive is not a regression; where the baseline itself held
+  in only some seeds, a seed that does not hold is reported, not failed);
 - "no longer judged": the baseline judged the claim, this run's model misses a precondition;
 - "effect worse": this run's interval lies wholly on the harmful side of the baseline's range
-  (below the lowest lower bound, for a claim whose estimate should be high);
+  (for a claim whose estimate should be high: below the lowest lower bound of the baseline's
+  intervals and below the 95 % prediction interval for a new seed, mean - t sd sqrt(1 + 1/n)
+  over the baseline's seeds, which covers the seed-to-seed spread that item-level intervals
+  cannot see);
 - "items worse": where both runs judged the same generated items (same recipe, seed and noise,
   items.jsonl with each item's headline value), this run is worse item by item: an exact
   one-sided sign test (McNemar for 0/1 outcomes) over the paired items, Bonferroni-corrected
@@ -22,11 +26,15 @@ Reported but not failing: "now holds", "effect better", claims absent from eithe
 from __future__ import annotations
 
 import json
+import math
+import statistics
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
 from .claims import DOES_NOT_HOLD, Verdict, read_verdicts
+from scipy import stats as _st
+
 from .stats import binomial_p
 
 REGRESSIONS = ("no longer holds", "no longer judged", "effect worse", "items worse")
@@ -77,13 +85,27 @@ def _group(baseline: Sequence[Verdict], v: Verdict) -> list[Verdict]:
     return [b for b in baseline if (b.claim, b.variant, b.task) == (v.claim, v.variant, v.task)]
 
 
+def held_in(baseline: Baseline, v: Verdict) -> tuple[int, int]:
+    """(seeds that held, seeds judged) among the baseline's verdicts comparable to `v`."""
+    judged = [b for b in _group(baseline.verdicts, v) if b.judged]
+    return sum(b.holds for b in judged), len(judged)
+
+
 def _range(group: Sequence[Verdict]) -> tuple[float, float] | None:
-    judged = [b for b in group if b.judged and b.estimate is not None]
+    """The baseline's range for a new model's estimate: its intervals' span, widened to the
+    95 % prediction interval for a new seed where it has two or more seeds."""
+    judged = [b for b in group if b.judged and b.estimate is not None
+              and math.isfinite(b.estimate)]
     if not judged:
         return None
-    lows = [b.ci_low if b.ci_low is not None else b.estimate for b in judged]
-    highs = [b.ci_high if b.ci_high is not None else b.estimate for b in judged]
-    return min(lows), max(highs)
+    low = min(b.ci_low if b.ci_low is not None else b.estimate for b in judged)
+    high = max(b.ci_high if b.ci_high is not None else b.estimate for b in judged)
+    estimates = [b.estimate for b in judged]
+    if len(estimates) >= 2:
+        n, mean, sd = len(estimates), statistics.fmean(estimates), statistics.stdev(estimates)
+        half = float(_st.t.ppf(0.975, n - 1)) * sd * math.sqrt(1 + 1 / n)
+        low, high = min(low, mean - half), max(high, mean + half)
+    return low, high
 
 
 def _says_group(group: Sequence[Verdict]) -> str:
@@ -138,14 +160,16 @@ def compare(current: Sequence[Verdict], baseline: Baseline | Sequence[Verdict],
             continue
         used.update(id(b) for b in group)
         judged = [b for b in group if b.judged]
-        held = bool(judged) and sum(b.holds for b in judged) * 2 > len(judged)
+        holds_in = sum(b.holds for b in judged)
         r = _range(group)
         kind = None
         if judged and not v.judged:
             kind = "no longer judged"
-        elif held and v.outcome == DOES_NOT_HOLD:
+        elif judged and holds_in == len(judged) and v.outcome == DOES_NOT_HOLD:
             kind = "no longer holds"
-        elif judged and not held and v.holds:
+        elif 0 < holds_in < len(judged) and v.outcome == DOES_NOT_HOLD:
+            kind = "does not hold, as in some baseline seeds"
+        elif judged and holds_in * 2 <= len(judged) and v.holds:
             kind = "now holds"
         elif id(v) in worse_items:
             kind = "items worse"

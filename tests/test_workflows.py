@@ -122,7 +122,7 @@ def test_baseline_passes_an_equally_good_model_and_fails_a_planted_regression(
     assert (first / "items.jsonl").read_text().count('"headline"') > 20
     same = pytester.runpytest_subprocess("--seeds", "0,", "--baseline", str(first))
     assert same.ret == 0
-    same.stdout.fnmatch_lines(["*0 regression(s), 0 better, 1 unchanged*"])
+    same.stdout.fnmatch_lines(["*0 regression(s), 0 other change(s), 1 unchanged*"])
     other_seed = pytester.runpytest_subprocess("--seeds", "1,", "--baseline", str(first))
     assert other_seed.ret == 0, other_seed.stdout.str()
     monkeypatch.setenv("PLANT_REGRESSION", "1")
@@ -130,6 +130,13 @@ def test_baseline_passes_an_equally_good_model_and_fails_a_planted_regression(
     assert planted.ret == pytest.ExitCode.TESTS_FAILED
     planted.stdout.fnmatch_lines(["*- x.fits on thr-micro seed 1 noise 0.05: no longer holds*",
                                   "*the run fails*"])
+    # against a baseline where the claim did not hold either, not holding is no regression
+    broken = pytester.path / "broken"
+    pytester.runpytest_subprocess("--seeds", "0,", "--report", str(broken))
+    again = pytester.runpytest_subprocess("--seeds", "1,", "--baseline", str(broken), "-rx")
+    assert again.ret == 0, again.stdout.str()
+    again.assert_outcomes(xfailed=1)
+    again.stdout.fnmatch_lines(["*the baseline held in 0 of 1 judged seeds, so this is no regression*"])
     missing = pytester.runpytest_subprocess("--baseline", str(pytester.path / "nowhere"))
     assert missing.ret == pytest.ExitCode.USAGE_ERROR
 
