@@ -162,8 +162,8 @@ def test_clean_label_decodable(trained, decoder):
     the same activations; for the probe, the control decoder is the same probe fitted on
     shuffled labels, scored against the clean label.
     """
-    require(CLEAN_LABEL_DECODABLE, trained, *MECHANISM)
-    model, items = require_memorized(CLEAN_LABEL_DECODABLE, trained)
+    require(CLEAN_LABEL_DECODABLE, trained, *MECHANISM, variant=decoder)
+    model, items = require_memorized(CLEAN_LABEL_DECODABLE, trained, variant=decoder)
     data = trained.data
     if decoder == "lens":
         d = measures.lens_decodability(model, items, data.vocab)

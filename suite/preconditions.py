@@ -87,20 +87,20 @@ def unmet(stored: Any, *names: str) -> list[Gate]:
     return [g for g in check(stored, *names) if not g.met]
 
 
-def require(claim: Any, stored: Any, *names: str) -> None:
+def require(claim: Any, stored: Any, *names: str, variant: str = "") -> None:
     """Raise NotJudged (recording a "not judged" verdict with the measured numbers) unless every
-    named gate is met."""
+    named gate is met. variant: the claim's parametrization, as judge() would record it."""
     from .claims import not_judged
 
     missed = unmet(stored, *names)
     if missed:
-        not_judged(claim, stored, *[g.message for g in missed])
+        not_judged(claim, stored, *[g.message for g in missed], variant=variant)
 
 
 MIN_MEMORIZED = 20  # a priori: fewer memorized items make every per-item statistic too coarse
 
 
-def require_memorized(claim: Any, stored: Any) -> tuple[Any, list]:
+def require_memorized(claim: Any, stored: Any, variant: str = "") -> tuple[Any, list]:
     """The final model and its memorized items (noisy items it recalls); fewer than
     MIN_MEMORIZED is an unmet precondition (NotJudged, with the count)."""
     from .claims import not_judged
@@ -109,5 +109,6 @@ def require_memorized(claim: Any, stored: Any) -> tuple[Any, list]:
     final = stored.model()
     items = memorized(final, stored.data)
     if len(items) < MIN_MEMORIZED:
-        not_judged(claim, stored, f"only {len(items)} memorized items (need >= {MIN_MEMORIZED})")
+        not_judged(claim, stored, f"only {len(items)} memorized items (need >= {MIN_MEMORIZED})",
+                   variant=variant)
     return final, items
