@@ -6,6 +6,16 @@ memorized data far more than a magnitude baseline, at a small cost elsewhere; ar
 closed-book fact retrieval suffer most. K-FAC factors here are collected on the model's own
 training set (clean, noisy and, for THR, atomic items) with the training labels (empirical
 Fisher), and every MLP projection of every block is edited (suite.interp.curvature).
+
+Version 2 of every rule here (issue 12): the thresholds are those of version 1, unchanged; what
+changed is how they are decided. Each rule is judged on an interval whose unit is the item (an
+item's positions, sites or layers are resampled together), by suite.claims.judge, with three
+outcomes (holds / does not hold / inconclusive) instead of pass / fail. Each side of a 95 %
+interval is a one-sided test at 0.025, so v1's one-sided tests at 0.05 became stricter and those
+at 0.025 kept their level; "at some site" rules keep their Bonferroni correction; rules that used
+a point estimate (rr.no_lookup_key, heur's control comparison) now use an interval bound; the
+zhang held-out bound is Wilson like every share (v1: Clopper-Pearson). Each claim's `unit` and
+`threshold_source` say the rest.
 """
 
 from __future__ import annotations

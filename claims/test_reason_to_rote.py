@@ -5,6 +5,16 @@ checkpoints saved with each model (suite/store.py). Mechanism claims look inside
 while it recalls memorized noisy labels, using suite.measures (built on suite.interp). Each test
 states the paper's sentence, the operationalization, the control and the decision rule; the
 rules were fixed before the claims were first run.
+
+Version 2 of every rule here (issue 12): the thresholds are those of version 1, unchanged; what
+changed is how they are decided. Each rule is judged on an interval whose unit is the item (an
+item's positions, sites or layers are resampled together), by suite.claims.judge, with three
+outcomes (holds / does not hold / inconclusive) instead of pass / fail. Each side of a 95 %
+interval is a one-sided test at 0.025, so v1's one-sided tests at 0.05 became stricter and those
+at 0.025 kept their level; "at some site" rules keep their Bonferroni correction; rules that used
+a point estimate (rr.no_lookup_key, heur's control comparison) now use an interval bound; the
+zhang held-out bound is Wilson like every share (v1: Clopper-Pearson). Each claim's `unit` and
+`threshold_source` say the rest.
 """
 
 from __future__ import annotations

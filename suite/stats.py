@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Callable, Protocol, Sequence
 
 import numpy as np
@@ -256,14 +257,19 @@ class ItemStatistic:
         value = float(self.statistic(self.rows))
         if np.all(self.rows == self.rows[0]):
             return Estimate(value, value, value, f"every one of {self.n} items equal")
-        return _percentile(self._resampled(), value, confidence, f"bootstrap over {self.n} items")
+        return _percentile(self.draws, value, confidence, f"bootstrap over {self.n} items")
 
     def p(self, op: str, threshold: float) -> float:
         if self.n == 0:
             return 1.0
         if np.all(self.rows == self.rows[0]):
             return Exact(float(self.statistic(self.rows))).p(op, threshold)
-        return _tail(self._resampled(), op, threshold)
+        return _tail(self.draws, op, threshold)
+
+    @cached_property
+    def draws(self) -> np.ndarray:
+        """The statistic on each bootstrap resample, drawn once (interval and p share them)."""
+        return self._resampled()
 
 
 class ItemMean(ItemStatistic):
@@ -284,16 +290,17 @@ class Difference:
     def __init__(self, a: Sequence | np.ndarray, b: Sequence | np.ndarray, seed: int = 0) -> None:
         self.a, self.b = ItemMean(a, seed), ItemMean(b, seed + 1)
 
-    def _resampled(self) -> np.ndarray:
-        return self.a._resampled() - self.b._resampled()
+    @cached_property
+    def draws(self) -> np.ndarray:
+        return self.a.draws - self.b.draws
 
     def interval(self, confidence: float) -> Estimate:
         value = float(self.a.rows.mean() - self.b.rows.mean())
-        return _percentile(self._resampled(), value, confidence,
+        return _percentile(self.draws, value, confidence,
                            f"bootstrap over {self.a.n} and {self.b.n} items")
 
     def p(self, op: str, threshold: float) -> float:
-        return _tail(self._resampled(), op, threshold)
+        return _tail(self.draws, op, threshold)
 
 
 @dataclass(frozen=True)
