@@ -75,6 +75,13 @@ def key_of(v: Verdict) -> tuple[str, str, str]:
     return (v.claim, v.variant, v.recipe)
 
 
+def covering(recorded: dict[tuple[str, str, str], Finding], v: Verdict) -> Finding | None:
+    """The recorded finding that applies to `v`: same claim, variant and recipe, and measured
+    under the same protocol (a finding of another rule does not apply)."""
+    f = recorded.get(key_of(v))
+    return f if f is not None and f.protocol == v.protocol else None
+
+
 def measured(verdicts: Iterable[Verdict]) -> str:
     """'does not hold in 2 of 3 judged seeds: seed 0 n0.05: does not hold 0.127 [0.083, ...'."""
     vs = sorted(verdicts, key=lambda v: (v.noise, v.seed))

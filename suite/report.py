@@ -303,9 +303,10 @@ def write_report(out: Path, verdicts: Sequence[Verdict], curves: dict[str, list[
 def known_findings(verdicts: Sequence[Verdict], findings: dict) -> frozenset:
     """The verdicts' (claim, variant, recipe) keys that a recorded finding of the same protocol
     covers (findings: suite.findings.load's result)."""
+    from .findings import covering
+
     return frozenset((v.claim, v.variant, v.recipe) for v in verdicts
-                     if (f := findings.get((v.claim, v.variant, v.recipe))) is not None
-                     and f.protocol == v.protocol)
+                     if covering(findings, v) is not None)
 
 
 def rerender(directory: Path) -> tuple[Path, Path]:
