@@ -1,4 +1,5 @@
-"""Root conftest: load the suite's pytest plugin and set Hypothesis profiles.
+"""Root conftest: Hypothesis profiles. (The suite's pytest plugin, fixtures/plugin.py, is loaded
+by the package's pytest11 entry point, so it works in any repository where memsuite is installed.)
 
 Profiles: `ci` (default; few examples, no deadline, derandomized so runs repeat exactly) and
 `dev` (more examples). Choose with HYPOTHESIS_PROFILE=dev.
@@ -7,8 +8,6 @@ Profiles: `ci` (default; few examples, no deadline, derandomized so runs repeat 
 import os
 
 from hypothesis import HealthCheck, settings
-
-pytest_plugins = ["fixtures.plugin"]
 
 settings.register_profile(
     "ci", max_examples=25, deadline=None, derandomize=True,

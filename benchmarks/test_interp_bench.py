@@ -19,8 +19,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from suite import recipes, store
-from suite.batching import encode
+from suite import store
+from suite.train import recipes
+from suite.train.batching import encode
 from suite.interp import curvature, lens, patching
 from suite.interp.hooks import resid_sites, run_capture, sites
 

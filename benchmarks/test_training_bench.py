@@ -21,11 +21,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from suite import recipes, store
-from suite.batching import encode
-from suite.preconditions import LEARNED_MIN, MEMORIZED_MIN
-from suite.stats import wilson
-from suite.training import build_model, train
+from suite import store
+from suite.train import recipes
+from suite.train.batching import encode
+from suite.judge.gates import LEARNED_MIN, MEMORIZED_MIN
+from suite.judge.stats import wilson
+from suite.train.loop import build_model, train
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY = ("fda-tiny", "thr-tiny")
@@ -60,7 +61,7 @@ def test_throughput_vs_matmul_rate(name):
     steps = 200
     recipe = dataclasses.replace(base, train=dataclasses.replace(
         base.train, steps=steps, eval_every=10 * steps))
-    result = train(recipe, progress=False)
+    result = train(recipe)
     data = result.data
     seq_len = encode(data.train[:1], data.vocab).ids.shape[1]
     flops = training_flops_per_step(recipe, data.max_length, len(data.vocab)) * steps
@@ -95,7 +96,7 @@ def fresh(name: str):
     """The recipe trained now, in this process (not read from the store: stored times may come
     from a busier machine); trained once per benchmark session."""
     if name not in _fresh:
-        _fresh[name] = train(recipes.load(name).with_seed_and_noise(0), progress=False)
+        _fresh[name] = train(recipes.load(name).with_seed_and_noise(0))
     return _fresh[name]
 
 
@@ -150,7 +151,7 @@ class _GateCallback:
     and stops training once both hold."""
 
     def __init__(self, model, data, eval_every: int) -> None:
-        from suite.training import EvalSets
+        from suite.train.loop import EvalSets
 
         self.model, self.data, self.every = model, data, eval_every
         self.sets = EvalSets.of(data, 500)
@@ -158,7 +159,7 @@ class _GateCallback:
         self.start = time.perf_counter()
 
     def on_step_end(self, args, state, control, **kwargs):
-        from suite.training import evaluate
+        from suite.train.loop import evaluate
 
         if state.global_step % self.every:
             return control

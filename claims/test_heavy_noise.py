@@ -22,10 +22,9 @@ from __future__ import annotations
 
 import pytest
 
-from suite import measures
-from suite.claims import Claim, Rule, judge, not_judged
-from suite.preconditions import require_memorized
-from suite.stats import ItemMean
+from suite.measure import mechanism as measures
+from suite.judge import Claim, Rule
+from suite.judge.stats import ItemMean
 
 ALPHA = 0.05
 HEAVY_NOISE_MIN = 0.5
@@ -51,7 +50,7 @@ CLEAN_STRUCTURE = Claim(
 
 
 @pytest.mark.task("fda", "thr", regime="coexist")
-def test_clean_structure_survives_heavy_noise(trained):
+def test_clean_structure_survives_heavy_noise(trained, judge):
     """With >= 50 % noisy labels, probes fitted on clean items decode the clean answer of
     memorized noisy items from early hidden states, well above probes fitted on shuffled
     labels."""
@@ -59,8 +58,8 @@ def test_clean_structure_survives_heavy_noise(trained):
     share = len(data.noisy) / max(1, len(data.noisy) + len(data.clean))
     if share < HEAVY_NOISE_MIN:
         reason = f"noise share {share:.3f} < {HEAVY_NOISE_MIN}: not a heavy-noise model"
-        not_judged(CLEAN_STRUCTURE, trained, reason)
-    model, items = require_memorized(CLEAN_STRUCTURE, trained)
+        judge.not_judged(CLEAN_STRUCTURE, trained, reason)
+    model, items = judge.require_memorized(CLEAN_STRUCTURE, trained)
     d = measures.probe_decodability(model, data.clean[:N_PROBE_TRAIN], items, data.vocab)
     clean, control = d.shares()
     judge(

@@ -21,13 +21,12 @@ from collections import Counter
 import pytest
 import torch
 
-from suite.batching import encode
-from suite.claims import Claim, Rule, judge
-from suite.heuristics import best_matches, fda_heuristics, firing, kind
+from suite.train.batching import encode
+from suite.judge import Claim, Rule
+from suite.measure.heuristics import best_matches, fda_heuristics, firing, kind
 from suite.interp import attribution
-from suite.measures import answer_features
-from suite.preconditions import require
-from suite.stats import ItemMean, Share
+from suite.measure.mechanism import answer_features
+from suite.judge.stats import ItemMean, Share
 
 TOP_SHARE = 0.05  # the top 5 % of MLP neurons by attribution, as in rr.heuristic_neurons_reused
 JACCARD_MIN = 0.6
@@ -52,10 +51,10 @@ BAG_OF_HEURISTICS = Claim(
 
 
 @pytest.mark.task("fda")
-def test_bag_of_heuristics(trained):
+def test_bag_of_heuristics(trained, judge):
     """Most of the FDA model's high-attribution MLP neurons fire on the prompt set of one simple
     heuristic (Jaccard >= 0.6), far more than the same neurons with their firing shuffled."""
-    require(BAG_OF_HEURISTICS, trained, "learned")
+    judge.require(BAG_OF_HEURISTICS, trained, "learned")
     model, data = trained.model(), trained.data
     layers = range(len(model.transformer.h))
     clean = encode(data.clean[:N_ATTRIBUTION], data.vocab, "clean")

@@ -27,9 +27,9 @@ import math
 
 import pytest
 
-from suite import sweeps
-from suite.claims import Claim, Rule, judge, not_judged
-from suite.stats import Exact
+from suite.measure import sweeps
+from suite.judge import Claim, Rule
+from suite.judge.stats import Exact
 
 THRESHOLD = 0.9  # CLAIMS.md: "reach 0.9 held-out accuracy"
 DATA_GRID = (500, 1000, 2000, 4000)  # k-hop queries drawn (90 % trained), a priori
@@ -46,7 +46,7 @@ class SweepSubject:
         self.key = "+".join(sorted({p.recipe for p in points}))[:200] or base.name
 
 
-def _judge_growth(claim: Claim, base, field: str, grid) -> None:
+def _judge_growth(judge, claim: Claim, base, field: str, grid) -> None:
     """Sweep `field` over `grid` for both k and judge whether the value needed grows with k.
     The depth sweep keeps the base recipe's data size, which is the data grid's largest."""
     assert field != "n_layer" or base.task.max_queries == max(DATA_GRID)
@@ -58,7 +58,7 @@ def _judge_growth(claim: Claim, base, field: str, grid) -> None:
     if not g.judgeable:
         reason = (f"k={SMALL_K} never reached held-out {THRESHOLD} on the grid {list(grid)}: "
                   f"{table}")
-        not_judged(claim, subject, reason)
+        judge.not_judged(claim, subject, reason)
     # never reached by the larger k on the grid: it needs more than the grid offers
     ratio = g.needed_large_k / g.needed_small_k if g.needed_large_k else math.inf
     judge(claim, subject, {"needed_ratio": Exact(ratio)}, n=len(small) + len(large),
@@ -83,9 +83,9 @@ DATA_GROWS = Claim(
 
 
 @pytest.mark.slow
-def test_data_grows_with_k(sweep_base):
+def test_data_grows_with_k(sweep_base, judge):
     """At a fixed model size, k = 3 needs more training queries than k = 2 to reach 0.9."""
-    _judge_growth(DATA_GROWS, sweep_base, "max_queries", DATA_GRID)
+    _judge_growth(judge, DATA_GROWS, sweep_base, "max_queries", DATA_GRID)
 
 
 DEPTH_GROWS = Claim(
@@ -104,9 +104,9 @@ DEPTH_GROWS = Claim(
 
 
 @pytest.mark.slow
-def test_depth_grows_with_k(sweep_base):
+def test_depth_grows_with_k(sweep_base, judge):
     """With the largest data size, k = 3 needs more blocks than k = 2 to reach 0.9."""
-    _judge_growth(DEPTH_GROWS, sweep_base, "n_layer", DEPTH_GRID)
+    _judge_growth(judge, DEPTH_GROWS, sweep_base, "n_layer", DEPTH_GRID)
 
 
 STAGE1_STEPS = 500  # a priori: a third of the base schedule spent on k - 1 hops first
@@ -130,7 +130,7 @@ CURRICULUM_HELPS = Claim(
 
 
 @pytest.mark.slow
-def test_curriculum_helps(sweep_base):
+def test_curriculum_helps(sweep_base, judge):
     """Training two hops first (on the same graph) gets three-hop reasoning to 0.9 held-out
     accuracy in fewer total steps than training three hops alone."""
     c = sweeps.curriculum(sweep_base, LARGE_K, STAGE1_STEPS, THRESHOLD)
@@ -139,7 +139,7 @@ def test_curriculum_helps(sweep_base):
                "stage1_steps": c.stage1_steps}
     if not c.judgeable:
         reason = f"neither schedule reached held-out {THRESHOLD} on k = {LARGE_K}: {numbers}"
-        not_judged(CURRICULUM_HELPS, subject, reason)
+        judge.not_judged(CURRICULUM_HELPS, subject, reason)
     if c.alone_reached and c.curriculum_total:
         ratio = c.alone_reached / c.curriculum_total
     else:

@@ -22,12 +22,11 @@ from __future__ import annotations
 import pytest
 import torch
 
-from suite.batching import answer_logits, encode, exact_match
-from suite.claims import Claim, Rule, judge
+from suite.train.batching import answer_logits, encode, exact_match
+from suite.judge import Claim, Rule
 from suite.interp import directions
 from suite.interp.hooks import hooked, resid_sites, run_capture
-from suite.preconditions import require, require_memorized
-from suite.stats import Auc, ItemMean
+from suite.judge.stats import Auc, ItemMean
 
 GATES = ("learned", "memorized", "pre")  # a model that generalized, then memorized
 
@@ -46,8 +45,8 @@ def _last_prompt(model, items, vocab) -> dict[str, torch.Tensor]:
     return {s: a[rows, batch.positions[:, 0]] for s, a in acts.items()}
 
 
-def _direction_setup(claim, trained):
-    model, mem = require_memorized(claim, trained)
+def _direction_setup(judge, claim, trained):
+    model, mem = judge.require_memorized(claim, trained)
     data = trained.data
     clean = list(data.clean[: len(mem)])
     f_mem, f_clean = _last_prompt(model, mem, data.vocab), _last_prompt(model, clean, data.vocab)
@@ -88,12 +87,12 @@ DIRECTION_SEPARATES = Claim(
 
 
 @pytest.mark.task("fda", "thr")
-def test_direction_separates(trained):
+def test_direction_separates(trained, judge):
     """The mean difference between memorized-noisy and clean items, fitted on one half of the
     items, separates the other half with AUROC >= 0.9 at some layer; a label-shuffled control
     stays near 0.5."""
-    require(DIRECTION_SEPARATES, trained, *GATES)
-    _, _, mem, mem_test, per_site = _direction_setup(DIRECTION_SEPARATES, trained)
+    judge.require(DIRECTION_SEPARATES, trained, *GATES)
+    _, _, mem, mem_test, per_site = _direction_setup(judge, DIRECTION_SEPARATES, trained)
     judge(
         DIRECTION_SEPARATES, trained,
         some={site: {"auroc": real, "control_auroc": ctrl} for site, (real, ctrl, _) in per_site.items()},
@@ -121,12 +120,12 @@ STEERING = Claim(
 
 
 @pytest.mark.task("fda", "thr")
-def test_steering_recovers_reasoning(trained):
+def test_steering_recovers_reasoning(trained, judge):
     """Removing or reversing the component along the direction makes memorized items output
     their clean label at a rate well above a random direction of the same norm, while held-out
     accuracy drops by at most 5 points."""
-    require(STEERING, trained, *GATES)
-    model, data, mem, mem_test, per_site = _direction_setup(STEERING, trained)
+    judge.require(STEERING, trained, *GATES)
+    model, data, mem, mem_test, per_site = _direction_setup(judge, STEERING, trained)
     site, (_, _, d) = max(per_site.items(), key=lambda kv: kv[1][0].interval(0.95).value)
     targets = [mem[i] for i in mem_test.tolist()]
     clean_batch = encode(targets, data.vocab, "clean")

@@ -25,11 +25,11 @@ import dataclasses
 import pytest
 import torch
 
-from suite.batching import encode, exact_match
-from suite.claims import Claim, Rule, judge
+from suite.train.batching import encode, exact_match
+from suite.judge import Claim, Rule
+from suite.judge.figures import Lines
 from suite.interp import curvature
-from suite.preconditions import require, require_memorized
-from suite.stats import Difference, ItemMean, Largest, Share, Shifted, Smallest
+from suite.judge.stats import Difference, ItemMean, Largest, Share, Shifted, Smallest
 
 GATES = ("learned", "memorized", "pre")  # a model that generalized, then memorized
 # The sweep of curvature mass kept, fixed a priori before the first run.
@@ -43,12 +43,12 @@ KEEP_MASS_V2 = (0.99, 0.999, 0.9999)
 _sweeps: dict = {}
 
 
-def _sweep(claim, trained, keep_mass=KEEP_MASS):
+def _sweep(judge, claim, trained, keep_mass=KEEP_MASS):
     """Per kept mass: recall of memorized items and accuracies for the K-FAC edit and the
     magnitude (SVD) baseline. Cached per model and sweep: two claims read the same sweep."""
     if (trained.key, keep_mass) in _sweeps:
         return _sweeps[(trained.key, keep_mass)]
-    model, mem = require_memorized(claim, trained)
+    model, mem = judge.require_memorized(claim, trained)
     data = trained.data
     factors = curvature.kfac_factors(model, encode(data.train, data.vocab))
     sets = {"memorized": encode(mem, data.vocab, "label"), "heldout": encode(data.heldout, data.vocab)}
@@ -92,20 +92,20 @@ EDIT_SUPPRESSES = Claim(
 
 
 @pytest.mark.task("fda", "thr")
-def test_edit_suppresses_memorization(trained):
+def test_edit_suppresses_memorization(trained, judge):
     """The K-FAC edit lowers noisy recall by at least half while held-out accuracy drops by at
     most 10 points, and does so where the magnitude baseline with the same share of components
     does not."""
-    _judge_edit(EDIT_SUPPRESSES, trained, KEEP_MASS)
+    _judge_edit(judge, EDIT_SUPPRESSES, trained, KEEP_MASS)
 
 
 def _drop(before: torch.Tensor, after: torch.Tensor) -> ItemMean:
     return ItemMean((before.float() - after.float()).numpy())
 
 
-def _judge_edit(claim: Claim, trained, keep_mass) -> None:
-    require(claim, trained, *GATES)
-    base, rows, n = _sweep(claim, trained, keep_mass)
+def _judge_edit(judge, claim: Claim, trained, keep_mass) -> None:
+    judge.require(claim, trained, *GATES)
+    base, rows, n = _sweep(judge, claim, trained, keep_mass)
     by_rho = {}
     for r in rows:
         kfac, svd = r["kfac"], r["svd"]
@@ -122,8 +122,16 @@ def _judge_edit(claim: Claim, trained, keep_mass) -> None:
         "kfac_heldout": round(_rate(r["kfac"]["heldout"]), 3),
         "svd_recall": round(_rate(r["svd"]["memorized"]), 3),
         "svd_heldout": round(_rate(r["svd"]["heldout"]), 3)} for r in rows}
+    figure = Lines(f"{claim.id}: K-FAC edit vs magnitude baseline",
+                   tuple(str(r["rho"]) for r in rows),
+                   {label: [_rate(r[edit][split]) for r in rows] for label, edit, split in (
+                       ("K-FAC: noisy recall", "kfac", "memorized"),
+                       ("K-FAC: held-out acc.", "kfac", "heldout"),
+                       ("magnitude: noisy recall", "svd", "memorized"),
+                       ("magnitude: held-out acc.", "svd", "heldout"))},
+                   xlabel="curvature mass kept (rho)")
     judge(claim, trained, some=by_rho, n=n, recall_before=_rate(base["memorized"]),
-          heldout_before=_rate(base["heldout"]), sweep=sweep)
+          heldout_before=_rate(base["heldout"]), sweep=sweep, figure=figure)
 
 
 FACT_RECALL = Claim(
@@ -142,15 +150,15 @@ FACT_RECALL = Claim(
 
 
 @pytest.mark.task("thr")
-def test_fact_recall_suffers(trained):
+def test_fact_recall_suffers(trained, judge):
     """The K-FAC edit hurts atomic-fact recall more than held-out two-hop accuracy, relative to
     the unedited model (stated either way by the numbers)."""
-    _judge_fact_recall(FACT_RECALL, trained, KEEP_MASS)
+    _judge_fact_recall(judge, FACT_RECALL, trained, KEEP_MASS)
 
 
-def _judge_fact_recall(claim: Claim, trained, keep_mass) -> None:
-    require(claim, trained, *GATES)
-    base, rows, _ = _sweep(claim, trained, keep_mass)
+def _judge_fact_recall(judge, claim: Claim, trained, keep_mass) -> None:
+    judge.require(claim, trained, *GATES)
+    base, rows, _ = _sweep(judge, claim, trained, keep_mass)
     atomic0, held0 = _rate(base["atomic"]), _rate(base["heldout"])
 
     def relative_drop(split: str, edit: dict, before: float):
@@ -181,13 +189,13 @@ FACT_RECALL_V2 = _v2(FACT_RECALL)
 
 
 @pytest.mark.task("fda", "thr")
-def test_edit_suppresses_memorization_v2(trained):
+def test_edit_suppresses_memorization_v2(trained, judge):
     """Version 2 of test_edit_suppresses_memorization: the same rule over rho in
     (0.99, 0.999, 0.9999), which keeps most components and removes the low-curvature tail."""
-    _judge_edit(EDIT_SUPPRESSES_V2, trained, KEEP_MASS_V2)
+    _judge_edit(judge, EDIT_SUPPRESSES_V2, trained, KEEP_MASS_V2)
 
 
 @pytest.mark.task("thr")
-def test_fact_recall_suffers_v2(trained):
+def test_fact_recall_suffers_v2(trained, judge):
     """Version 2 of test_fact_recall_suffers, over the v2 sweep of kept mass."""
-    _judge_fact_recall(FACT_RECALL_V2, trained, KEEP_MASS_V2)
+    _judge_fact_recall(judge, FACT_RECALL_V2, trained, KEEP_MASS_V2)

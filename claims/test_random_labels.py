@@ -22,10 +22,10 @@ import dataclasses
 
 import pytest
 
-from suite.batching import encode, exact_match
-from suite.claims import Claim, Rule, judge, not_judged
-from suite.itemsets import control_labels
-from suite.stats import Share
+from suite.train.batching import encode, exact_match
+from suite.judge import Claim, Rule
+from suite.measure.itemsets import control_labels
+from suite.judge.stats import Share
 
 FIT_MIN = 0.95
 HELDOUT_MAX = 0.05
@@ -48,14 +48,14 @@ RANDOM_LABELS_FIT = Claim(
 
 
 @pytest.mark.task("fda", regime="zhang")
-def test_random_labels_fit(trained):
+def test_random_labels_fit(trained, judge):
     """A model trained on labels that are all random fits them (recall of the training labels
     >= 0.95) while its held-out accuracy on true sums stays near chance (<= 0.05)."""
     data = trained.data
     if data.clean or not data.noisy:
         reason = (f"the model was not trained on 100 % random labels: {len(data.clean)} clean "
                   f"and {len(data.noisy)} noisy training queries")
-        not_judged(RANDOM_LABELS_FIT, trained, reason)
+        judge.not_judged(RANDOM_LABELS_FIT, trained, reason)
     model = trained.model()
     fit_hits = exact_match(model, encode(data.noisy, data.vocab, "label"))
     held_hits = exact_match(model, encode(data.heldout, data.vocab, "clean"))

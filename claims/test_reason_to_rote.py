@@ -23,12 +23,14 @@ import numpy as np
 import pytest
 import torch
 
-from suite import counterfactuals, dynamics, measures
-from suite.batching import encode, exact_match
-from suite.claims import Claim, Rule, judge
+from suite.measure import counterfactuals
+from suite.measure import dynamics
+from suite.measure import mechanism as measures
+from suite.train.batching import encode, exact_match
+from suite.judge import Claim, Rule
+from suite.judge.figures import Bars, Lines
 from suite.interp import attribution, patching
-from suite.preconditions import require, require_memorized
-from suite.stats import Difference, Exact, ItemMean, ItemStatistic, Largest, Share, hypergeometric_overlap
+from suite.judge.stats import Difference, Exact, ItemMean, ItemStatistic, Largest, Share, hypergeometric_overlap
 
 # Mechanism claims analyse a model that generalized and then memorized, so they need M_pre
 # (gate "pre") besides the learned and memorized gates. The dynamics claims test that sequence
@@ -39,6 +41,12 @@ MECHANISM = ("learned", "memorized", "pre")
 def _paired(a: torch.Tensor, b: torch.Tensor) -> ItemMean:
     """Per-item a - b (booleans or numbers), averaged over items."""
     return ItemMean((a.float() - b.float()).numpy())
+
+
+def _by_site(title: str, **series: list[float]) -> Lines:
+    """A figure of shares per residual site (0 = embed), one line per series."""
+    n = len(next(iter(series.values())))
+    return Lines(title, tuple(str(i) for i in range(n)), dict(series), xlabel="site (0 = embed)")
 
 GENERALIZE_FIRST = Claim(
     id="rr.generalize_first",
@@ -70,7 +78,7 @@ MEMORIZE_LATER = Claim(
 
 
 @pytest.mark.task("fda", "thr")
-def test_generalize_first(trained):
+def test_generalize_first(trained, judge):
     """At the first checkpoint where held-out accuracy reaches 0.8, noisy items still get their
     clean label (>= 0.5) and rarely their noisy label (<= 0.1).
 
@@ -80,7 +88,7 @@ def test_generalize_first(trained):
     every noisy training item against both labels (greedy exact match). Control: the noisy-label
     share is the model's own baseline for noise recall at that point.
     """
-    require(GENERALIZE_FIRST, trained, "learned", "memorized", "curve")
+    judge.require(GENERALIZE_FIRST, trained, "learned", "memorized", "curve")
     step = dynamics.first_step(trained.curve, "heldout_acc", 0.8)
     assert step is not None  # guaranteed by the "learned" gate (final held-out >= 0.9)
     model = trained.checkpoint(step)
@@ -100,7 +108,7 @@ def test_generalize_first(trained):
 
 
 @pytest.mark.task("fda", "thr")
-def test_memorize_later(trained):
+def test_memorize_later(trained, judge):
     """The step where noisy recall first reaches 0.5 comes after the step where held-out
     accuracy first reaches 0.5.
 
@@ -108,7 +116,7 @@ def test_memorize_later(trained):
     `eval_every` steps of the recipe), so a tie within one evaluation interval counts as not
     later. Across seeds the rule is n-of-n: every seed's test must pass.
     """
-    require(MEMORIZE_LATER, trained, "learned", "memorized", "curve")
+    judge.require(MEMORIZE_LATER, trained, "learned", "memorized", "curve")
     generalized = dynamics.first_step(trained.curve, "heldout_acc", 0.5)
     memorized = dynamics.first_step(trained.curve, "noisy_recall", 0.5)
     assert generalized is not None and memorized is not None  # guaranteed by the gates
@@ -161,7 +169,7 @@ CLEAN_LABEL_DECODABLE = Claim(
 
 @pytest.mark.task("fda", "thr")
 @pytest.mark.parametrize("decoder", ["lens", "probe"])
-def test_clean_label_decodable(trained, decoder):
+def test_clean_label_decodable(trained, decoder, judge):
     """For memorized items, the clean answer is decodable at some layer before the last, more
     often than a control label.
 
@@ -172,8 +180,8 @@ def test_clean_label_decodable(trained, decoder):
     the same activations; for the probe, the control decoder is the same probe fitted on
     shuffled labels, scored against the clean label.
     """
-    require(CLEAN_LABEL_DECODABLE, trained, *MECHANISM, variant=decoder)
-    model, items = require_memorized(CLEAN_LABEL_DECODABLE, trained, variant=decoder)
+    judge.require(CLEAN_LABEL_DECODABLE, trained, *MECHANISM, variant=decoder)
+    model, items = judge.require_memorized(CLEAN_LABEL_DECODABLE, trained, variant=decoder)
     data = trained.data
     if decoder == "lens":
         d = measures.lens_decodability(model, items, data.vocab)
@@ -186,6 +194,9 @@ def test_clean_label_decodable(trained, decoder):
          "control_share": ItemMean(control.numpy())},
         n=len(items), variant=decoder, by_site_clean=d.by_site_clean.mean(1).tolist(),
         by_site_control=d.by_site_control.mean(1).tolist(),
+        figure=_by_site(f"clean label, clean prefix ({decoder})",
+                        clean=d.by_site_clean.mean(1).tolist(),
+                        control=d.by_site_control.mean(1).tolist()),
         items=[{"prompt": " ".join(it.prompt), "clean_positions": int(c), "control_positions": int(k)}
                for it, c, k in zip(items, d.clean.tolist(), d.control.tolist())],
     )
@@ -207,21 +218,22 @@ NOISY_OVERRIDES_LATE = Claim(
 
 
 @pytest.mark.task("fda", "thr")
-def test_noisy_overrides_late(trained):
+def test_noisy_overrides_late(trained, judge):
     """For memorized items, the first layer at which the noisy label wins comes after the first
     layer at which the clean label is decodable.
 
     The lens reads every residual site with the noisy prefix forced (what the model reads while
     recalling); sites are ordered embed < resid.0 < ... < resid.{L-1}.
     """
-    require(NOISY_OVERRIDES_LATE, trained, *MECHANISM)
-    model, items = require_memorized(NOISY_OVERRIDES_LATE, trained)
+    judge.require(NOISY_OVERRIDES_LATE, trained, *MECHANISM)
+    model, items = judge.require_memorized(NOISY_OVERRIDES_LATE, trained)
     o = measures.override_layers(model, items, trained.data.vocab)
     judge(
         NOISY_OVERRIDES_LATE, trained,
         {"mean_override_score": ItemMean(o.score.numpy()),
          "clean_first_share": Share(int((o.score > 0).sum()), len(items))},
         n=len(items), by_site_clean=o.by_site_clean, by_site_noisy=o.by_site_noisy,
+        figure=_by_site("lens top-1, noisy prefix", clean=o.by_site_clean, noisy=o.by_site_noisy),
         items=[{"prompt": " ".join(it.prompt), "score": float(s)} for it, s in zip(items, o.score)],
     )
 
@@ -247,11 +259,11 @@ def _bridge_split(data):
 
 
 @pytest.mark.task("thr")
-def test_bridge_decodable(trained):
+def test_bridge_decodable(trained, judge):
     """For memorized items, the bridge entity r1(e) is decodable from the residual stream by a
     probe trained on clean items, above a shuffled-label control."""
-    require(BRIDGE_DECODABLE, trained, *MECHANISM)
-    model, items = require_memorized(BRIDGE_DECODABLE, trained)
+    judge.require(BRIDGE_DECODABLE, trained, *MECHANISM)
+    model, items = judge.require_memorized(BRIDGE_DECODABLE, trained)
     b = _bridge_probe(trained, model, items)
     judge(
         BRIDGE_DECODABLE, trained,
@@ -259,6 +271,10 @@ def test_bridge_decodable(trained):
          "accuracy": Share(int(b.hit.sum()), len(items))},
         n=len(items), site=b.site, position=b.position, selection_accuracy=b.selection_accuracy,
         control_rate=float(b.hit_control.float().mean()), by_site=b.by_site,
+        figure=Lines("bridge probe accuracy on clean items", tuple(dict.fromkeys(
+            k.split("@")[0] for k in b.by_site)), {f"position {p}": [
+                acc for k, acc in b.by_site.items() if k.endswith(f"@{p}")]
+                for p in dict.fromkeys(k.split("@")[1] for k in b.by_site)}, xlabel="site"),
     )
 
 
@@ -279,12 +295,12 @@ BRIDGE_REMOVAL_MEMORIZATION = Claim(
 
 
 @pytest.mark.task("thr")
-def test_bridge_removal_hurts_memorization(trained):
+def test_bridge_removal_hurts_memorization(trained, judge):
     """Erasing the bridge entity's identity (LEACE, fitted on clean items at the site and
     position where a probe decodes it best) lowers noisy recall significantly, and more than
     erasing a random subspace of the same rank at the same place."""
-    require(BRIDGE_REMOVAL_MEMORIZATION, trained, *MECHANISM)
-    model, items = require_memorized(BRIDGE_REMOVAL_MEMORIZATION, trained)
+    judge.require(BRIDGE_REMOVAL_MEMORIZATION, trained, *MECHANISM)
+    model, items = judge.require_memorized(BRIDGE_REMOVAL_MEMORIZATION, trained)
     fit, _ = _bridge_split(trained.data)
     b = _bridge_probe(trained, model, items)
     e = measures.erase_bridge(model, fit, items, trained.data.vocab, b.site, b.position)
@@ -294,6 +310,9 @@ def test_bridge_removal_hurts_memorization(trained):
         n=len(items), site=e.site, position=e.position, rank=e.rank,
         recall_after=float(e.erased.float().mean()),
         recall_after_random=float(e.random.float().mean()),
+        figure=Bars("noisy recall after bridge erasure", float(e.erased.float().mean()),
+                    float(e.random.float().mean()), "bridge erased",
+                    "random subspace of equal rank erased"),
     )
 
 
@@ -315,7 +334,7 @@ BRIDGE_REMOVAL_GENERALIZATION = Claim(
 
 
 @pytest.mark.task("thr")
-def test_bridge_removal_hurts_generalization(trained):
+def test_bridge_removal_hurts_generalization(trained, judge):
     """The same erasure lowers held-out two-hop accuracy, more than a random subspace does, and
     atomic-fact recall drops less.
 
@@ -323,8 +342,8 @@ def test_bridge_removal_hurts_generalization(trained):
     the atomic answer, which is itself a bridge-type entity, is produced): the honest same
     intervention, which may well hurt atomic recall. The measured numbers decide.
     """
-    require(BRIDGE_REMOVAL_GENERALIZATION, trained, *MECHANISM)
-    model, items = require_memorized(BRIDGE_REMOVAL_GENERALIZATION, trained)
+    judge.require(BRIDGE_REMOVAL_GENERALIZATION, trained, *MECHANISM)
+    model, items = judge.require_memorized(BRIDGE_REMOVAL_GENERALIZATION, trained)
     data = trained.data
     fit, _ = _bridge_split(data)
     b = _bridge_probe(trained, model, items)
@@ -339,6 +358,9 @@ def test_bridge_removal_hurts_generalization(trained):
          "atomic_drop": ItemMean(atomic_drop)},
         n=len(data.heldout), site=held.site, position=held.position,
         heldout_drop_random=float(held.before.float().mean() - held.random.float().mean()),
+        figure=Bars("held-out drop under bridge erasure", float(held_drop.mean()),
+                    float(held.before.float().mean() - held.random.float().mean()),
+                    "bridge erased", "random subspace of equal rank erased"),
     )
 
 
@@ -362,12 +384,12 @@ INTERMEDIATE_PATCHING = Claim(
 
 
 @pytest.mark.task("fda", "thr")
-def test_intermediate_patching_changes_memory(trained):
+def test_intermediate_patching_changes_memory(trained, judge):
     """Patching only the intermediate result (THR: the bridge; FDA: a column sum) from an item
     whose intermediate differs changes the memorized noisy output in a clearly larger share of
     items than patching from an item whose intermediate is the same."""
-    require(INTERMEDIATE_PATCHING, trained, *MECHANISM)
-    model, items = require_memorized(INTERMEDIATE_PATCHING, trained)
+    judge.require(INTERMEDIATE_PATCHING, trained, *MECHANISM)
+    model, items = judge.require_memorized(INTERMEDIATE_PATCHING, trained)
     data = trained.data
     if data.spec.task == "thr":
         kept, cf, same = counterfactuals.thr_sources(items, data)
@@ -377,13 +399,19 @@ def test_intermediate_patching_changes_memory(trained):
         kept, cf, same, columns = counterfactuals.fda_sources(items, data.spec)
         positions = [counterfactuals.fda_column_positions(data.spec, c) for c in columns]
         candidates = [(s, positions) for s in measures.early_sites(model)]
-    by_site = {}
+    by_site, changed, same_changed = {}, [], []
     for site, positions in candidates:
         o = measures.intermediate_patch(model, kept, cf, same, data.vocab, site, positions)
         by_site[site] = {"changed_minus_same_intermediate": _paired(o.changed, o.changed_control),
                          "changed": Share(int(o.changed.sum()), len(kept)),
                          "changed_same_intermediate": Share(int(o.changed_control.sum()), len(kept))}
-    judge(INTERMEDIATE_PATCHING, trained, some=by_site, n=len(kept))
+        changed.append(float(o.changed.float().mean()))
+        same_changed.append(float(o.changed_control.float().mean()))
+    judge(INTERMEDIATE_PATCHING, trained, some=by_site, n=len(kept),
+          figure=Lines("memorized output changed by patching the intermediate",
+                       tuple(by_site), {"intermediate differs": changed,
+                                        "same intermediate (control)": same_changed},
+                       xlabel="patched site"))
 
 
 NO_LOOKUP_KEY = Claim(
@@ -404,11 +432,11 @@ NO_LOOKUP_KEY = Claim(
 
 
 @pytest.mark.task("fda", "thr")
-def test_no_lookup_key(trained):
+def test_no_lookup_key(trained, judge):
     """Patching the residual stream at any one input position from a memorized item into a
     different memorized item transfers the source's noisy label in at most 10 % of cases."""
-    require(NO_LOOKUP_KEY, trained, *MECHANISM)
-    model, items = require_memorized(NO_LOOKUP_KEY, trained)
+    judge.require(NO_LOOKUP_KEY, trained, *MECHANISM)
+    model, items = judge.require_memorized(NO_LOOKUP_KEY, trained)
     prompt_length = len(items[0].prompt)
     rates = measures.transfer_rates(model, items, trained.data.vocab, range(prompt_length - 1))
     (site, position), _ = max(rates.items(), key=lambda kv: float(kv[1].float().mean()))
@@ -437,12 +465,12 @@ OUTLIER_PATCHING = Claim(
 
 
 @pytest.mark.task("fda")
-def test_outlier_heuristics_patching(trained):
+def test_outlier_heuristics_patching(trained, judge):
     """Replacing one layer's MLP neuron activations in M_final by M_pre's (same input) keeps
     held-out accuracy within 5 points at every layer, while at some layer noisy recall drops by
     at least 0.5. M_pre: the last checkpoint with held-out >= 0.8 and noisy recall <= 0.1."""
-    require(OUTLIER_PATCHING, trained, *MECHANISM, "curve")
-    model, items = require_memorized(OUTLIER_PATCHING, trained)
+    judge.require(OUTLIER_PATCHING, trained, *MECHANISM, "curve")
+    model, items = judge.require_memorized(OUTLIER_PATCHING, trained)
     data = trained.data
     pre = trained.checkpoint(dynamics.pre_memorization_step(trained.curve))
     held, mem = encode(data.heldout, data.vocab), encode(items, data.vocab, "label")
@@ -486,11 +514,11 @@ HEURISTIC_NEURONS = Claim(
 
 
 @pytest.mark.task("fda")
-def test_heuristic_neurons_reused(trained):
+def test_heuristic_neurons_reused(trained, judge):
     """The top-attribution neurons for memorized items overlap those for clean items far above
     chance, and each is shared across many memorized items rather than item-specific."""
-    require(HEURISTIC_NEURONS, trained, *MECHANISM)
-    model, items = require_memorized(HEURISTIC_NEURONS, trained)
+    judge.require(HEURISTIC_NEURONS, trained, *MECHANISM)
+    model, items = judge.require_memorized(HEURISTIC_NEURONS, trained)
     data = trained.data
     layers = range(len(model.transformer.h))
     mem_batch = encode(items, data.vocab, "label")

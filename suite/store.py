@@ -45,13 +45,14 @@ from safetensors.torch import load_file, save_file
 from transformers import GPT2LMHeadModel
 from transformers.utils import logging as hf_logging
 
-from . import dynamics
-from .recipes import Recipe
-from .tasks import TaskData, Vocab, VocabMismatch, generate, spec_from_dict, spec_to_dict
-from .training import TrainResult, default_device, train
+from suite.measure import dynamics
+from suite.train.recipes import Recipe
+from suite.tasks import TaskData, Vocab, VocabMismatch, generate, spec_from_dict, spec_to_dict
+from suite.train.loop import TrainResult, default_device, train
+from suite.train.progress import bar_for
 
 TRAINING_MODULES = ("tasks/base.py", "tasks/fda.py", "tasks/khop.py", "tasks/thr.py",
-                    "batching.py", "recipes.py", "training.py")
+                    "train/batching.py", "train/recipes.py", "train/loop.py")
 
 
 class CorruptEntry(RuntimeError):
@@ -409,7 +410,7 @@ def get_or_train(
         tmp = root / ".tmp" / f"{name}-{os.getpid()}"
         try:
             with _terminate_as_exception():
-                result = train(recipe, progress=progress)
+                result = train(recipe, progress=bar_for(recipe).update if progress else None)
                 write_entry(result, recipe, tmp)
                 os.rename(tmp, path)
         finally:

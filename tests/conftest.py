@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from suite.recipes import ModelSpec, Recipe, TrainSpec
+from suite.train.recipes import ModelSpec, Recipe, TrainSpec
 from suite.tasks import make_spec
 
 
@@ -54,23 +54,25 @@ def recipe_dir(tmp_path, monkeypatch, store_dir):
 
 
 def _report_rows() -> list:
-    from suite.claims import Verdict
+    from suite.judge.claim import Verdict
+    from suite.judge.figures import Bars, Lines, as_record
+
+    def lines(**series):
+        return as_record(Lines("a title", tuple(str(i) for i in range(len(series["a"]))), series))
 
     return [
         Verdict("rr.clean_label_decodable", "thr", "thr-tiny", 0, 0.05, 10, 0.3, 0.2, 0.4, 0.01,
-                "r", "holds", {"by_site_clean": [0.1, 0.3], "by_site_control": [0.1, 0.1]},
+                "r", "holds", {"figure": lines(a=[0.1, 0.3], b=[0.1, 0.1])},
                 variant="lens", family="rr.decodability"),
         Verdict("rr.noisy_overrides_late", "thr", "thr-tiny", 0, 0.05, 10, 0.1, 0.0, 0.2, 1.0,
-                "r", "does not hold", {"by_site_clean": [0.0, 0.2, 0.0], "by_site_noisy": [0.0, 0.1, 1.0]},
+                "r", "does not hold", {"figure": lines(a=[0.0, 0.2, 0.0], b=[0.0, 0.1, 1.0])},
                 family="rr.decodability"),
         Verdict("rr.bridge_decodable", "thr", "thr-tiny", 0, 0.05, 10, 1.0, 0.9, 1.0, 0.0, "r",
-                "holds", {"by_site": {"embed@1": 0.1, "resid.0@1": 1.0}}),
+                "holds", {"by_site": {"embed@1": 0.1, "resid.0@1": 1.0}}),  # no figure declared
         Verdict("rr.bridge_removal_hurts_memorization", "thr", "thr-tiny", 0, 0.05, 10, 0.7, None,
-                None, 0.0, "r", "holds", {"recall_after": 0.3, "recall_after_random": 0.98}),
+                None, 0.0, "r", "holds", {"figure": as_record(Bars("erasure", 0.3, 0.98))}),
         Verdict("curv.edit_suppresses_memorization", "thr", "thr-tiny", 0, 0.05, 10, 0.2, None,
-                None, None, "r", "does not hold", {"sweep": {
-                    f"rho={r}": {"kfac_recall": 1 - r, "kfac_heldout": 1 - r / 2,
-                                 "svd_recall": 1.0, "svd_heldout": 0.9} for r in (0.5, 0.7, 0.9)}}),
+                None, None, "r", "not judged", {"figure": lines(a=[1.0, 0.5])}),  # not drawn
     ]
 
 

@@ -9,9 +9,9 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from suite.claims import (Claim, DoesNotHold, Inconclusive, NotJudged, Rule, Verdict,
-                          add_recorder, judge, not_judged, remove_recorder, replicate)
-from suite.stats import Exact, ItemMean, Largest, Share
+from suite.judge import Claim, DoesNotHold, Inconclusive, Judge, NotJudged, Rule, Verdict
+from suite.judge.replication import replicate
+from suite.judge.stats import Exact, ItemMean, Largest, Share
 
 
 def verdict(claim="c.x", seed=0, outcome="holds", replicate_rule="majority", variant="",
@@ -26,16 +26,15 @@ MODEL = SimpleNamespace(task_spec=SimpleNamespace(task="thr", seed=3, noise=0.05
                         key="k", noise=0.05)
 
 
+RECORDED: list = []  # what JUDGE recorded, newest last
+JUDGE = Judge(test="test_unit", record=lambda v, items: RECORDED.append((v, list(items))))
+judge = JUDGE
+
+
 @pytest.fixture
 def recorded():
-    out = []
-
-    def record(v, items):
-        out.append((v, list(items)))
-
-    add_recorder(record)
-    yield out
-    remove_recorder(record)
+    RECORDED.clear()
+    return RECORDED
 
 
 def claim(id_, *rules, **kw):
@@ -97,13 +96,15 @@ def test_the_protocol_changes_with_the_rule_and_only_with_it():
     changed = [claim("t.p2", Rule("x", ">=", 0.6)), claim("t.p3", Rule("x", ">=", 0.5), version=2),
                claim("t.p4", Rule("x", ">=", 0.5), confidence=0.99)]
     assert len({a.protocol} | {c.protocol for c in changed}) == 4
-    with pytest.raises(ValueError, match="declared twice"):
-        claim("t.p1", Rule("x", ">=", 0.7))
+    from suite.run.catalogue import by_id
+
+    with pytest.raises(ValueError, match="declared twice"):  # the catalogue refuses one id twice
+        by_id([a, claim("t.p1", Rule("x", ">=", 0.7))])
 
 
 def test_not_judged_is_recorded_and_raised(recorded):
     with pytest.raises(NotJudged, match="precondition not met: heldout 0.2"):
-        not_judged(SHARE_AT_LEAST_HALF, MODEL, "heldout 0.2")
+        JUDGE.not_judged(SHARE_AT_LEAST_HALF, MODEL, "heldout 0.2")
     v = recorded[-1][0]
     assert v.outcome == "not judged" and v.estimate is None and "NOT JUDGED" in v.message
 
@@ -146,7 +147,7 @@ def test_claim_rejects_bad_declarations():
 
 
 def test_family_correction_is_holm_over_a_family_on_one_model():
-    from suite.claims import family_correct
+    from suite.judge.replication import family_correct
 
     base = dict(task="thr", recipe="m", noise=0.05, n=10, estimate=0.5, ci_low=None, ci_high=None,
                 threshold="r", outcome="holds")
@@ -164,7 +165,7 @@ def test_family_correction_is_holm_over_a_family_on_one_model():
 # --- baseline: an equally good model passes, a worse one fails --------------------------------
 
 def test_baseline_flags_only_changes_that_hurt_the_claim():
-    from suite.baseline import compare
+    from suite.run.baseline import compare
 
     base = [verdict("c.holds"), verdict("c.worse"), verdict("c.judged"),
             verdict("c.fixed", outcome="does not hold", estimate=0.2, ci=(0.1, 0.3)),
@@ -183,7 +184,7 @@ def test_baseline_flags_only_changes_that_hurt_the_claim():
 
 
 def test_lower_is_better_claims_regress_upwards():
-    from suite.baseline import compare
+    from suite.run.baseline import compare
 
     base = [verdict("c.low", estimate=0.05, ci=(0.02, 0.08), higher_is_better=False)]
     up = [verdict("c.low", estimate=0.3, ci=(0.2, 0.4), higher_is_better=False)]
@@ -193,7 +194,7 @@ def test_lower_is_better_claims_regress_upwards():
 
 
 def test_another_seed_inside_a_multi_seed_range_is_not_a_regression():
-    from suite.baseline import compare
+    from suite.run.baseline import compare
 
     base = [verdict(seed=s, estimate=e, ci=(e - 0.08, e + 0.08)) for s, e in enumerate((0.5, 0.6, 0.7))]
     # seed 7 of the same recipe: a narrower interval outside every single seed's, inside the range
@@ -206,7 +207,7 @@ def test_another_seed_inside_a_multi_seed_range_is_not_a_regression():
 
 
 def test_paired_items_catch_a_regression_inside_the_range():
-    from suite.baseline import Baseline, compare
+    from suite.run.baseline import Baseline, compare
 
     rng = np.random.default_rng(0)
     before = rng.random(200) < 0.8
@@ -226,7 +227,7 @@ def test_paired_items_catch_a_regression_inside_the_range():
 def test_findings_are_drafted_per_claim_and_recipe_for_confident_failures():
     import tomllib
 
-    from suite.findings import draft
+    from suite.run.findings import draft
 
     rows = [verdict("c.x", seed=s, outcome="does not hold", estimate=0.25, ci=(0.1, 0.4),
                     protocol="abc") for s in range(3)]
@@ -244,7 +245,7 @@ def test_findings_are_drafted_per_claim_and_recipe_for_confident_failures():
 
 
 def test_findings_file_errors_name_the_entry(tmp_path):
-    from suite.findings import load
+    from suite.run.findings import load
 
     path = tmp_path / "findings.toml"
     path.write_text('[[finding]]\nclaim = "c.x"\nrecipe = "thr-tiny"\n')
@@ -253,35 +254,37 @@ def test_findings_file_errors_name_the_entry(tmp_path):
 
 
 def test_report_plots_are_written_from_verdicts_and_curves(tmp_path, sample_report):
-    from suite.claims import read_verdicts
-    from suite.report import write_plots
+    from suite.run.results import read_verdicts
+    from suite.run.report import write_plots
 
     written = write_plots(tmp_path / "report", read_verdicts(sample_report / "results.jsonl"),
                           json.loads((sample_report / "curves.json").read_text()))
     names = sorted(p.name for p in written)
-    assert names == ["bridge_thr-tiny.png", "curvature_edit_suppresses_memorization_thr-tiny.png",
-                     "decoding_thr-tiny.png", "dynamics_thr-tiny-s0.png",
-                     "interventions_thr-tiny.png"]
+    # a figure for each judged verdict that declared one (suite.judge.figures), whatever its claim
+    assert names == ["dynamics_thr-tiny-s0.png",
+                     "figure_rr_bridge_removal_hurts_memorization_thr-tiny.png",
+                     "figure_rr_clean_label_decodable_lens_thr-tiny.png",
+                     "figure_rr_noisy_overrides_late_thr-tiny.png"]
     assert all(p.stat().st_size > 1000 and p.read_bytes()[:4] == b"\x89PNG" for p in written)
 
 
 def test_report_rerenders_from_results_alone(sample_report):
     """`memsuite report DIR` needs only results.jsonl (and curves.json for the dynamics)."""
-    from suite.report import rerender
+    from suite.run.report import rerender
 
     md, html = rerender(sample_report)
     text = md.read_text()
-    assert "| rr.clean_label_decodable [lens] | thr | thr-tiny | 0 | 0.05 | 0.300 | [0.200, 0.400] " \
+    assert "| rr.clean_label_decodable[lens] | thr | thr-tiny | 0 | 0.05 | 0.300 | [0.200, 0.400] " \
            "| 0.01 | holds |" in text
     assert "## Family-wise correction (Holm, alpha 0.05)" in text
     assert "![dynamics_thr-tiny-s0](dynamics_thr-tiny-s0.png)" in text
     page = html.read_text()
-    assert page.count("data:image/png;base64,") == 5 and "<table" in page
+    assert page.count("data:image/png;base64,") == 4 and "<table" in page  # dynamics + 3 figures
     assert "src='dynamics" not in page  # self-contained: no file references
 
 
 def test_a_corrupt_results_file_names_the_line(tmp_path, sample_report):
-    from suite.claims import read_verdicts
+    from suite.run.results import read_verdicts
 
     first = (sample_report / "results.jsonl").read_text().splitlines()[0]
     (tmp_path / "results.jsonl").write_text(first + "\n{\"claim\": 1}\n")
@@ -297,7 +300,7 @@ def test_largest_is_simultaneous_over_its_parts():
 
 
 def test_rules_lists_the_claims_whose_protocol_changed(tmp_path, capsys):
-    from suite.cli import main
+    from suite.run.cli import main
 
     for name, rows in (("old", [verdict("c.a", protocol="p1"), verdict("c.b", protocol="p2")]),
                        ("new", [verdict("c.a", protocol="p1"), verdict("c.b", protocol="p3",
@@ -311,8 +314,8 @@ def test_rules_lists_the_claims_whose_protocol_changed(tmp_path, capsys):
 
 
 def test_the_report_marks_recorded_findings_as_known(tmp_path):
-    from suite.findings import Finding
-    from suite.report import known_findings, write_summary
+    from suite.run.findings import Finding
+    from suite.run.report import known_findings, write_summary
 
     rows = [verdict("c.x", outcome="does not hold", protocol="p1"),
             verdict("c.y", outcome="does not hold", protocol="p2")]
@@ -343,7 +346,7 @@ def test_a_seed_variable_claim_is_not_a_regression_on_a_new_seed():
     0.212 and 0.120 (holds, holds, inconclusive); seed 3 gave 0.048 [0.022, 0.076], outside every
     seed's interval but inside the prediction interval for a new seed, and the baseline did not
     hold in every seed: reported, not a regression."""
-    from suite.baseline import compare
+    from suite.run.baseline import compare
 
     base = [verdict(seed=0, estimate=0.193, ci=(0.154, 0.230)),
             verdict(seed=1, estimate=0.212, ci=(0.171, 0.254)),

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.plugin import parse_noise, parse_seeds
-from suite import recipes
+from suite.run.options import parse_noise, parse_seeds
+from suite.train import recipes
 
 ROOT = Path(__file__).resolve().parent.parent
 pytest_plugins = ["pytester"]
@@ -19,9 +19,9 @@ def test_seeds_and_noise_options_parse():
     assert parse_seeds("3") == [0, 1, 2] and parse_seeds("7,11") == [7, 11]
     assert parse_noise(None) == [None] and parse_noise("0.02,0.1") == [0.02, 0.1]
     for bad in ("x", "0", "-1,2"):
-        with pytest.raises(pytest.UsageError, match="--seeds"):
+        with pytest.raises(ValueError, match="--seeds"):
             parse_seeds(bad)
-    with pytest.raises(pytest.UsageError, match="--noise"):
+    with pytest.raises(ValueError, match="--noise"):
         parse_noise("2")
 
 
@@ -61,17 +61,15 @@ def test_cli_train_prints_one_json_object_and_loads_the_second_time(recipe_dir, 
 
 def test_claims_are_parametrized_per_model_and_unmet_gates_skip_with_numbers(
         pytester, recipe_dir, store_dir):
-    pytester.makeconftest("pytest_plugins = ['fixtures.plugin']")
     pytester.makepyfile(test_claim="""
         import pytest
-        from suite.claims import Claim, Rule
-        from suite.preconditions import require
+        from suite.judge import Claim, Rule
 
         CLAIM = Claim("x.demo", "nowhere", "a demo", "nothing", (Rule("x", ">", 0),), "a priori")
 
         @pytest.mark.task("thr")
-        def test_something(trained):
-            require(CLAIM, trained, "learned")
+        def test_something(trained, judge):
+            judge.require(CLAIM, trained, "learned")
             assert False, "a micro model cannot pass the gate"
     """)
     report = pytester.path / "report"
@@ -92,25 +90,25 @@ def test_claims_are_parametrized_per_model_and_unmet_gates_skip_with_numbers(
 
 def test_bad_model_dir_is_a_usage_error(pytester, tmp_path):
     pytester.makepyfile(test_x="def test_x(): pass")
-    result = pytester.runpytest_subprocess("-p", "fixtures.plugin", f"--model-dir={tmp_path / 'nope'}")
+    result = pytester.runpytest_subprocess(f"--model-dir={tmp_path / 'nope'}")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*--model-dir*no such directory*"])
     (tmp_path / "empty").mkdir()
-    result = pytester.runpytest_subprocess("-p", "fixtures.plugin", f"--model-dir={tmp_path / 'empty'}")
+    result = pytester.runpytest_subprocess(f"--model-dir={tmp_path / 'empty'}")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*--model-dir*no config.json*"])
 
 
 FINDINGS_CLAIM = """
     import pytest
-    from suite.claims import Claim, Rule, judge
-    from suite.stats import Share
+    from suite.judge import Claim, Rule
+    from suite.judge.stats import Share
 
     CLAIM = Claim("x.finding", "nowhere", "a demo", "a share", (Rule("share", ">=", 0.5),), "a priori")
     SHARES = {0: 10, 1: 90, 2: 52}  # by seed: does not hold, holds, inconclusive
 
     @pytest.mark.task("thr")
-    def test_claim(trained):
+    def test_claim(trained, judge):
         judge(CLAIM, trained, {"share": Share(SHARES[trained.task_spec.seed], 100)}, n=100)
 """
 
@@ -120,7 +118,6 @@ def test_outcomes_and_recorded_findings(pytester, recipe_dir, store_dir, monkeyp
     pass is a pass reported beside the recorded numbers, inconclusive is a skip that says so."""
     import sys
 
-    pytester.makeconftest("pytest_plugins = ['fixtures.plugin']")
     pytester.makepyfile(test_claim=FINDINGS_CLAIM)
     findings = pytester.path / "findings.toml"
     monkeypatch.setenv("MEMSUITE_FINDINGS", str(findings))

@@ -8,7 +8,7 @@ import pytest
 import torch
 from transformers import GPT2Config, GPT2LMHeadModel
 
-from suite.batching import answer_logits, encode
+from suite.train.batching import answer_logits, encode
 from suite.interp import attribution, curvature, directions, erasure, lens, patching, probes
 from suite.interp.hooks import hooked, resid_sites, run_capture, sites
 from suite.tasks import generate, make_spec

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from suite import sweeps
-from suite.recipes import ModelSpec, Recipe, TrainSpec
+from suite.measure import sweeps
+from suite.train.recipes import ModelSpec, Recipe, TrainSpec
 from suite.tasks import make_spec
 
 

@@ -13,17 +13,19 @@ from pathlib import Path
 import pytest
 import torch
 
-from suite import dynamics, preconditions, store
-from suite.batching import encode, exact_match
-from suite.training import train
+from suite import store
+from suite.measure import dynamics
+from suite.judge import gates as preconditions
+from suite.train.batching import encode, exact_match
+from suite.train.loop import train
 from tests.conftest import micro_recipe
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_same_seed_same_model_other_seed_other_model():
-    a, b, c = train(micro_recipe(), progress=False), train(micro_recipe(), progress=False), \
-        train(micro_recipe(seed=1), progress=False)
+    a, b, c = train(micro_recipe()), train(micro_recipe()), \
+        train(micro_recipe(seed=1))
     for (name, pa), pb in zip(a.model.state_dict().items(), b.model.state_dict().values()):
         assert torch.equal(pa, pb), name
     assert a.curve[-1]["heldout_acc"] == b.curve[-1]["heldout_acc"]
@@ -31,7 +33,7 @@ def test_same_seed_same_model_other_seed_other_model():
 
 
 def test_curve_has_every_field_at_every_evaluation_and_checkpoints_match():
-    result = train(micro_recipe(steps=35), progress=False)
+    result = train(micro_recipe(steps=35))
     assert [p["step"] for p in result.curve] == [0, 10, 20, 30, 35]
     assert sorted(result.checkpoints) == [0, 10, 20, 30, 35]
     for point in result.curve:

@@ -81,7 +81,7 @@ def test_a_broken_model_dir_is_refused_with_the_reason(own_model, tmp_path, pyte
         noisy[0]["prompt"] = noisy[0]["prompt"][::-1]
         (bad / "noisy.json").write_text(json.dumps(noisy))
     pytester.makepyfile(test_x="def test_x(): pass")
-    result = pytester.runpytest_subprocess("-p", "fixtures.plugin", f"--model-dir={bad}")
+    result = pytester.runpytest_subprocess(f"--model-dir={bad}")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert message in result.stderr.str(), result.stderr.str()
 
@@ -90,15 +90,15 @@ FIT_CLAIM = """
     import os
     import pytest
     import torch
-    from suite.batching import encode, exact_match
-    from suite.claims import Claim, Rule, judge
-    from suite.stats import Share
+    from suite.train.batching import encode, exact_match
+    from suite.judge import Claim, Rule
+    from suite.judge.stats import Share
 
     CLAIM = Claim("x.fits", "nowhere", "the model fits its clean training items",
                   "exact match on clean training items", (Rule("clean_fit", ">=", 0.1),), "a priori")
 
     @pytest.mark.task("thr")
-    def test_fits(trained):
+    def test_fits(trained, judge):
         model, data = trained.model(), trained.data
         if os.environ.get("PLANT_REGRESSION"):  # a broken checkpoint: the final norm zeroed
             with torch.no_grad():
@@ -115,7 +115,6 @@ def test_baseline_passes_an_equally_good_model_and_fails_a_planted_regression(
         pytester, recipe_dir, monkeypatch):
     """Real (micro) models: seed 0 is the baseline; a model of the same recipe trained on
     another seed passes against it; the same model with a planted regression fails."""
-    pytester.makeconftest("pytest_plugins = ['fixtures.plugin']")
     pytester.makepyfile(test_claim=FIT_CLAIM)
     first = pytester.path / "first"
     pytester.runpytest_subprocess("--seeds", "0,", "--report", str(first)).assert_outcomes(passed=1)
@@ -149,23 +148,21 @@ def test_parallel_workers_train_a_shared_model_once_and_the_report_gathers_them(
     log = pytester.path / "log"
     log.mkdir()
     monkeypatch.setenv("TRAINING_LOG", str(log))
-    pytester.makeconftest("pytest_plugins = ['fixtures.plugin']")
     pytester.makepyfile(test_claim="""
         import os
         import pytest
-        from suite.claims import Claim, Rule
-        from suite.preconditions import require
+        from suite.judge import Claim, Rule
 
         CLAIM = Claim("x.demo", "nowhere", "a demo", "nothing", (Rule("x", ">", 0),), "a priori")
 
         @pytest.mark.parametrize("case", range(4))
         @pytest.mark.task("thr")
-        def test_demo(trained, case):
+        def test_demo(trained, case, judge):
             worker = os.environ.get("PYTEST_XDIST_WORKER", "none")
             log = os.path.join(os.environ["TRAINING_LOG"],
                                f"{worker}-{case}-trained{int(trained.trained_seconds > 0)}")
             open(log, "w").close()
-            require(CLAIM, trained, "learned")
+            judge.require(CLAIM, trained, "learned")
     """)
     report = pytester.path / "report"
     result = pytester.runpytest_subprocess("-n", "2", "--report", str(report))
@@ -202,7 +199,7 @@ def test_report_html_renders_its_table_and_images_in_headless_chromium(tmp_path,
     browser = _chromium()
     if browser is None:
         pytest.skip("no Chromium on this machine (Debian: apt-get install chromium)")
-    from suite.report import rerender
+    from suite.run.report import rerender
 
     _, html = rerender(sample_report)
     n_verdicts = len((sample_report / "results.jsonl").read_text().splitlines())

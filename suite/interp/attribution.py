@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import torch
 
-from ..batching import Batch, answer_logits
-from .hooks import hooked
+from suite.train.batching import Batch, answer_logits
+from suite.interp.hooks import hooked
 
 
 def answer_score(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:

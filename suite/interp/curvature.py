@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ..batching import Batch, answer_logits
+from suite.train.batching import Batch, answer_logits
 
 
 @dataclass(frozen=True)

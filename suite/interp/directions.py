@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from .hooks import Edit, edit_vectors
+from suite.interp.hooks import Edit, edit_vectors
 
 
 def mean_difference(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:

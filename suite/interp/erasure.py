@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 import torch
 
-from .hooks import Edit, edit_vectors
-from .probes import train_probe
+from suite.interp.hooks import Edit, edit_vectors
+from suite.interp.probes import train_probe
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from typing import Callable, Iterator, Mapping, Sequence
 import torch
 import transformers
 
-from ..tasks import unknown
+from suite.tasks import unknown
 
 Edit = Callable[[torch.Tensor], torch.Tensor]
 KINDS = ("embed", "resid", "attn", "mlp", "mlp_out")

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import torch
 
-from ..batching import Batch
-from .hooks import gather_positions, hooked, resid_sites
+from suite.train.batching import Batch
+from suite.interp.hooks import gather_positions, hooked, resid_sites
 
 
 def lens(model: torch.nn.Module, resid: torch.Tensor) -> torch.Tensor:

@@ -15,8 +15,8 @@ from typing import Sequence
 
 import torch
 
-from ..batching import Batch, answer_logits
-from .hooks import at_positions, gather_positions, hooked
+from suite.train.batching import Batch, answer_logits
+from suite.interp.hooks import at_positions, gather_positions, hooked
 
 
 @torch.no_grad()

@@ -6,9 +6,9 @@ import dataclasses
 import difflib
 from typing import Any, Callable
 
-from . import fda, khop
-from .base import SPLITS, PAD, Item, TaskData, Vocab, VocabMismatch  # noqa: F401
-from .thr import thr_spec
+from suite.tasks import fda, khop
+from suite.tasks.base import SPLITS, PAD, Item, TaskData, Vocab, VocabMismatch  # noqa: F401
+from suite.tasks.thr import thr_spec
 
 _MAKERS: dict[str, tuple[Callable[..., Any], Callable[[Any], TaskData]]] = {
     "fda": (fda.FDASpec, fda.generate),

@@ -17,7 +17,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from .base import PAD, Item, TaskData, Vocab, check_disjoint, exact_count
+from suite.tasks.base import PAD, Item, TaskData, Vocab, check_disjoint, exact_count
 
 DIGITS = tuple("0123456789")
 

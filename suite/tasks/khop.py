@@ -17,7 +17,7 @@ import random
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
-from .base import PAD, Item, TaskData, Vocab, check_disjoint, exact_count
+from suite.tasks.base import PAD, Item, TaskData, Vocab, check_disjoint, exact_count
 
 Facts = Mapping[tuple[int, int], int]
 

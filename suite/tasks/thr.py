@@ -6,7 +6,7 @@ each item's `intermediates["bridge"]`.
 
 from __future__ import annotations
 
-from .khop import KHopSpec, generate, vocab  # noqa: F401  (the THR API is k-hop's)
+from suite.tasks.khop import KHopSpec, generate, vocab  # noqa: F401  (the THR API is k-hop's)
 
 
 def thr_spec(**fields: object) -> KHopSpec:

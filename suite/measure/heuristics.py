@@ -16,7 +16,7 @@ from typing import Sequence
 
 import torch
 
-from .tasks import Item
+from suite.tasks import Item
 
 RANGE_WIDTH = 1000
 MODULI = (2, 3, 5)  # residues modulo 10 are the last digit, a digit pattern

@@ -15,7 +15,7 @@ from typing import Sequence
 
 import torch
 
-from .tasks import Item, Vocab
+from suite.tasks import Item, Vocab
 
 TARGETS = ("label", "clean")
 

@@ -15,11 +15,11 @@ from typing import Sequence
 
 import torch
 
-from .batching import Batch, answer_logits, encode
-from .interp import erasure, lens, probes
-from .interp.hooks import at_positions, gather_positions, hooked, resid_sites, run_capture
-from .itemsets import control_labels, token_ids
-from .tasks import Item, Vocab
+from suite.train.batching import Batch, answer_logits, encode
+from suite.interp import erasure, lens, probes
+from suite.interp.hooks import at_positions, gather_positions, hooked, resid_sites, run_capture
+from suite.measure.itemsets import control_labels, token_ids
+from suite.tasks import Item, Vocab
 
 
 def early_sites(model: torch.nn.Module) -> list[str]:
@@ -259,7 +259,7 @@ def transfer_rates(model: torch.nn.Module, items: Sequence[Item], vocab: Vocab,
                    positions: Sequence[int], seed: int = 0) -> dict[tuple[str, int], torch.Tensor]:
     """{(site, position): [N] bool}: patching one position's residual stream from another
     memorized item (a seeded derangement) makes the target output that item's noisy label."""
-    from .itemsets import derangement
+    from suite.measure.itemsets import derangement
 
     perm = derangement(len(items), seed)
     sources = [items[j] for j in perm]

@@ -13,8 +13,8 @@ from typing import Sequence
 
 import torch
 
-from .batching import encode, exact_match
-from .tasks import Item, TaskData, Vocab
+from suite.train.batching import encode, exact_match
+from suite.tasks import Item, TaskData, Vocab
 
 
 def recalled(model: torch.nn.Module, items: Sequence[Item], vocab: Vocab) -> torch.Tensor:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import random
 from typing import Sequence
 
-from .tasks import Item, TaskData, fda, khop
+from suite.tasks import Item, TaskData, fda, khop
 
 
 def thr_sources(items: Sequence[Item], data: TaskData, seed: int = 0

@@ -23,14 +23,18 @@ An entry:
 from __future__ import annotations
 
 import json
+import os
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from .claims import DOES_NOT_HOLD, Verdict
+from suite.judge import render
+from suite.judge.claim import DOES_NOT_HOLD, Verdict
 
 FIELDS = ("claim", "variant", "recipe", "protocol", "measured")
+# the checkout's recorded findings; MEMSUITE_FINDINGS names another file
+DEFAULT = Path(__file__).resolve().parents[2] / "claims" / "findings.toml"
 
 
 @dataclass(frozen=True)
@@ -47,12 +51,17 @@ class Finding:
 
     @property
     def name(self) -> str:
-        return self.claim + (f"[{self.variant}]" if self.variant else "")
+        return render.name(self.claim, self.variant)
 
 
-def load(path: Path) -> dict[tuple[str, str, str], Finding]:
+def default_path() -> Path:
+    return Path(os.environ.get("MEMSUITE_FINDINGS", DEFAULT))
+
+
+def load(path: Path | None = None) -> dict[tuple[str, str, str], Finding]:
     """{(claim, variant, recipe): Finding} of a findings.toml; a malformed entry is a ValueError
-    naming it."""
+    naming it. path: default_path() when not given."""
+    path = Path(path) if path is not None else default_path()
     if not path.is_file():
         return {}
     try:
@@ -82,15 +91,6 @@ def covering(recorded: dict[tuple[str, str, str], Finding], v: Verdict) -> Findi
     return f if f is not None and f.protocol == v.protocol else None
 
 
-def measured(verdicts: Iterable[Verdict]) -> str:
-    """'does not hold in 2 of 3 judged seeds: seed 0 n0.05: does not hold 0.127 [0.083, ...'."""
-    vs = sorted(verdicts, key=lambda v: (v.noise, v.seed))
-    judged = [v for v in vs if v.judged]
-    failing = sum(v.outcome == DOES_NOT_HOLD for v in judged)
-    return (f"does not hold in {failing} of {len(judged)} judged seeds: " +
-            "; ".join(f"seed {v.seed} n{v.noise:g}: {v.said}" for v in vs))
-
-
 def draft(verdicts: Sequence[Verdict], recorded: Iterable[tuple[str, str, str]]) -> str:
     """TOML [[finding]] entries for claims that confidently do not hold on some seed of a recipe
     and are not recorded: one entry per (claim, variant, recipe), with every seed's numbers."""
@@ -106,5 +106,5 @@ def draft(verdicts: Sequence[Verdict], recorded: Iterable[tuple[str, str, str]])
         out.append("\n".join(["[[finding]]", f"claim = {json.dumps(claim)}",
                               f"variant = {json.dumps(variant)}", f"recipe = {json.dumps(recipe)}",
                               f"protocol = {json.dumps(vs[0].protocol)}",
-                              f"measured = {json.dumps(measured(vs))}"]))
+                              f"measured = {json.dumps(render.seeds_said(vs))}"]))
     return "\n\n".join(out) + ("\n" if out else "")

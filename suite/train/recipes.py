@@ -4,6 +4,11 @@ A recipe fixes everything that determines a trained model except the seed (and, 
 noise-rate override): the task spec, the GPT-2 shape and the optimizer schedule. The store keys
 models by the resolved recipe, so editing a recipe's file retrains it. A path to any .toml file
 works wherever a recipe name does, so a new recipe can be judged without adding it here.
+
+A recipe may inherit: `base = "fda-tiny"` takes every field of fda-tiny and overrides those the
+file sets (tables merge key by key). `regime` names a special training regime ("zhang": 100 %
+random labels, "coexist": heavy noise); claims about a regime run on its recipes only, the
+ordinary claims on recipes without one.
 """
 
 from __future__ import annotations
@@ -15,14 +20,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .tasks import spec_from_dict, spec_to_dict, unknown
+from suite.tasks import spec_from_dict, spec_to_dict, unknown
 
 SCALES = ("tiny", "small", "paper")
+REGIMES = ("", "zhang", "coexist")
 
 
 def recipes_dir() -> Path:
     env = os.environ.get("MEMSUITE_RECIPES")
-    return Path(env) if env else Path(__file__).resolve().parent.parent / "models"
+    return Path(env) if env else Path(__file__).resolve().parents[2] / "models"
 
 
 @dataclass(frozen=True)
@@ -62,6 +68,7 @@ class Recipe:
     model: ModelSpec
     train: TrainSpec
     description: str = ""
+    regime: str = ""  # one of REGIMES; "" for the ordinary recipes
 
     @property
     def task_name(self) -> str:
@@ -78,6 +85,7 @@ class Recipe:
         return {
             "name": self.name,
             "scale": self.scale,
+            "regime": self.regime,
             "description": self.description,
             "task": spec_to_dict(self.task),
             "model": dataclasses.asdict(self.model),
@@ -90,9 +98,13 @@ class Recipe:
             scale = d.get("scale", "tiny")
             if scale not in SCALES:
                 raise ValueError(f"scale must be one of {SCALES}, got {scale!r}")
+            regime = d.get("regime", "")
+            if regime not in REGIMES:
+                raise ValueError(f"regime must be one of {REGIMES[1:]} or absent, got {regime!r}")
             return cls(
                 name=name or d["name"],
                 scale=scale,
+                regime=regime,
                 description=d.get("description", ""),
                 task=spec_from_dict(d["task"]),
                 model=ModelSpec(**d["model"]),
@@ -106,18 +118,45 @@ def available() -> list[str]:
     return sorted(p.stem for p in recipes_dir().glob("*.toml"))
 
 
-def load(name_or_path: str) -> Recipe:
-    """A recipe by name (models/NAME.toml) or by path to a .toml file."""
+def _path(name_or_path: str) -> Path:
     path = Path(name_or_path)
     if path.suffix == ".toml":
         if not path.is_file():
             raise FileNotFoundError(f"recipe file {path} does not exist")
-    else:
-        path = recipes_dir() / f"{name_or_path}.toml"
-        if not path.is_file():
-            raise unknown("recipe", name_or_path, available())
+        return path
+    path = recipes_dir() / f"{name_or_path}.toml"
+    if not path.is_file():
+        raise unknown("recipe", name_or_path, available())
+    return path
+
+
+def _merged(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in over.items():
+        out[key] = _merged(base[key], value) if isinstance(value, dict) and \
+            isinstance(base.get(key), dict) else value
+    return out
+
+
+def resolve(name_or_path: str, seen: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A recipe file's fields with its `base` chain applied (the base's fields, overridden)."""
+    path = _path(name_or_path)
+    if path.stem in seen:
+        raise ValueError(f"recipe {path.stem!r} inherits from itself: {' -> '.join(seen)}")
     with path.open("rb") as f:
-        return Recipe.from_dict(tomllib.load(f), name=path.stem)
+        d = tomllib.load(f)
+    base = d.pop("base", None)
+    if base is None:
+        return d
+    parent = resolve(base, (*seen, path.stem))
+    parent.pop("description", None)
+    parent.pop("regime", None)  # a regime is not inherited: a recipe names its own
+    return _merged(parent, d)
+
+
+def load(name_or_path: str) -> Recipe:
+    """A recipe by name (models/NAME.toml) or by path to a .toml file."""
+    return Recipe.from_dict(resolve(name_or_path), name=_path(name_or_path).stem)
 
 
 def for_scale(task: str, scale: str) -> list[Recipe]:

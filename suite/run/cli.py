@@ -1,6 +1,7 @@
 """Command line (`python -m suite` or `memsuite`): ls, train, run, report.
 
-    ls                         claims with their sources, recipes, stored models
+    ls [--markdown]            claims with their sources, recipes, stored models (--markdown:
+                               the claim catalogue, docs/CLAIMS.md)
     train RECIPE --seed N      train a recipe into the store (or load it)
     run [-k EXPR] [--model-dir DIR] [--scale S] [--seeds N] [--noise R] [--report DIR]
         [--baseline DIR]       judge the claims: pytest on claims/ with these options
@@ -21,7 +22,8 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from . import recipes
+from suite.run import options
+from suite.train import recipes
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -32,7 +34,7 @@ def _train(args: argparse.Namespace) -> int:
         return 2
     import time
 
-    from . import store
+    from suite import store
 
     stored = store.get_or_train(recipe, refresh_before=time.time() if args.refresh else None,
                                 progress=not args.quiet)
@@ -62,17 +64,24 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _ls(args: argparse.Namespace) -> int:
-    from .claims import load_catalogue
+    from suite.run import catalogue
 
-    catalogue = load_catalogue()
-    print(f"claims ({len(catalogue)}):")
-    for claim_id, claim in sorted(catalogue.items()):
+    try:
+        claims = catalogue.collect()
+    except (FileNotFoundError, RuntimeError, ValueError) as err:
+        print(f"memsuite ls: {err}", file=sys.stderr)
+        return 2
+    if args.markdown:
+        print(catalogue.markdown(claims))
+        return 0
+    print(f"claims ({len(claims)}):")
+    for claim_id, claim in claims.items():
         print(f"  {claim_id:42s} v{claim.version} {claim.protocol}  {claim.source}")
     print("recipes:")
     for name in recipes.available():
         r = recipes.load(name)
-        print(f"  {name:16s} {r.scale:6s} {r.task_name:5s} {r.description}")
-    from . import store
+        print(f"  {name:20s} {r.scale:6s} {r.task_name:5s} {r.regime or '-':8s} {r.description}")
+    from suite import store
 
     print(f"stored models ({store.store_root()}):")
     for entry in store.entries():
@@ -85,19 +94,22 @@ def _ls(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     import pytest
 
-    from .claims import claims_dir
+    from suite.run.catalogue import CLAIMS_DIR
 
-    folder = claims_dir()
+    folder = CLAIMS_DIR
     if not folder.is_dir():
         print(f"memsuite run: no claims folder at {folder} (install the checkout with "
               "pip install -e .)", file=sys.stderr)
         return 2
-    argv = [str(folder), "-p", "no:cacheprovider", "-q" if args.quiet else "-v",
-            "--scale", args.scale, "--seeds", args.seeds]
-    for flag, value in (("-k", args.k), ("--model-dir", args.model_dir), ("--noise", args.noise),
-                        ("--report", args.report), ("--baseline", args.baseline)):
-        if value:
-            argv += [flag, value]
+    argv = [str(folder), "-p", "no:cacheprovider", "-q" if args.quiet else "-v"]
+    if args.k:
+        argv += ["-k", args.k]
+    for option in options.OPTIONS:  # the plugin's options, passed on as given
+        value = getattr(args, option.dest)
+        if value is True:
+            argv.append(option.flag)
+        elif value not in (None, False):
+            argv += [option.flag, str(value)]
     if args.m:
         argv += ["-m", args.m]
     argv += args.pytest_args
@@ -111,7 +123,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from .report import rerender
+    from suite.run.report import rerender
 
     try:
         md, html = rerender(Path(args.directory))
@@ -123,12 +135,12 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _findings(args: argparse.Namespace) -> int:
-    from . import findings
-    from .claims import claims_dir, read_verdicts
+    from suite.run import findings
+    from suite.run.results import read_verdicts
 
     try:
-        verdicts = read_verdicts(Path(args.directory) / "results.jsonl")
-        recorded = findings.load(claims_dir() / "findings.toml")
+        verdicts = read_verdicts(Path(args.directory))
+        recorded = findings.load()
     except (FileNotFoundError, ValueError) as err:
         print(f"memsuite findings: {err}", file=sys.stderr)
         return 2
@@ -138,10 +150,10 @@ def _findings(args: argparse.Namespace) -> int:
 
 def _rules(args: argparse.Namespace) -> int:
     """Per claim: the protocol (frozen rule) each results directory was judged under."""
-    from .claims import read_verdicts
+    from suite.run.results import read_verdicts
 
     try:
-        old, new = (read_verdicts(Path(d) / "results.jsonl") for d in (args.old, args.new))
+        old, new = (read_verdicts(Path(d)) for d in (args.old, args.new))
     except (FileNotFoundError, ValueError) as err:
         print(f"memsuite rules: {err}", file=sys.stderr)
         return 2
@@ -176,18 +188,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     t.set_defaults(run=_train)
     ls = sub.add_parser("ls", help="list claims, recipes and stored models")
+    ls.add_argument("--markdown", action="store_true",
+                    help="print the claim catalogue as Markdown (docs/CLAIMS.md)")
     ls.set_defaults(run=_ls)
     r = sub.add_parser("run", help="judge the claims (pytest on claims/)",
                        epilog="arguments after -- go to pytest unchanged, e.g. -- -n auto -x")
     r.add_argument("-k", default=None, help="pytest -k expression, e.g. thr or 'bridge and s1'")
     r.add_argument("-m", default=None, help="pytest -m marker expression, e.g. slow")
-    r.add_argument("--model-dir", default=None, help="judge this saved model (see README)")
-    r.add_argument("--scale", default="tiny", choices=recipes.SCALES)
-    r.add_argument("--seeds", default="1", help="a count (3 = seeds 0,1,2) or a list (7,11)")
-    r.add_argument("--noise", default=None, help="comma-separated noise rates, e.g. 0.02,0.1")
-    r.add_argument("--report", default=None, metavar="DIR", help="write the report into DIR")
-    r.add_argument("--baseline", default=None, metavar="DIR",
-                   help="fail on regressions against a previous report DIR")
+    options.add_to(r.add_argument)
     r.add_argument("--quiet", action="store_true", help="pytest -q instead of -v")
     r.add_argument("pytest_args", nargs="*", help="passed to pytest after --")
     r.set_defaults(run=_run)

@@ -6,12 +6,14 @@ tokens only (cross-entropy at the answer positions; the prompt is context, not t
 saved curve and checkpoints locate when the model generalizes and when it starts to recall noisy
 labels (M_pre). Batches come from a seeded permutation per epoch; the same seed gives the same
 batches, initial weights and so the same model (float32 on CPU).
+
+This module (with the tasks, batching and recipes) is what the store hashes into a model's key:
+only code that determines the weights belongs here. Progress display is suite.train.progress.
 """
 
 from __future__ import annotations
 
 import math
-import sys
 import time
 from dataclasses import dataclass
 from typing import Callable, Mapping
@@ -19,15 +21,9 @@ from typing import Callable, Mapping
 import torch
 from transformers import GPT2Config, GPT2LMHeadModel
 
-from .batching import Batch, answer_loss, encode, exact_match
-from .recipes import ModelSpec, Recipe, TrainSpec
-from .tasks import TaskData, Vocab, generate
-
-CURVE_FIELDS = (
-    "step", "seconds", "loss", "heldout_acc", "clean_train_acc", "noisy_recall",
-    "noisy_clean_share", "atomic_acc",
-)
-
+from suite.train.batching import Batch, answer_loss, encode, exact_match
+from suite.train.recipes import ModelSpec, Recipe, TrainSpec
+from suite.tasks import TaskData, Vocab, generate
 
 def default_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -110,51 +106,10 @@ class TrainResult:
     device: str = "cpu"  # where it was trained
 
 
-class Progress:
-    """Progress with an estimate of time left, on stderr.
-
-    On a terminal one line is redrawn in place; in a log (CI) a full line is written every
-    `log_every` seconds and at the end, so logs stay readable.
-    """
-
-    def __init__(self, total: int, label: str, enabled: bool = True, log_every: float = 20.0) -> None:
-        self.total, self.label, self.enabled = total, label, enabled
-        self.tty = sys.stderr.isatty()
-        self.interval = 0.5 if self.tty else log_every
-        self.start = time.perf_counter()
-        self.last_print = self.start
-        self.last_metrics: dict[str, float | None] = {}
-
-    def update(self, step: int, metrics: dict[str, float | None] | None = None) -> None:
-        if not self.enabled:
-            return
-        if metrics:
-            self.last_metrics = metrics
-        now = time.perf_counter()
-        if now - self.last_print < self.interval and step < self.total:
-            return
-        self.last_print = now
-        elapsed = now - self.start
-        left = elapsed / max(step, 1) * (self.total - step)
-        shown = " ".join(
-            f"{name}={self.last_metrics[key]:.2f}"
-            for key, name in (("heldout_acc", "held-out"), ("noisy_recall", "noisy-recall"))
-            if self.last_metrics.get(key) is not None
-        )
-        line = (f"[{self.label}] step {step}/{self.total}  {elapsed:4.0f}s elapsed, "
-                f"~{left:4.0f}s left  {shown}")
-        if self.tty:
-            sys.stderr.write("\r" + line + "   " + ("\n" if step >= self.total else ""))
-        else:
-            sys.stderr.write(line + "\n")
-        sys.stderr.flush()
-
-
 def train(
     recipe: Recipe,
     device: torch.device | None = None,
-    progress: bool = True,
-    on_eval: Callable[[dict[str, float | None]], None] | None = None,
+    progress: Callable[[int, dict[str, float | None] | None], None] | None = None,
     data: TaskData | None = None,
     init: Mapping[str, torch.Tensor] | None = None,
     n_positions: int | None = None,
@@ -163,7 +118,9 @@ def train(
 
     A curriculum trains in stages: `data` replaces the recipe's task data (an earlier stage's
     items), `init` starts from an earlier stage's weights, and `n_positions` sizes the context
-    for the longest stage."""
+    for the longest stage. progress(step, metrics or None) is called after every step (with the
+    evaluation's metrics at evaluated steps); suite.train.progress draws it. Nothing that only
+    reports lives in this module: its source is hashed into every store key."""
     device = device or default_device()
     spec = recipe.train
     seed = recipe.task.seed
@@ -190,7 +147,6 @@ def train(
     cursor = 0
     curve: list[dict[str, float | None]] = []
     checkpoints: dict[int, dict[str, torch.Tensor]] = {}
-    bar = Progress(spec.steps, f"{recipe.name} seed {seed}", enabled=progress)
     start = time.perf_counter()
     losses: list[float] = []
 
@@ -201,9 +157,8 @@ def train(
         losses.clear()
         curve.append(metrics)
         checkpoints[step] = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
-        bar.update(step, metrics)
-        if on_eval:
-            on_eval(metrics)
+        if progress:
+            progress(step, metrics)
 
     checkpoint(0)
     for step in range(1, spec.steps + 1):
@@ -221,8 +176,8 @@ def train(
         losses.append(loss.item())
         if step % spec.eval_every == 0 or step == spec.steps:
             checkpoint(step)
-        else:
-            bar.update(step)
+        elif progress:
+            progress(step, None)
     seconds = time.perf_counter() - start
     model.eval()
     return TrainResult(model.cpu(), data, curve, checkpoints, seconds, str(device))

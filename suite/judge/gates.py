@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from . import dynamics
-from .stats import wilson
-from .tasks import unknown
+from suite.measure import dynamics
+from suite.judge.stats import wilson
+from suite.tasks import unknown
 
 LEARNED_MIN = 0.9
 MEMORIZED_MIN = 0.9
@@ -31,7 +31,7 @@ def final_numbers(stored: Any) -> dict[str, Any]:
     m = stored.metrics
     if m.get("heldout_acc") is not None and m.get("n"):
         return m
-    from .training import EvalSets, evaluate  # measuring is only needed for external models
+    from suite.train.loop import EvalSets, evaluate  # measuring is only needed for external models
 
     data = stored.data
     out: dict[str, Any] = dict(evaluate(stored.model(), EvalSets.of(data, len(data.clean))))
@@ -85,30 +85,3 @@ def check(stored: Any, *names: str) -> list[Gate]:
 
 def unmet(stored: Any, *names: str) -> list[Gate]:
     return [g for g in check(stored, *names) if not g.met]
-
-
-def require(claim: Any, stored: Any, *names: str, variant: str = "") -> None:
-    """Raise NotJudged (recording a "not judged" verdict with the measured numbers) unless every
-    named gate is met. variant: the claim's parametrization, as judge() would record it."""
-    from .claims import not_judged
-
-    missed = unmet(stored, *names)
-    if missed:
-        not_judged(claim, stored, *[g.message for g in missed], variant=variant)
-
-
-MIN_MEMORIZED = 20  # a priori: fewer memorized items make every per-item statistic too coarse
-
-
-def require_memorized(claim: Any, stored: Any, variant: str = "") -> tuple[Any, list]:
-    """The final model and its memorized items (noisy items it recalls); fewer than
-    MIN_MEMORIZED is an unmet precondition (NotJudged, with the count)."""
-    from .claims import not_judged
-    from .itemsets import memorized
-
-    final = stored.model()
-    items = memorized(final, stored.data)
-    if len(items) < MIN_MEMORIZED:
-        not_judged(claim, stored, f"only {len(items)} memorized items (need >= {MIN_MEMORIZED})",
-                   variant=variant)
-    return final, items

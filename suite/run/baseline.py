@@ -25,17 +25,17 @@ Reported but not failing: "now holds", "effect better", claims absent from eithe
 
 from __future__ import annotations
 
-import json
 import math
 import statistics
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-from .claims import DOES_NOT_HOLD, Verdict, read_verdicts
+from suite.judge.claim import DOES_NOT_HOLD, Verdict
+from suite.run.results import read_items, read_verdicts
 from scipy import stats as _st
 
-from .stats import binomial_p
+from suite.judge.stats import binomial_p
 
 REGRESSIONS = ("no longer holds", "no longer judged", "effect worse", "items worse")
 ALPHA = 0.05
@@ -68,12 +68,7 @@ class Baseline:
 def load(path: Path) -> Baseline:
     """A baseline: a report directory (results.jsonl, and items.jsonl when present) or a
     results.jsonl file."""
-    path = Path(path)
-    results = path / "results.jsonl" if path.is_dir() else path
-    items_path = results.parent / "items.jsonl"
-    items = ([json.loads(line) for line in items_path.read_text().splitlines() if line.strip()]
-             if items_path.is_file() else [])
-    return Baseline(read_verdicts(results), items)
+    return Baseline(read_verdicts(path), read_items(path))
 
 
 def _group(baseline: Sequence[Verdict], v: Verdict) -> list[Verdict]:

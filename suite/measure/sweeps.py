@@ -16,11 +16,12 @@ import sys
 from dataclasses import dataclass
 from typing import Sequence
 
-from . import store
-from .recipes import Recipe
-from .tasks import Item, TaskData, generate
-from .tasks.khop import entity, facts_of, follow, relation
-from .training import train
+from suite import store
+from suite.train.recipes import Recipe
+from suite.tasks import Item, TaskData, generate
+from suite.tasks.khop import entity, facts_of, follow, relation
+from suite.train.loop import train
+from suite.train.progress import bar_for
 
 
 @dataclass(frozen=True)
@@ -154,7 +155,9 @@ def curriculum(base: Recipe, k: int, stage1_steps: int, threshold: float,
     first = hop_queries(data, k - 1, recipe.task.max_queries or len(data.clean) + len(data.heldout))
     stage1 = dataclasses.replace(recipe, name=f"{recipe.name}-stage1", train=dataclasses.replace(
         recipe.train, steps=stage1_steps))
-    warm = train(stage1, progress=progress, data=first, n_positions=data.max_length)
-    stage2 = train(recipe, progress=progress, init=warm.model.state_dict())
+    warm = train(stage1, progress=bar_for(stage1).update if progress else None, data=first,
+                 n_positions=data.max_length)
+    stage2 = train(recipe, progress=bar_for(recipe).update if progress else None,
+                   init=warm.model.state_dict())
     return Curriculum(k, stage1_steps, first_step_reaching(alone.curve, threshold),
                       first_step_reaching(stage2.curve, threshold))

@@ -1,0 +1,79 @@
+"""The one text renderer: how a verdict, a replication and a family correction read as text.
+
+The terminal summary, the failure and skip messages, the report's tables, findings and the
+baseline diff all take their words and number formats from here, so a verdict reads the same
+wherever it appears.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+
+def fmt(v: Any) -> str:
+    """A number with three decimals; lists and dicts of numbers element by element."""
+    if isinstance(v, float) and math.isfinite(v):
+        return f"{v:.3f}"
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(fmt(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{k}: {fmt(x)}" for k, x in v.items()) + "}"
+    return str(v)
+
+
+def name(claim: str, variant: str) -> str:
+    """claim id with [variant] where there is one."""
+    return claim + (f"[{variant}]" if variant else "")
+
+
+def interval(low: float | None, high: float | None) -> str:
+    return "" if low is None else f"[{fmt(low)}, {fmt(high)}]"
+
+
+def said(v: Any) -> str:
+    """A Verdict's outcome and headline estimate, short: 'holds 0.720 [0.680, 0.760]'."""
+    if not v.judged or v.estimate is None:
+        return v.outcome
+    ci = interval(v.ci_low, v.ci_high)
+    return f"{v.outcome} {fmt(v.estimate)}" + (f" {ci}" if ci else "")
+
+
+def message(v: Any) -> str:
+    """A Verdict as one readable line: the model, the outcome with its numbers, and the rule."""
+    head = f"{v.name} on {v.recipe} seed {v.seed} noise {v.noise:g}: "
+    if not v.judged:
+        return head + f"NOT JUDGED (precondition not met): {v.details.get('reasons', '')}"
+    p = "" if v.p is None else f", p={v.p:.3g}"
+    extra = "".join(f", {k}={fmt(x)}" for k, x in v.details.items() if k != "figure")
+    return (head + f"{v.outcome.upper()}: {said(v)}{p} (n={v.n}); rule: {v.threshold}{extra}")
+
+
+def replication(r: Any) -> str:
+    """A ReplicationVerdict as one line."""
+    status = "REPLICATES" if r.replicates else "DOES NOT REPLICATE"
+    if r.judged < 2:
+        status = "CANNOT REPLICATE (fewer than 2 seeds judged)"
+    rate = ("exact rule, no sampling error rate" if r.error_rate is None else
+            f"error rate {r.error_rate:.2g} if the claim is false at its threshold")
+    return (f"{name(r.claim, r.variant)} on {r.recipe} noise {r.noise:g}: {status}: holds in "
+            f"{r.holds_in} of {r.judged} judged seeds (does not hold {r.does_not_hold_in}, "
+            f"inconclusive {r.inconclusive_in}; not judged {r.not_judged_in}); rule >= "
+            f"{r.k} ({rate})")
+
+
+def family(f: Any) -> str:
+    """A FamilyVerdict as one line."""
+    status = "holds" if f.holds_corrected else "does not hold"
+    return (f"{name(f.claim, f.variant)} on {f.recipe} seed {f.seed} noise {f.noise:g}: "
+            f"p={f.p:.3g}, Holm over {f.family_size} in {f.family}: {f.p_holm:.3g} -> {status} "
+            f"after correction (own rule: {'holds' if f.holds else 'does not hold'})")
+
+
+def seeds_said(verdicts: Any) -> str:
+    """'does not hold in 2 of 3 judged seeds: seed 0 n0.05: does not hold 0.127 [...]; ...'."""
+    vs = sorted(verdicts, key=lambda v: (v.noise, v.seed))
+    judged = [v for v in vs if v.judged]
+    failing = sum(v.outcome == "does not hold" for v in judged)
+    return (f"does not hold in {failing} of {len(judged)} judged seeds: " +
+            "; ".join(f"seed {v.seed} n{v.noise:g}: {said(v)}" for v in vs))

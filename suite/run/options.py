@@ -1,0 +1,75 @@
+"""The suite's run options, declared once: the pytest plugin adds them to pytest, the CLI's
+`run` command to its parser, with the same names, defaults and help.
+
+parse_seeds and parse_noise read the two options with a syntax of their own; a bad value is a
+ValueError that names it (the plugin reports it as a usage error, the CLI as exit status 2).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from suite.train.recipes import SCALES
+
+
+@dataclass(frozen=True)
+class Option:
+    flag: str
+    help: str
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def dest(self) -> str:
+        return self.flag.lstrip("-").replace("-", "_")
+
+
+OPTIONS = (
+    Option("--scale", "recipe scale to judge claims on (default: tiny)",
+           {"default": "tiny", "choices": SCALES}),
+    Option("--seeds", "a count (3 = seeds 0,1,2) or a list (7,11); default 1", {"default": "1"}),
+    Option("--noise", "comma-separated noise rates overriding each recipe's rate, e.g. 0.02,0.1",
+           {"default": None}),
+    Option("--model-dir", "judge this saved model (save_pretrained + vocab.json + task.json)",
+           {"default": None}),
+    Option("--refresh-models", "retrain every model this run uses, even if stored",
+           {"action": "store_true"}),
+    Option("--report", "write results.jsonl, items.jsonl, plots, report.md and report.html "
+           "into DIR", {"default": None, "metavar": "DIR"}),
+    Option("--baseline", "compare verdicts with a previous --report DIR (or its results.jsonl); "
+           "fail when a claim that held no longer holds or its effect got worse",
+           {"default": None, "metavar": "DIR"}),
+)
+
+
+def add_to(add: Any) -> None:
+    """Declare every option with `add(flag, help=..., **kwargs)` (argparse's add_argument or
+    pytest's group.addoption)."""
+    for option in OPTIONS:
+        add(option.flag, help=option.help, **option.kwargs)
+
+
+def parse_seeds(text: str) -> list[int]:
+    """'3' -> [0, 1, 2]; '7,11' -> [7, 11]; '7,' -> [7]."""
+    text = text.strip()
+    try:
+        seeds = ([int(s) for s in text.split(",") if s.strip()] if "," in text
+                 else list(range(int(text))))
+    except ValueError:
+        raise ValueError(f"--seeds takes a count (3) or a list (7,11), got {text!r}") from None
+    if not seeds or any(s < 0 for s in seeds):
+        raise ValueError(f"--seeds must name at least one non-negative seed, got {text!r}")
+    return seeds
+
+
+def parse_noise(text: str | None) -> list[float | None]:
+    """'0.02,0.1' -> [0.02, 0.1]; nothing -> [None] (each recipe's own rate)."""
+    if not text:
+        return [None]
+    try:
+        rates = [float(s) for s in text.split(",") if s.strip()]
+    except ValueError:
+        raise ValueError(f"--noise takes rates such as 0.02,0.1, got {text!r}") from None
+    if any(not 0 <= r <= 1 for r in rates):
+        raise ValueError(f"--noise rates must lie in [0, 1], got {text!r}")
+    return list(rates)

@@ -1,0 +1,230 @@
+"""Plots for a run's report directory (--report DIR), drawn from the recorded verdicts and the
+models' saved training curves: nothing is recomputed from a model here.
+
+    dynamics_<model>.png      held-out accuracy, noisy recall and clean-label share on noisy
+                              items over training steps, with M_pre marked
+    figure_<claim>[_<variant>]_<recipe>.png   every figure a claim declared with its verdict
+                              (suite.judge.figures: per-site lines, an intervention beside its
+                              control, a sweep), each seed's values in one panel
+    report.md, report.html    the claims table, replication, family-wise correction and the
+                              plots (embedded in the HTML, so the file travels alone)
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+from typing import Any, Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only, no display
+import matplotlib.pyplot as plt  # noqa: E402
+
+from suite.measure import dynamics  # noqa: E402
+from suite.judge import render  # noqa: E402
+from suite.judge.claim import Verdict  # noqa: E402
+
+
+def plot_dynamics(curve: Sequence[dict[str, Any]], title: str, path: Path) -> None:
+    steps = [p["step"] for p in curve]
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    for field, label in (("heldout_acc", "held-out accuracy"), ("noisy_recall", "noisy recall"),
+                         ("noisy_clean_share", "noisy items answered with the clean label")):
+        ax.plot(steps, [p[field] for p in curve], label=label)
+    pre = dynamics.pre_memorization_step(curve)
+    if pre is not None:
+        ax.axvline(pre, color="grey", linestyle="--", label=f"M_pre (step {pre})")
+    ax.set(xlabel="training step", ylabel="share", ylim=(-0.02, 1.02), title=title)
+    ax.legend(fontsize=7, loc="center right")
+    _save(fig, path)
+
+
+def _save(fig: Any, path: Path) -> Path:
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def _panels(verdicts: Sequence[Verdict]) -> dict[tuple[str, str, str], list[Verdict]]:
+    """Verdicts that carry a figure, by (claim, variant, recipe): one panel each."""
+    out: dict[tuple[str, str, str], list[Verdict]] = defaultdict(list)
+    for v in verdicts:
+        if v.judged and isinstance(v.details.get("figure"), dict):
+            out[(v.claim, v.variant, v.recipe)].append(v)
+    return out
+
+
+def _draw_lines(ax: Any, rows: Sequence[Verdict]) -> None:
+    for v in sorted(rows, key=lambda r: r.seed):
+        f = v.details["figure"]
+        for i, (label, values) in enumerate(f["series"].items()):
+            ax.plot(range(len(values)), values, marker="o", color=f"C{i}", alpha=0.8,
+                    label=f"{label}, seed {v.seed}")
+        ax.set_xticks(range(len(f["x"])), f["x"], fontsize=7)
+    ax.set(xlabel=f["xlabel"], ylabel=f["ylabel"], ylim=(-0.02, 1.02))
+
+
+def _draw_bars(ax: Any, rows: Sequence[Verdict]) -> None:
+    rows = sorted(rows, key=lambda r: r.seed)
+    figs = [v.details["figure"] for v in rows]
+    x = range(len(rows))
+    ax.bar([i - 0.2 for i in x], [f["effect"] for f in figs], width=0.4, label=figs[0]["effect_label"])
+    ax.bar([i + 0.2 for i in x], [f["control"] for f in figs], width=0.4, color="grey",
+           label=figs[0]["control_label"])
+    ax.set_xticks(list(x), [f"seed {v.seed}" for v in rows], fontsize=7)
+
+
+def plot_figures(verdicts: Sequence[Verdict], out: Path) -> list[Path]:
+    """Every figure the claims declared (suite.judge.figures), one file per claim x variant x
+    recipe with each seed's values."""
+    draw = {"lines": _draw_lines, "bars": _draw_bars}
+    written = []
+    for (claim, variant, recipe), rows in sorted(_panels(verdicts).items()):
+        kind = rows[0].details["figure"]["kind"]
+        fig, ax = plt.subplots(figsize=(6.5, 3.8))
+        draw[kind](ax, rows)
+        name = render.name(claim, variant)
+        ax.set_title(f"{recipe}: {name}\n{rows[0].details['figure']['title']}", fontsize=9)
+        ax.legend(fontsize=6)
+        stem = f"figure_{claim.replace('.', '_')}{'_' + variant if variant else ''}_{recipe}"
+        written.append(_save(fig, out / f"{stem}.png"))
+    return written
+
+
+def write_plots(out: Path, verdicts: Sequence[Verdict],
+                curves: dict[str, list[dict[str, Any]]]) -> list[Path]:
+    """Every plot this run's verdicts and training curves support; returns the files written.
+    curves: model name -> its curve.json."""
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, curve in sorted(curves.items()):
+        if curve:
+            path = out / f"dynamics_{name}.png"
+            plot_dynamics(curve, name, path)
+            written.append(path)
+    return written + plot_figures(verdicts, out)
+
+
+# --- the run's summary: markdown and one self-contained HTML file ---------------------------
+
+def _row(v: Verdict, known: frozenset = frozenset()) -> list[str]:
+    name = v.name
+    interval = render.interval(v.ci_low, v.ci_high)
+    estimate = "" if v.estimate is None or not v.judged else render.fmt(v.estimate)
+    p = "" if v.p is None else f"{v.p:.3g}"
+    status = v.outcome if v.judged else "not judged (precondition)"
+    if v.outcome == "does not hold" and (v.claim, v.variant, v.recipe) in known:
+        status = "known: does not hold (recorded finding)"
+    return [name, v.task, v.recipe, str(v.seed), f"{v.noise:g}", estimate, interval, p, status]
+
+
+HEADER = ["claim", "task", "model", "seed", "noise", "estimate", "interval", "p", "outcome"]
+
+
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(c.replace("|", "/") for c in r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def _html_table(header: Sequence[str], rows: Sequence[Sequence[str]], css: str = "") -> str:
+    from html import escape
+
+    head = "".join(f"<th>{escape(h)}</th>" for h in header)
+    body = "".join(
+        f'<tr class="{escape(r[-1].split()[0] if r[-1] else "")}">' + "".join(f"<td>{escape(c)}</td>" for c in r)
+        + "</tr>" for r in rows)
+    return f'<table class="{css}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+STYLE = """body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}
+table{border-collapse:collapse;font-size:13px;margin:1em 0}td,th{border:1px solid #ccc;
+padding:3px 6px;text-align:left}tr.holds td:last-child{color:#060}tr.does td:last-child{color:#a00}
+tr.inconclusive td:last-child,tr.not td:last-child,tr.known td:last-child{color:#888}img{max-width:100%;display:block;margin:1em 0}"""
+
+
+def summary_tables(verdicts: Sequence[Verdict], known: frozenset = frozenset()
+                   ) -> dict[str, tuple[list[str], list[list[str]]]]:
+    """The report's tables: claims, replication across seeds, family-corrected p-values."""
+    from suite.judge.replication import family_correct, replicate
+
+    tables = {"Claims": (HEADER, [_row(v, known) for v in verdicts])}
+    reps = replicate(verdicts)
+    if reps:
+        tables["Replication across seeds (k-of-n)"] = (
+            ["claim", "model", "noise", "holds / judged seeds", "not judged", "rule", "error rate",
+             "outcome"],
+            [[render.name(r.claim, r.variant), r.recipe, f"{r.noise:g}",
+              f"{r.holds_in} of {r.judged} ({r.does_not_hold_in} do not hold, "
+              f"{r.inconclusive_in} inconclusive)", str(r.not_judged_in), f">= {r.k}",
+              "exact" if r.error_rate is None else f"{r.error_rate:.2g}",
+              "replicates" if r.replicates else "does not replicate"] for r in reps])
+    fams = family_correct(verdicts)
+    if fams:
+        tables["Family-wise correction (Holm, alpha 0.05)"] = (
+            ["claim", "family", "model", "seed", "noise", "p", "p (Holm)", "verdict"],
+            [[render.name(f.claim, f.variant), f"{f.family} ({f.family_size})",
+              f.recipe, str(f.seed), f"{f.noise:g}", f"{f.p:.3g}", f"{f.p_holm:.3g}",
+              "holds" if f.holds_corrected else "does not hold"] for f in fams])
+    return tables
+
+
+def write_summary(out: Path, verdicts: Sequence[Verdict], plots: Sequence[Path],
+                  title: str = "memsuite report", known: frozenset = frozenset()
+                  ) -> tuple[Path, Path]:
+    """report.md (tables, plots linked) and report.html (tables, plots embedded: one file that
+    opens anywhere)."""
+    import base64
+    from html import escape
+
+    from suite.judge.claim import OUTCOMES
+
+    counts = {k: sum(v.outcome == k for v in verdicts) for k in OUTCOMES}
+    line = (f"{len(verdicts)} verdicts: " + ", ".join(f"{n} {k}" for k, n in counts.items()))
+    tables = summary_tables(verdicts, known)
+    md = [f"# {title}", "", line, ""]
+    html = [f"<!doctype html><html><head><meta charset='utf-8'><title>{escape(title)}</title>"
+            f"<style>{STYLE}</style></head><body><h1>{escape(title)}</h1><p>{escape(line)}</p>"]
+    for heading, (header, rows) in tables.items():
+        md += [f"## {heading}", "", markdown_table(header, rows), ""]
+        html.append(f"<h2>{escape(heading)}</h2>" + _html_table(header, rows, css="verdicts"))
+    if plots:
+        md += ["## Plots", ""]
+        html.append("<h2>Plots</h2>")
+    for path in plots:
+        md += [f"![{path.stem}]({path.name})", ""]
+        data = base64.b64encode(path.read_bytes()).decode()
+        html.append(f"<figure><img alt='{escape(path.stem)}' src='data:image/png;base64,{data}'>"
+                    f"<figcaption>{escape(path.stem)}</figcaption></figure>")
+    html.append("</body></html>")
+    (out / "report.md").write_text("\n".join(md))
+    (out / "report.html").write_text("\n".join(html))
+    return out / "report.md", out / "report.html"
+
+
+def write_report(out: Path, verdicts: Sequence[Verdict], curves: dict[str, list[dict[str, Any]]],
+                 known: frozenset = frozenset()) -> tuple[Path, Path]:
+    """Plots, report.md and report.html for a run (or a re-render of one). known: the
+    (claim, variant, recipe) keys of recorded findings whose protocol matches, shown as known."""
+    plots = write_plots(out, verdicts, curves)
+    return write_summary(out, verdicts, plots, known=known)
+
+
+def known_findings(verdicts: Sequence[Verdict], findings: dict) -> frozenset:
+    """The verdicts' (claim, variant, recipe) keys that a recorded finding of the same protocol
+    covers (findings: suite.findings.load's result)."""
+    from suite.run.findings import covering
+
+    return frozenset((v.claim, v.variant, v.recipe) for v in verdicts
+                     if covering(findings, v) is not None)
+
+
+def rerender(directory: Path) -> tuple[Path, Path]:
+    """Re-render a report directory from its results.jsonl and curves.json, no models run."""
+    from suite.run import findings, results
+
+    verdicts = results.read_verdicts(directory)
+    known = known_findings(verdicts, findings.load())
+    return write_report(directory, verdicts, results.read_curves(directory), known)
