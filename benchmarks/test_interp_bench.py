@@ -46,7 +46,9 @@ def op_lens(model, batch):
 def op_patch_sweep(model, batch, n: int = 256):
     target, source = batch.select(slice(0, n)), batch.select(slice(n, 2 * n))
     positions = list(range(int(batch.positions[:, 0].min()) + 1))
-    patching.sweep_inputs(model, source, target, resid_sites(model), positions)
+    for site in resid_sites(model):
+        for p in positions:
+            patching.patch_inputs(model, source, target, site, [p])
 
 
 def op_kfac(model, batch):

@@ -45,7 +45,7 @@ from safetensors.torch import load_file, save_file
 from transformers import GPT2LMHeadModel
 from transformers.utils import logging as hf_logging
 
-from suite.measure import dynamics
+from suite.train import dynamics
 from suite.train.recipes import Recipe
 from suite.tasks import TaskData, Vocab, VocabMismatch, generate, spec_from_dict, spec_to_dict
 from suite.train.loop import TrainResult, default_device, train
@@ -115,7 +115,7 @@ def _write_json(path: Path, obj: Any) -> None:
 
 
 def final_metrics(result: TrainResult) -> dict[str, Any]:
-    """The numbers saved as metrics.json: last evaluation, M_pre and its clean-label share."""
+    """The numbers saved as metrics.json: last evaluation, M_pre and its noisy_clean_share (noisy items answered with their clean label)."""
     curve = result.curve
     last = curve[-1]
     pre = dynamics.pre_memorization_step(curve)
@@ -132,10 +132,16 @@ def final_metrics(result: TrainResult) -> dict[str, Any]:
         "pre_memorization_step": pre,
         "heldout_acc_at_pre": at_pre.get("heldout_acc"),
         "noisy_recall_at_pre": at_pre.get("noisy_recall"),
-        "clean_label_share_at_pre": at_pre.get("noisy_clean_share"),
+        "noisy_clean_share_at_pre": at_pre.get("noisy_clean_share"),
         "n": {"clean": len(data.clean), "noisy": len(data.noisy), "heldout": len(data.heldout),
               "atomic": len(data.atomic)},
     }
+
+
+def noisy_records(items: Any) -> list[dict[str, list[str]]]:
+    """noisy.json's format: each noisy item's prompt, clean answer and trained label."""
+    return [{"prompt": list(it.prompt), "clean": list(it.clean), "label": list(it.label)}
+            for it in items]
 
 
 def write_entry(result: TrainResult, recipe: Recipe, directory: Path) -> None:
@@ -145,10 +151,7 @@ def write_entry(result: TrainResult, recipe: Recipe, directory: Path) -> None:
     result.model.save_pretrained(directory, safe_serialization=True)
     result.data.vocab.save(directory / "vocab.json")
     _write_json(directory / "task.json", spec_to_dict(recipe.task))
-    _write_json(directory / "noisy.json", [
-        {"prompt": list(it.prompt), "clean": list(it.clean), "label": list(it.label)}
-        for it in result.data.noisy
-    ])
+    _write_json(directory / "noisy.json", noisy_records(result.data.noisy))
     _write_json(directory / "recipe.json", recipe.to_dict())
     metrics = final_metrics(result)
     metrics.update({
@@ -269,9 +272,7 @@ class StoredModel:
         saved = self._json("noisy.json")
         if saved is None:
             return data
-        regenerated = [{"prompt": list(it.prompt), "clean": list(it.clean),
-                        "label": list(it.label)} for it in data.noisy]
-        if saved == regenerated:
+        if saved == noisy_records(data.noisy):
             return data
         if (self.path / "manifest.json").is_file():
             raise CorruptEntry(f"{self.path}: noisy.json differs from the task regenerated "

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import torch
 
-from suite.train.batching import Batch, answer_logits
+from suite.train.batching import Batch, answer_logits, chunks
 from suite.interp.hooks import hooked
 
 
@@ -23,10 +23,8 @@ def neuron_attribution(model: torch.nn.Module, batch: Batch, layer: int,
                        chunk: int = 512) -> torch.Tensor:
     """[N, H] activation x gradient of each MLP neuron of `layer` for each item."""
     site = f"mlp.{layer}"
-    device = next(model.parameters()).device
     out = []
-    for start in range(0, len(batch), chunk):
-        part = batch.select(slice(start, start + chunk)).to(device)
+    for part in chunks(model, batch, chunk):
         with hooked(model, capture=[site], detach=False) as acts:
             score = answer_score(answer_logits(model, part), part.targets)
         act = acts[site]

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import torch
 
+from suite.interp.hooks import hooked
 from suite.train.batching import Batch, answer_logits
 
 
@@ -42,13 +43,23 @@ def mlp_weights(model: torch.nn.Module) -> dict[str, torch.nn.Module]:
     return out
 
 
+def _projection_sites(model: torch.nn.Module) -> dict[str, tuple[str, str]]:
+    """Each MLP projection's (input site, output site) in the hook layer's names."""
+    out = {}
+    for i in range(len(model.transformer.h)):
+        out[f"h.{i}.c_fc"] = (f"mlp_in.{i}", f"mlp_pre.{i}")
+        out[f"h.{i}.c_proj"] = (f"mlp.{i}", f"mlp_out.{i}")
+    return out
+
+
 def kfac_factors(model: torch.nn.Module, batch: Batch, fisher: str = "empirical",
                  chunk: int = 512, seed: int = 0) -> dict[str, Factors]:
     """K-FAC factors A and G for every MLP projection, averaged over non-padding tokens."""
     if fisher not in ("empirical", "true"):
         raise ValueError(f"fisher must be 'empirical' or 'true', got {fisher!r}")
-    modules = mlp_weights(model)
+    modules = _projection_sites(model)
     sums = {name: [None, None] for name in modules}  # type: dict[str, list]
+    wanted = [site for pair in modules.values() for site in pair]
     tokens = 0
     generator = torch.Generator().manual_seed(seed)
     device = next(model.parameters()).device
@@ -58,17 +69,10 @@ def kfac_factors(model: torch.nn.Module, batch: Batch, fisher: str = "empirical"
         part = batch.select(slice(start, start + chunk)).to(device)
         mask = (torch.arange(part.ids.shape[1], device=device)[None, :]
                 <= part.positions[:, -1:]).float()  # tokens up to the last answer input
-        inputs: dict[str, torch.Tensor] = {}
-        outputs: dict[str, torch.Tensor] = {}
-        handles = []
-        for name, module in modules.items():
-            def hook(mod, args, out, name=name):  # type: ignore[no-untyped-def]
-                inputs[name] = args[0].detach()
-                out.retain_grad()
-                outputs[name] = out
-            handles.append(module.register_forward_hook(hook))
-        try:
+        with hooked(model, capture=wanted, detach=False) as acts:
             logits = answer_logits(model, part)
+            for _, out_site in modules.values():
+                acts[out_site].retain_grad()
             if fisher == "empirical":
                 targets = part.targets
             else:
@@ -79,13 +83,10 @@ def kfac_factors(model: torch.nn.Module, batch: Batch, fisher: str = "empirical"
                                                      reduction="sum")
             model.zero_grad(set_to_none=True)
             loss.backward()
-        finally:
-            for h in handles:
-                h.remove()
         m = mask.unsqueeze(-1)
-        for name in modules:
-            x = (inputs[name] * m).flatten(0, 1)
-            g = (outputs[name].grad * m).flatten(0, 1)
+        for name, (in_site, out_site) in modules.items():
+            x = (acts[in_site].detach() * m).flatten(0, 1)
+            g = (acts[out_site].grad * m).flatten(0, 1)
             a_part, g_part = x.T @ x, g.T @ g
             s = sums[name]
             s[0] = a_part if s[0] is None else s[0] + a_part

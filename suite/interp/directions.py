@@ -1,7 +1,7 @@
 """Directions in activation space: difference of means, and edits along a direction.
 
 `scale_along(d, alpha)` rescales the component of every activation along unit(d): alpha = 0
-removes it, alpha = -1 reverses it, alpha = 1 is the identity. `add(d, c)` adds c * d.
+removes it, alpha = -1 reverses it, alpha = 1 is the identity.
 `random_like(d, seed)` draws a direction of the same norm: the control for any steering claim.
 """
 
@@ -40,11 +40,6 @@ def scale_along(d: torch.Tensor, alpha: float, positions: torch.Tensor | None = 
         return v + (alpha - 1.0) * (v @ uu).unsqueeze(-1) * uu
 
     return edit_vectors(fn, positions)
-
-
-def add(d: torch.Tensor, coefficient: float = 1.0, positions: torch.Tensor | None = None) -> Edit:
-    """Add coefficient * d."""
-    return edit_vectors(lambda v: v + coefficient * d.to(v.device, v.dtype), positions)
 
 
 def random_like(d: torch.Tensor, seed: int) -> torch.Tensor:

@@ -3,8 +3,6 @@
 - `leace`: least-squares concept erasure (Belrose et al. 2023): the smallest change, in the
   whitened geometry, that makes the class-conditional means equal, so no linear classifier can
   beat a constant predictor. Rank <= number of classes - 1.
-- `inlp`: iterative nullspace projection (Ravfogel et al. 2020): fit a linear probe, project its
-  weight rows out, repeat; an orthogonal projection of rank <= iterations x (classes).
 - `random_subspace`: orthogonal projection out of a random subspace of a given rank: the control
   every erasure claim compares against.
 
@@ -18,7 +16,6 @@ from dataclasses import dataclass
 import torch
 
 from suite.interp.hooks import Edit, edit_vectors
-from suite.interp.probes import train_probe
 
 
 @dataclass(frozen=True)
@@ -63,32 +60,6 @@ def leace(x: torch.Tensor, y: torch.Tensor) -> Eraser:
     basis = _orthonormal(whiten @ sigma_xz).double()
     removed = unwhiten @ basis @ basis.T @ whiten
     return Eraser(mean.float(), removed.float(), basis.shape[1])
-
-
-def inlp(x: torch.Tensor, y: torch.Tensor, max_iterations: int = 8, l2: float = 1e-3,
-         tolerance: float = 0.05, seed: int = 0) -> Eraser:
-    """INLP eraser: probe, project the probe's directions out, repeat until a probe is at chance
-    on a held-out fifth of the items (accuracy <= majority-class rate + tolerance) or
-    max_iterations is reached. Each round removes the probe's class directions relative to their
-    mean (rank <= K - 1).
-    """
-    x = x.float()
-    mean = x.mean(0)
-    centred = x - mean
-    order = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))
-    fit, check = order[len(x) // 5 :], order[: len(x) // 5]
-    chance = float(torch.unique(y[check], return_counts=True)[1].max()) / len(check)
-    basis = x.new_zeros(x.shape[1], 0)
-    current = centred
-    for _ in range(max_iterations):
-        probe = train_probe(current[fit], y[fit], l2=l2)
-        if probe.accuracy(current[check], y[check]) <= chance + tolerance:
-            break
-        rows = probe.weight - probe.weight.mean(0, keepdim=True)
-        directions = (rows / probe.scale).T  # back to unstandardized feature space
-        basis = _orthonormal(torch.cat([basis, directions], 1))
-        current = centred - centred @ basis @ basis.T
-    return Eraser(mean, basis @ basis.T, basis.shape[1])
 
 
 def random_subspace(mean: torch.Tensor, rank: int, seed: int) -> Eraser:

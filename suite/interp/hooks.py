@@ -5,6 +5,8 @@ Sites (L = number of blocks, i in 0..L-1), each a tensor [batch, position, width
     embed        token + position embeddings (the residual stream before block 0)
     resid.i      the residual stream after block i (block output; resid.{L-1} is before ln_f)
     attn.i       block i's attention output (after c_proj, before it is added to the stream)
+    mlp_in.i     block i's MLP input (after ln_2, before c_fc)
+    mlp_pre.i    block i's MLP pre-activations (after c_fc, before the nonlinearity)
     mlp.i        block i's MLP neuron activations, after the nonlinearity (width 4 x n_embd)
     mlp_out.i    block i's MLP output (after c_proj, before it is added to the stream)
 
@@ -28,7 +30,7 @@ import transformers
 from suite.tasks import unknown
 
 Edit = Callable[[torch.Tensor], torch.Tensor]
-KINDS = ("embed", "resid", "attn", "mlp", "mlp_out")
+KINDS = ("embed", "resid", "attn", "mlp_in", "mlp_pre", "mlp", "mlp_out")
 
 
 def n_layers(model: torch.nn.Module) -> int:
@@ -39,7 +41,8 @@ def sites(model: torch.nn.Module) -> list[str]:
     """Every valid site name of `model`, in forward order."""
     out = ["embed"]
     for i in range(n_layers(model)):
-        out += [f"attn.{i}", f"mlp.{i}", f"mlp_out.{i}", f"resid.{i}"]
+        out += [f"attn.{i}", f"mlp_in.{i}", f"mlp_pre.{i}", f"mlp.{i}", f"mlp_out.{i}",
+                f"resid.{i}"]
     return out
 
 
@@ -59,6 +62,8 @@ def _module_and_mode(model: torch.nn.Module, site: str) -> tuple[torch.nn.Module
     return {
         "resid": (block, "out"),
         "attn": (block.attn, "out"),
+        "mlp_in": (block.mlp.c_fc, "in"),
+        "mlp_pre": (block.mlp.c_fc, "out"),
         "mlp": (block.mlp.c_proj, "in"),
         "mlp_out": (block.mlp, "out"),
     }[kind]
@@ -133,6 +138,16 @@ def at_positions(values: torch.Tensor, positions: torch.Tensor) -> Edit:
         rows = torch.arange(act.shape[0], device=act.device)
         out[rows, positions.to(act.device)] = values.to(act.dtype).to(act.device)
         return out
+
+    return fn
+
+
+def compose(*edits: Edit) -> Edit:
+    """One edit applying several in order."""
+    def fn(act: torch.Tensor) -> torch.Tensor:
+        for edit in edits:
+            act = edit(act)
+        return act
 
     return fn
 

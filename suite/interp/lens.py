@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from suite.train.batching import Batch
+from suite.train.batching import Batch, chunks
 from suite.interp.hooks import gather_positions, hooked, resid_sites
 
 
@@ -22,10 +22,8 @@ def lens(model: torch.nn.Module, resid: torch.Tensor) -> torch.Tensor:
 def lens_at_answers(model: torch.nn.Module, batch: Batch, chunk: int = 1024) -> torch.Tensor:
     """[S, N, A, V] lens logits at every residual site (embed, resid.0, ...) and answer position."""
     sites = resid_sites(model)
-    device = next(model.parameters()).device
     out = []
-    for start in range(0, len(batch), chunk):
-        part = batch.select(slice(start, start + chunk)).to(device)
+    for part in chunks(model, batch, chunk):
         with hooked(model, capture=sites) as acts:
             model(input_ids=part.ids)
         per_site = []
@@ -43,6 +41,3 @@ def target_rank(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     return (logits > target_logit).sum(-1)
 
 
-def decodes(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """[..., N] bool: every answer position's argmax equals the target ([..., N, A, V] logits)."""
-    return (target_rank(logits, targets) == 0).all(-1)

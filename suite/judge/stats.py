@@ -1,14 +1,13 @@
 """Statistics for verdicts: one helper per kind of test, all deterministic (seeded).
 
-- proportions: Wilson score interval (good coverage at small n and near 0 or 1) and the exact
-  Clopper-Pearson interval; exact binomial test.
-- paired before/after outcomes: exact McNemar (binomial test on the discordant pairs).
+- proportions: Wilson score interval (good coverage at small n and near 0 or 1); exact
+  binomial test (also the sign test on paired items, suite.run.baseline).
 - two groups: AUROC with a DeLong interval.
 - set overlap: hypergeometric tail probability of an overlap at least as large.
 - multiple comparisons: Holm (family-wise).
 - replication across seeds: the k-of-n rule and its false-positive rate under the null.
 - measurements a claim's rule is decided on (Share, ItemMean, ItemStatistic, Difference, Auc,
-  Exact, Largest, Smallest, Shifted; suite.claims.judge reads them): each gives an estimate with
+  Exact, Largest, Smallest, Shifted; suite.judge.claim.decide reads them): each gives an estimate with
   an interval whose unit is the item, so items that contribute several answer positions or
   sites are resampled whole (a cluster bootstrap), never counted as independent units.
 """
@@ -56,47 +55,10 @@ def wilson(k: int, n: int, confidence: float = 0.95) -> Proportion:
     return Proportion(k, n, p, low, high)
 
 
-def clopper_pearson(k: int, n: int, confidence: float = 0.95) -> Proportion:
-    """Exact (conservative) interval for k successes out of n."""
-    _check_kn(k, n)
-    if n == 0:
-        return Proportion(0, 0, float("nan"), 0.0, 1.0)
-    alpha = 1 - confidence
-    low = 0.0 if k == 0 else float(_st.beta.ppf(alpha / 2, k, n - k + 1))
-    high = 1.0 if k == n else float(_st.beta.ppf(1 - alpha / 2, k + 1, n - k))
-    return Proportion(k, n, k / n, low, high)
-
-
 def binomial_p(k: int, n: int, p0: float, alternative: str = "greater") -> float:
     """Exact binomial test of H0: rate = p0 against `alternative` ('greater', 'less', 'two-sided')."""
     _check_kn(k, n)
     return float(_st.binomtest(k, n, p0, alternative=alternative).pvalue)
-
-
-@dataclass(frozen=True)
-class McNemar:
-    lost: int  # success before, failure after
-    gained: int  # failure before, success after
-    n: int
-    p: float
-    effect: float  # (lost - gained) / n: the drop in success rate
-
-
-def mcnemar(before: Sequence[bool], after: Sequence[bool], alternative: str = "greater") -> McNemar:
-    """Exact McNemar test on paired outcomes. 'greater': the success rate dropped after."""
-    b = np.asarray(before, dtype=bool)
-    a = np.asarray(after, dtype=bool)
-    if b.shape != a.shape:
-        raise ValueError(f"paired outcomes need equal shapes, got {b.shape} and {a.shape}")
-    lost, gained = int((b & ~a).sum()), int((~b & a).sum())
-    discordant = lost + gained
-    if discordant == 0:
-        p = 1.0
-    else:
-        alt = {"greater": "greater", "less": "less", "two-sided": "two-sided"}[alternative]
-        p = float(_st.binomtest(lost, discordant, 0.5, alternative=alt).pvalue)
-    n = len(b)
-    return McNemar(lost, gained, n, p, (lost - gained) / n if n else float("nan"))
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,8 @@ from typing import Sequence
 import torch
 
 from suite.train.batching import Batch, answer_logits, encode
-from suite.interp import erasure, lens, probes
-from suite.interp.hooks import at_positions, gather_positions, hooked, resid_sites, run_capture
+from suite.interp import erasure, lens, patching, probes
+from suite.interp.hooks import gather_positions, hooked, resid_sites, run_capture
 from suite.measure.itemsets import control_labels, token_ids
 from suite.tasks import Item, Vocab
 
@@ -203,28 +203,12 @@ def erase_bridge(model: torch.nn.Module, fit_items: Sequence[Item], items: Seque
                               correct(control.at_positions(pos)))
 
 
-def compose(*edits):
-    """One hook edit applying several in order."""
-    def fn(act: torch.Tensor) -> torch.Tensor:
-        for edit in edits:
-            act = edit(act)
-        return act
-    return fn
-
-
-@torch.no_grad()
 def patched_answers(model: torch.nn.Module, source: Sequence[Item], target: Sequence[Item],
                     vocab: Vocab, site: str, positions: Sequence[int]) -> torch.Tensor:
     """[N, A] greedy answer tokens of `target` items (label prefix forced) with `site` at each of
-    `positions` taken from the row-paired `source` items (prompts of one length)."""
-    src, tgt = encode(source, vocab, "label"), encode(target, vocab, "label")
-    with hooked(model, capture=[site]) as acts:
-        model(input_ids=src.ids)
-    rows = len(target)
-    edits = [at_positions(acts[site][:, p], torch.full((rows,), p, dtype=torch.long))
-             for p in positions]
-    with hooked(model, edit={site: compose(*edits)}):
-        return answer_logits(model, tgt).argmax(-1)
+    `positions` taken from the row-paired `source` items (interp.patching.patch_inputs)."""
+    return patching.patch_inputs(model, encode(source, vocab, "label"),
+                                 encode(target, vocab, "label"), site, positions).argmax(-1)
 
 
 @dataclass(frozen=True)

@@ -11,15 +11,15 @@ A curriculum trains k - 1 hops on the same knowledge graph first, then k hops fr
 from __future__ import annotations
 
 import dataclasses
-import random
 import sys
 from dataclasses import dataclass
 from typing import Sequence
 
 from suite import store
 from suite.train.recipes import Recipe
-from suite.tasks import Item, TaskData, generate
-from suite.tasks.khop import entity, facts_of, follow, relation
+from suite.tasks import generate
+from suite.train.dynamics import first_step
+from suite.tasks import khop
 from suite.train.loop import train
 from suite.train.progress import bar_for
 
@@ -48,14 +48,6 @@ def grid_recipe(base: Recipe, *, k: int, max_queries: int | None = None,
     return dataclasses.replace(base, name=name, task=task, model=model)
 
 
-def first_step_reaching(curve: Sequence[dict], threshold: float) -> int | None:
-    for point in curve:
-        acc = point.get("heldout_acc")
-        if acc is not None and acc >= threshold:
-            return int(point["step"])
-    return None
-
-
 def run(base: Recipe, k: int, field: str, values: Sequence[int], threshold: float,
         progress: bool = True) -> list[SweepPoint]:
     """Train (or load) every grid point of one sweep and measure it."""
@@ -69,7 +61,7 @@ def run(base: Recipe, k: int, field: str, values: Sequence[int], threshold: floa
         stored = store.get_or_train(recipe, progress=progress)
         points.append(SweepPoint(k, field, value, recipe.name,
                                  float(stored.metrics["heldout_acc"]),
-                                 first_step_reaching(stored.curve, threshold),
+                                 first_step(stored.curve, "heldout_acc", threshold),
                                  float(stored.metrics.get("seconds") or 0.0)))
     return points
 
@@ -95,29 +87,6 @@ def growth(small_k: Sequence[SweepPoint], large_k: Sequence[SweepPoint]) -> Grow
     if a is None:
         return Growth(a, b, False, False)
     return Growth(a, b, True, b is None or b > a)
-
-
-def hop_queries(data: TaskData, k: int, n: int) -> TaskData:
-    """A curriculum's first stage: up to `n` random k-hop queries (no noise) on the knowledge
-    graph of `data`, split like `data`'s task (train_fraction), with its atomic facts and
-    vocabulary."""
-    spec, facts = data.spec, facts_of(data)
-    total = spec.n_entities * spec.n_relations**k
-    rng = random.Random(f"curriculum-{k}-{spec.seed}")
-    items = []
-    for index in rng.sample(range(total), min(n, total)):
-        index, rels = divmod(index, spec.n_relations**k)
-        relations = [(rels // spec.n_relations**i) % spec.n_relations for i in range(k)]
-        path = follow(facts, index, relations)
-        answer = (entity(path[-1]),)
-        items.append(Item(prompt=(entity(index),) + tuple(relation(r) for r in relations),
-                          clean=answer, label=answer, split="clean",
-                          intermediates={"bridges": tuple(path[:-1]), "start": index,
-                                         "bridge": path[0] if len(path) > 1 else None,
-                                         "relations": tuple(relations)}))
-    n_train = round(spec.train_fraction * len(items))
-    heldout = tuple(dataclasses.replace(it, split="heldout") for it in items[n_train:])
-    return dataclasses.replace(data, clean=tuple(items[:n_train]), noisy=(), heldout=heldout)
 
 
 @dataclass(frozen=True)
@@ -152,12 +121,12 @@ def curriculum(base: Recipe, k: int, stage1_steps: int, threshold: float,
     recipe = grid_recipe(base, k=k)
     alone = store.get_or_train(recipe, progress=progress)
     data = generate(recipe.task)
-    first = hop_queries(data, k - 1, recipe.task.max_queries or len(data.clean) + len(data.heldout))
+    first = khop.hop_queries(data, k - 1, recipe.task.max_queries or len(data.clean) + len(data.heldout))
     stage1 = dataclasses.replace(recipe, name=f"{recipe.name}-stage1", train=dataclasses.replace(
         recipe.train, steps=stage1_steps))
     warm = train(stage1, progress=bar_for(stage1).update if progress else None, data=first,
                  n_positions=data.max_length)
     stage2 = train(recipe, progress=bar_for(recipe).update if progress else None,
                    init=warm.model.state_dict())
-    return Curriculum(k, stage1_steps, first_step_reaching(alone.curve, threshold),
-                      first_step_reaching(stage2.curve, threshold))
+    return Curriculum(k, stage1_steps, first_step(alone.curve, "heldout_acc", threshold),
+                      first_step(stage2.curve, "heldout_acc", threshold))

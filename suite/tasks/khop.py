@@ -12,6 +12,7 @@ Two-hop reasoning (THR) is this task at k = 2; see thr.py.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import random
 from dataclasses import dataclass
@@ -145,3 +146,26 @@ def _unrank(index: int, spec: KHopSpec) -> tuple[int, ...]:
         index, r = divmod(index, spec.n_relations)
         rels.append(r)
     return (index,) + tuple(reversed(rels))
+
+
+def hop_queries(data: TaskData, k: int, n: int) -> TaskData:
+    """A curriculum's first stage: up to `n` random k-hop queries (no noise) on the knowledge
+    graph of `data`, split like `data`'s task (train_fraction), with its atomic facts and
+    vocabulary."""
+    spec, facts = data.spec, facts_of(data)
+    total = spec.n_entities * spec.n_relations**k
+    rng = random.Random(f"curriculum-{k}-{spec.seed}")
+    items = []
+    for index in rng.sample(range(total), min(n, total)):
+        index, rels = divmod(index, spec.n_relations**k)
+        relations = [(rels // spec.n_relations**i) % spec.n_relations for i in range(k)]
+        path = follow(facts, index, relations)
+        answer = (entity(path[-1]),)
+        items.append(Item(prompt=(entity(index),) + tuple(relation(r) for r in relations),
+                          clean=answer, label=answer, split="clean",
+                          intermediates={"bridges": tuple(path[:-1]), "start": index,
+                                         "bridge": path[0] if len(path) > 1 else None,
+                                         "relations": tuple(relations)}))
+    n_train = round(spec.train_fraction * len(items))
+    heldout = tuple(dataclasses.replace(it, split="heldout") for it in items[n_train:])
+    return dataclasses.replace(data, clean=tuple(items[:n_train]), noisy=(), heldout=heldout)

@@ -11,7 +11,7 @@ same event as greedy decoding producing the target, so accuracy costs one forwar
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import torch
 
@@ -70,13 +70,19 @@ def answer_loss(model: torch.nn.Module, batch: Batch) -> torch.Tensor:
     return torch.nn.functional.cross_entropy(logits.flatten(0, 1), batch.targets.flatten())
 
 
+def chunks(model: torch.nn.Module, batch: Batch, size: int) -> Iterator[Batch]:
+    """`batch` in slices of `size` rows, each on the model's device: the one chunked-forward
+    loop (evaluation, lens, attribution)."""
+    device = next(model.parameters()).device
+    for start in range(0, len(batch), size):
+        yield batch.select(slice(start, start + size)).to(device)
+
+
 @torch.no_grad()
 def exact_match(model: torch.nn.Module, batch: Batch, chunk: int = 2048) -> torch.Tensor:
     """[N] bool: the model's greedy answer equals the batch's targets."""
-    device = next(model.parameters()).device
     out = []
-    for start in range(0, len(batch), chunk):
-        part = batch.select(slice(start, start + chunk)).to(device)
+    for part in chunks(model, batch, chunk):
         pred = answer_logits(model, part).argmax(-1)
         out.append((pred == part.targets).all(-1).cpu())
     return torch.cat(out) if out else torch.zeros(0, dtype=torch.bool)
