@@ -1,4 +1,5 @@
-"""Shared helpers for unit tests: a recipe small enough to train in about a second."""
+"""Shared helpers for the unit and integration tests: recipes small enough to train in about a
+second, a private store, and a sample report directory."""
 
 from __future__ import annotations
 
@@ -16,6 +17,13 @@ def micro_recipe(task: str = "thr", steps: int = 40, seed: int = 0) -> Recipe:
         model=ModelSpec(n_layer=1, n_embd=16, n_head=2),
         train=TrainSpec(steps=steps, batch_size=16, lr=3e-3, eval_every=10),
     )
+
+
+def micro_khop() -> Recipe:
+    return Recipe(name="khop-micro", scale="tiny",
+                  task=make_spec("khop", k=3, n_entities=6, n_relations=3, noise=0.0),
+                  model=ModelSpec(n_layer=1, n_embd=16, n_head=2),
+                  train=TrainSpec(steps=20, batch_size=16, lr=3e-3, eval_every=10))
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import pytest
 from suite.run.options import parse_noise, parse_seeds
 from suite.train import recipes
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 pytest_plugins = ["pytester"]
 
 def test_seeds_and_noise_options_parse():
@@ -49,7 +49,7 @@ def test_cli_train_prints_one_json_object_and_loads_the_second_time(recipe_dir, 
     first = json.loads(_cli("train", "thr-micro", "--seed", "1", "--json", "--quiet",
                             env_extra=env).stdout)
     for field in ("recipe", "seed", "seconds", "heldout_acc", "noisy_recall",
-                  "clean_label_share_at_pre", "pre_memorization_step", "path"):
+                  "noisy_clean_share_at_pre", "pre_memorization_step", "path"):
         assert field in first
     assert first["seed"] == 1 and first["seconds"] > 0 and Path(first["path"]).is_dir()
     second = json.loads(_cli("train", "thr-micro", "--seed", "1", "--json", "--quiet",
@@ -144,3 +144,15 @@ def test_outcomes_and_recorded_findings(pytester, recipe_dir, store_dir, monkeyp
     stale = pytester.runpytest_subprocess("--seeds", "0,")
     stale.assert_outcomes(failed=1)
     stale.stdout.fnmatch_lines(["*stale finding: x.finding on thr-micro*"])
+
+
+def test_the_catalogue_in_docs_is_generated_from_the_claims_and_up_to_date():
+    """docs/CLAIMS.md's claim entries are what `memsuite ls --markdown` prints from the Claim
+    records (found by pytest's collection, the claims are never imported by the library)."""
+    from suite.run import catalogue
+
+    claims = catalogue.collect()
+    assert len(claims) >= 20 and all("." in claim_id for claim_id in claims)
+    written = catalogue.generated_part(catalogue.catalogue_file().read_text())
+    assert written.strip() == catalogue.markdown(claims).strip(), \
+        "docs/CLAIMS.md is out of date: run memsuite ls --markdown --write"

@@ -14,13 +14,13 @@ import pytest
 import torch
 
 from suite import store
-from suite.measure import dynamics
+from suite.train import dynamics
 from suite.judge import gates as preconditions
 from suite.train.batching import encode, exact_match
 from suite.train.loop import train
 from tests.conftest import micro_recipe
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_same_seed_same_model_other_seed_other_model():

@@ -14,7 +14,7 @@ import pytest
 
 from suite.store import StoredModel
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 pytest_plugins = ["pytester"]
 
 

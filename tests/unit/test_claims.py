@@ -357,3 +357,21 @@ def test_a_seed_variable_claim_is_not_a_regression_on_a_new_seed():
     assert not any(c.regression for c in changes)
     always = [verdict(seed=s, estimate=0.2, ci=(0.16, 0.24)) for s in range(3)]
     assert [c.kind for c in compare([seed3], always)] == ["no longer holds"]
+
+
+def test_a_declared_figure_travels_as_a_plain_record_and_stays_out_of_the_message():
+    from suite.judge.figures import Bars
+
+    v = JUDGE(SHARE_AT_LEAST_HALF, MODEL, {"share": Share(80, 100)}, n=100,
+              figure=Bars("an intervention", 0.2, 0.9), erased=0.2)
+    assert v.details["figure"] == {"title": "an intervention", "effect": 0.2, "control": 0.9,
+                                   "effect_label": "intervention", "control_label": "control",
+                                   "kind": "bars"}
+    assert json.loads(v.to_json())["details"]["figure"]["kind"] == "bars"
+    assert "erased=0.200" in v.message and "figure" not in v.message
+
+
+def test_a_judge_without_a_recorder_records_nowhere_and_names_its_test():
+    v = Judge(test="test_x[fda-tiny-s0-n0.05]")(SHARE_AT_LEAST_HALF, MODEL,
+                                                  {"share": Share(90, 100)}, n=100)
+    assert v.test == "test_x[fda-tiny-s0-n0.05]" and v.holds

@@ -57,7 +57,9 @@ def manual_forward(model, ids):
         out[f"attn.{i}"] = a
         x = x + a
         h = block.ln_2(x)
+        out[f"mlp_in.{i}"] = h
         pre = h @ block.mlp.c_fc.weight + block.mlp.c_fc.bias
+        out[f"mlp_pre.{i}"] = pre
         act = 0.5 * pre * (1 + torch.tanh(math.sqrt(2 / math.pi) * (pre + 0.044715 * pre**3)))
         out[f"mlp.{i}"] = act
         m = act @ block.mlp.c_proj.weight + block.mlp.c_proj.bias
@@ -100,7 +102,7 @@ def test_patching_a_run_with_its_own_activations_changes_nothing(model, batch):
     base = answer_logits(model, batch)
     for site in sites(model):
         pos = batch.positions[:, 0]
-        patched = patching.patch_inputs(model, batch, batch, site, pos, pos)
+        patched = patching.patch_inputs(model, batch, batch, site, sorted(set(pos.tolist())))
         torch.testing.assert_close(patched, base, msg=site)
     torch.testing.assert_close(patching.patch_models(model, model, batch, "mlp.1"), base)
 
@@ -109,11 +111,10 @@ def test_patching_a_run_with_its_own_activations_changes_nothing(model, batch):
 def test_patching_from_another_input_moves_the_output_towards_it(model, data, batch):
     other = encode(data.clean[: len(batch)], data.vocab)
     last = batch.positions[:, 0]
+    assert (last == last[0]).all() and (other.positions[:, 0] == last[0]).all()  # one length
     patched = patching.patch_inputs(model, other, batch, f"resid.{len(model.transformer.h) - 1}",
-                                    other.positions[:, 0], last)
+                                    [int(last[0])])
     torch.testing.assert_close(patched, answer_logits(model, other))  # last layer, answer position
-    sweep = patching.sweep_inputs(model, other, batch, ["embed", "resid.0"], [0, 1])
-    assert sweep.shape[:3] == (2, 2, len(batch))
 
 
 @torch.no_grad()
@@ -142,10 +143,9 @@ def test_probe_finds_a_planted_variable_and_the_shuffled_control_does_not():
     assert (probe.rank(x[400:], y[400:]) == 0).float().mean() == probe.accuracy(x[400:], y[400:])
 
 
-@pytest.mark.parametrize("method", ["leace", "inlp"])
-def test_erasure_drops_a_planted_variable_to_chance_and_random_subspace_does_not(method):
+def test_erasure_drops_a_planted_variable_to_chance_and_random_subspace_does_not():
     x, y = planted()
-    fit = erasure.leace(x[:400], y[:400]) if method == "leace" else erasure.inlp(x[:400], y[:400])
+    fit = erasure.leace(x[:400], y[:400])
     assert 1 <= fit.rank <= x.shape[1] // 2
     erased = fit(x)
     after = probes.train_probe(erased[:400], y[:400]).accuracy(erased[400:], y[400:])
@@ -176,7 +176,6 @@ def test_direction_edits():
     reversed_ = directions.scale_along(d, -1.0)(x)
     assert float(directions.component(reversed_, d)) == pytest.approx(-float(directions.component(x, d)))
     torch.testing.assert_close(directions.scale_along(d, 1.0)(x), x)
-    torch.testing.assert_close(directions.add(d, 2.0)(x), x + 2 * d)
     r = directions.random_like(d, seed=0)
     assert float(r.norm()) == pytest.approx(float(d.norm()))
     a, b = torch.ones(4, 3), torch.zeros(2, 3)

@@ -6,15 +6,8 @@ from __future__ import annotations
 import dataclasses
 
 from suite.measure import sweeps
-from suite.tasks import make_spec
-from suite.train.recipes import ModelSpec, Recipe, TrainSpec
+from tests.conftest import micro_khop
 
-
-def micro_khop() -> Recipe:
-    return Recipe(name="khop-micro", scale="tiny",
-                  task=make_spec("khop", k=3, n_entities=6, n_relations=3, noise=0.0),
-                  model=ModelSpec(n_layer=1, n_embd=16, n_head=2),
-                  train=TrainSpec(steps=20, batch_size=16, lr=3e-3, eval_every=10))
 
 def _points(k, reached: dict[int, bool]) -> list[sweeps.SweepPoint]:
     return [sweeps.SweepPoint(k, "n_layer", v, f"r{v}", 0.9 if ok else 0.1, 100 if ok else None,

@@ -1,0 +1,73 @@
+"""Recipes: inheritance (base = ...), the regime field, and the shipped derived recipes."""
+
+from __future__ import annotations
+
+import pytest
+
+from suite.train import recipes
+
+BASE = """
+scale = "tiny"
+description = "a base"
+
+[task]
+task = "thr"
+n_entities = 6
+n_relations = 3
+noise = 0.05
+
+[model]
+n_layer = 1
+n_embd = 16
+n_head = 2
+
+[train]
+steps = 30
+batch_size = 16
+lr = 3e-3
+"""
+
+
+@pytest.fixture
+def folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("MEMSUITE_RECIPES", str(tmp_path))
+    (tmp_path / "base.toml").write_text(BASE)
+    return tmp_path
+
+
+def test_a_recipe_inherits_its_base_and_overrides_what_it_sets(folder):
+    (folder / "heavy.toml").write_text('base = "base"\nregime = "coexist"\n[task]\nnoise = 0.5\n'
+                                       '[train]\nsteps = 40\n')
+    base, heavy = recipes.load("base"), recipes.load("heavy")
+    assert (heavy.task.noise, heavy.train.steps, heavy.regime) == (0.5, 40, "coexist")
+    assert heavy.model == base.model and heavy.task.n_entities == base.task.n_entities
+    assert heavy.train.batch_size == base.train.batch_size and heavy.name == "heavy"
+    (folder / "heavier.toml").write_text('base = "heavy"\n[task]\nnoise = 0.6\n')
+    heavier = recipes.load("heavier")
+    assert heavier.train.steps == 40 and heavier.task.noise == 0.6
+    assert heavier.regime == ""  # a regime is not inherited: a recipe names its own
+
+
+def test_inheritance_errors_name_the_problem(folder):
+    (folder / "a.toml").write_text('base = "b"\n')
+    (folder / "b.toml").write_text('base = "a"\n')
+    with pytest.raises(ValueError, match="inherits from itself"):
+        recipes.load("a")
+    (folder / "c.toml").write_text('base = "nope"\n')
+    with pytest.raises(KeyError, match="unknown recipe 'nope'"):
+        recipes.load("c")
+    (folder / "d.toml").write_text('base = "base"\nregime = "mystery"\n')
+    with pytest.raises(ValueError, match="regime must be one of"):
+        recipes.load("d")
+
+
+def test_the_shipped_regime_recipes_are_their_base_with_the_declared_changes(monkeypatch):
+    monkeypatch.delenv("MEMSUITE_RECIPES", raising=False)
+    for name, base, regime in (("coexist-fda-tiny", "fda-tiny", "coexist"),
+                               ("coexist-thr-tiny", "thr-tiny", "coexist"),
+                               ("zhang-fda-tiny", "fda-tiny", "zhang")):
+        derived, parent = recipes.load(name), recipes.load(base)
+        assert derived.regime == regime and parent.regime == ""
+        assert derived.model == parent.model and derived.scale == parent.scale
+    assert recipes.load("coexist-fda-tiny").task.noise == 0.5
+    assert recipes.load("zhang-fda-tiny").task.noise == 1.0
