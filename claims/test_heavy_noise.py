@@ -7,15 +7,7 @@ Judged on the `coexist` regime: recipes coexist-<task>-<scale>, the ordinary rec
 0.5. Items: the noisy training items the model recalls (memorized), so the model's own output is
 the wrong label and any clean-label signal comes from the hidden states alone.
 
-Version 2 of every rule here (issue 12): the thresholds are those of version 1, unchanged; what
-changed is how they are decided. Each rule is judged on an interval whose unit is the item (an
-item's positions, sites or layers are resampled together), by suite.claims.judge, with three
-outcomes (holds / does not hold / inconclusive) instead of pass / fail. Each side of a 95 %
-interval is a one-sided test at 0.025, so v1's one-sided tests at 0.05 became stricter and those
-at 0.025 kept their level; "at some site" rules keep their Bonferroni correction; rules that used
-a point estimate (rr.no_lookup_key, heur's control comparison) now use an interval bound; the
-zhang held-out bound is Wilson like every share (v1: Clopper-Pearson). Each claim's `unit` and
-`threshold_source` say the rest.
+Rules are at version 2 (docs/CLAIMS.md, "Versions", says what changed from version 1).
 """
 
 from __future__ import annotations
@@ -42,7 +34,7 @@ CLEAN_STRUCTURE = Claim(
     rules=(Rule("clean_minus_control_share", ">", 0),
            Rule("clean_minus_twice_control_share", ">=", 0)),
     unit="memorized item",
-    threshold_source="CLAIMS.md ('well above chance'); the paired comparison, alpha and the 2x "
+    threshold_source="recommended operationalization ('well above chance'); the paired comparison, alpha and the 2x "
                      "margin are a priori",
     version=2,
     family="coexist",

@@ -3,15 +3,7 @@ with neither an algorithm nor memorization but a bag of heuristics, each impleme
 neurons that fire for a simple pattern of the operands or the result (a range, a residue, a
 digit). Reason to Rote builds its "outlier heuristics" account of FDA memorization on this.
 
-Version 2 of every rule here (issue 12): the thresholds are those of version 1, unchanged; what
-changed is how they are decided. Each rule is judged on an interval whose unit is the item (an
-item's positions, sites or layers are resampled together), by suite.claims.judge, with three
-outcomes (holds / does not hold / inconclusive) instead of pass / fail. Each side of a 95 %
-interval is a one-sided test at 0.025, so v1's one-sided tests at 0.05 became stricter and those
-at 0.025 kept their level; "at some site" rules keep their Bonferroni correction; rules that used
-a point estimate (rr.no_lookup_key, heur's control comparison) now use an interval bound; the
-zhang held-out bound is Wilson like every share (v1: Clopper-Pearson). Each claim's `unit` and
-`threshold_source` say the rest.
+Rules are at version 2 (docs/CLAIMS.md, "Versions", says what changed from version 1).
 """
 
 from __future__ import annotations
@@ -45,7 +37,7 @@ BAG_OF_HEURISTICS = Claim(
     rules=(Rule("classified_share", ">", 0.5), Rule("classified_minus_control", ">", 0)),
     unit="top neuron",
     version=2,
-    threshold_source="CLAIMS.md ('most'; overlap >= 0.6; Jaccard as the overlap measure and the "
+    threshold_source="recommended operationalization ('most'; overlap >= 0.6; Jaccard as the overlap measure and the "
                      "firing rule are a priori)",
 )
 

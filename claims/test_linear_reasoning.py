@@ -6,15 +6,7 @@ and scaling the component along it moves a model between recall and reasoning. H
 kinds are memorized noisy items (recall) and clean training items (reasoning), read at the last
 prompt position (the one that predicts the first answer token).
 
-Version 2 of every rule here (issue 12): the thresholds are those of version 1, unchanged; what
-changed is how they are decided. Each rule is judged on an interval whose unit is the item (an
-item's positions, sites or layers are resampled together), by suite.claims.judge, with three
-outcomes (holds / does not hold / inconclusive) instead of pass / fail. Each side of a 95 %
-interval is a one-sided test at 0.025, so v1's one-sided tests at 0.05 became stricter and those
-at 0.025 kept their level; "at some site" rules keep their Bonferroni correction; rules that used
-a point estimate (rr.no_lookup_key, heur's control comparison) now use an interval bound; the
-zhang held-out bound is Wilson like every share (v1: Clopper-Pearson). Each claim's `unit` and
-`threshold_source` say the rest.
+Rules are at version 2 (docs/CLAIMS.md, "Versions", says what changed from version 1).
 """
 
 from __future__ import annotations
@@ -80,7 +72,7 @@ DIRECTION_SEPARATES = Claim(
            Rule("control_auroc", "<=", 0.65)),
     unit="item (held-out halves)",
     some="site",
-    threshold_source="CLAIMS.md (0.9; control near 0.5); the 0.15 band is a priori",
+    threshold_source="recommended operationalization (0.9; control near 0.5); the 0.15 band is a priori",
     family="liref",
     version=2,
 )
@@ -112,7 +104,7 @@ STEERING = Claim(
     rules=(Rule("clean_rate_minus_random", ">=", 0.10), Rule("heldout_drop", "<=", 0.05)),
     unit="memorized item (held-out item for the held-out drop)",
     some="edit",
-    threshold_source="CLAIMS.md ('well above a random direction'; <= 5 points); 0.10 a priori; "
+    threshold_source="recommended operationalization ('well above a random direction'; <= 5 points); 0.10 a priori; "
                      "remove or reverse, Bonferroni over the two edits",
     family="liref",
     version=2,

@@ -7,15 +7,7 @@ closed-book fact retrieval suffer most. K-FAC factors here are collected on the 
 training set (clean, noisy and, for THR, atomic items) with the training labels (empirical
 Fisher), and every MLP projection of every block is edited (suite.interp.curvature).
 
-Version 2 of every rule here (issue 12): the thresholds are those of version 1, unchanged; what
-changed is how they are decided. Each rule is judged on an interval whose unit is the item (an
-item's positions, sites or layers are resampled together), by suite.claims.judge, with three
-outcomes (holds / does not hold / inconclusive) instead of pass / fail. Each side of a 95 %
-interval is a one-sided test at 0.025, so v1's one-sided tests at 0.05 became stricter and those
-at 0.025 kept their level; "at some site" rules keep their Bonferroni correction; rules that used
-a point estimate (rr.no_lookup_key, heur's control comparison) now use an interval bound; the
-zhang held-out bound is Wilson like every share (v1: Clopper-Pearson). Each claim's `unit` and
-`threshold_source` say the rest.
+Rules are at version 2 (docs/CLAIMS.md, "Versions", says what changed from version 1).
 """
 
 from __future__ import annotations
@@ -81,7 +73,7 @@ EDIT_SUPPRESSES = Claim(
            Rule("magnitude_shortfall", ">", 0)),
     unit="memorized item (held-out item for held-out accuracy)",
     some="rho",
-    threshold_source="CLAIMS.md (at least half: recall before the edit is 1 on memorized items by "
+    threshold_source="recommended operationalization (at least half: recall before the edit is 1 on memorized items by "
                      "definition; <= 10 points; better than the magnitude baseline); the rho "
                      "sweep is a priori. magnitude_shortfall: the larger of (magnitude recall - "
                      "0.5) and (magnitude held-out drop - 0.10), > 0 when the baseline misses "
@@ -142,7 +134,7 @@ FACT_RECALL = Claim(
               "under the K-FAC edit, at every kept mass rho in (0.5, 0.7, 0.9)",
     rules=(Rule("smallest_atomic_minus_heldout_drop", ">", 0),),
     unit="atomic fact and held-out item (independent groups)",
-    threshold_source="CLAIMS.md ('fact retrieval is specifically hurt'); the every-rho rule is "
+    threshold_source="recommended operationalization ('fact retrieval is specifically hurt'); the every-rho rule is "
                      "a priori (intervals simultaneous over rho)",
     family="curv",
     version=2,

@@ -5,15 +5,7 @@ real labels has the capacity to memorize a training set whose labels carry no st
 Judged on the `zhang` regime: recipe zhang-fda-<scale>, the fda recipe with every training
 answer replaced by a random wrong number (noise = 1.0), so nothing but memorization can fit it.
 
-Version 2 of every rule here (issue 12): the thresholds are those of version 1, unchanged; what
-changed is how they are decided. Each rule is judged on an interval whose unit is the item (an
-item's positions, sites or layers are resampled together), by suite.claims.judge, with three
-outcomes (holds / does not hold / inconclusive) instead of pass / fail. Each side of a 95 %
-interval is a one-sided test at 0.025, so v1's one-sided tests at 0.05 became stricter and those
-at 0.025 kept their level; "at some site" rules keep their Bonferroni correction; rules that used
-a point estimate (rr.no_lookup_key, heur's control comparison) now use an interval bound; the
-zhang held-out bound is Wilson like every share (v1: Clopper-Pearson). Each claim's `unit` and
-`threshold_source` say the rest.
+Rules are at version 2 (docs/CLAIMS.md, "Versions", says what changed from version 1).
 """
 
 from __future__ import annotations
@@ -41,7 +33,7 @@ RANDOM_LABELS_FIT = Claim(
     rules=(Rule("training_fit", ">=", FIT_MIN), Rule("heldout_accuracy", "<=", HELDOUT_MAX)),
     unit="training item (held-out item for the held-out accuracy)",
     version=2,
-    threshold_source=f"CLAIMS.md (fit >= {FIT_MIN}, read as a lower bound like every gate here); "
+    threshold_source=f"recommended operationalization (fit >= {FIT_MIN}, read as a lower bound like every gate here); "
                      f"'near chance' as <= {HELDOUT_MAX} a priori: chance for a five-digit exact "
                      "match is about 1e-4",
 )

@@ -2,19 +2,11 @@
 
 Two groups of claims. Dynamics ("models first generalize, then memorize") read the curve and
 checkpoints saved with each model (suite/store.py). Mechanism claims look inside the final model
-while it recalls memorized noisy labels, using suite.measures (built on suite.interp). Each test
+while it recalls memorized noisy labels, using suite.measure.mechanism (built on suite.interp). Each test
 states the paper's sentence, the operationalization, the control and the decision rule; the
 rules were fixed before the claims were first run.
 
-Version 2 of every rule here (issue 12): the thresholds are those of version 1, unchanged; what
-changed is how they are decided. Each rule is judged on an interval whose unit is the item (an
-item's positions, sites or layers are resampled together), by suite.claims.judge, with three
-outcomes (holds / does not hold / inconclusive) instead of pass / fail. Each side of a 95 %
-interval is a one-sided test at 0.025, so v1's one-sided tests at 0.05 became stricter and those
-at 0.025 kept their level; "at some site" rules keep their Bonferroni correction; rules that used
-a point estimate (rr.no_lookup_key, heur's control comparison) now use an interval bound; the
-zhang held-out bound is Wilson like every share (v1: Clopper-Pearson). Each claim's `unit` and
-`threshold_source` say the rest.
+Rules are at version 2 (docs/CLAIMS.md, "Versions", says what changed from version 1).
 """
 
 from __future__ import annotations
@@ -24,7 +16,7 @@ import pytest
 import torch
 
 from suite.measure import counterfactuals
-from suite.measure import dynamics
+from suite.train import dynamics
 from suite.measure import mechanism as measures
 from suite.train.batching import encode, exact_match
 from suite.judge import Claim, Rule
@@ -57,7 +49,7 @@ GENERALIZE_FIRST = Claim(
               "answered with the clean label, and share answered with the noisy label",
     rules=(Rule("clean_label_share", ">=", 0.5), Rule("noisy_label_share", "<=", 0.1)),
     unit="noisy training item",
-    threshold_source="CLAIMS.md (>= 0.5 clean, <= 0.1 noisy); the interval bounds are a priori: "
+    threshold_source="recommended operationalization (>= 0.5 clean, <= 0.1 noisy); the interval bounds are a priori: "
                      "the claim holds only if it holds with 95% confidence",
     version=2,
 )
@@ -70,7 +62,7 @@ MEMORIZE_LATER = Claim(
               "held-out accuracy >= 0.5",
     rules=(Rule("memorization_lag_steps", ">", 0),),
     unit="training run",
-    threshold_source="CLAIMS.md ('strictly later', in every seed); exact: both steps are read off "
+    threshold_source="recommended operationalization ('strictly later', in every seed); exact: both steps are read off "
                      "the saved curve, at its evaluation resolution",
     replicate="all",
     version=2,
@@ -82,7 +74,7 @@ def test_generalize_first(trained, judge):
     """At the first checkpoint where held-out accuracy reaches 0.8, noisy items still get their
     clean label (>= 0.5) and rarely their noisy label (<= 0.1).
 
-    Operationalization: CLAIMS.md allows M_pre or the first checkpoint with held-out >= 0.8. M_pre
+    Operationalization: the catalogue (docs/CLAIMS.md) allows M_pre or the first checkpoint with held-out >= 0.8. M_pre
     is defined by noisy recall <= 0.1, so at M_pre the noisy half of the claim could not fail;
     we therefore use the first checkpoint with held-out >= 0.8, reload its weights and score
     every noisy training item against both labels (greedy exact match). Control: the noisy-label
@@ -160,7 +152,7 @@ CLEAN_LABEL_DECODABLE = Claim(
     rules=(Rule("clean_minus_control_share", ">", 0),),
     unit="memorized item",
     confidence=1 - ALPHA / 2,
-    threshold_source="CLAIMS.md ('above a control'); alpha a priori, Bonferroni over the two "
+    threshold_source="recommended operationalization ('above a control'); alpha a priori, Bonferroni over the two "
                      "decoders (97.5 % intervals)",
     family="rr.decodability",
     version=2,
@@ -211,7 +203,7 @@ NOISY_OVERRIDES_LATE = Claim(
               "token is top-1, else -1 (never decodable counts -1); averaged over positions",
     rules=(Rule("mean_override_score", ">", 0),),
     unit="memorized item",
-    threshold_source="CLAIMS.md (paired test over items); alpha a priori",
+    threshold_source="recommended operationalization (paired test over items); alpha a priori",
     family="rr.decodability",
     version=2,
 )
@@ -247,7 +239,7 @@ BRIDGE_DECODABLE = Claim(
               "the same probe fitted on shuffled bridges",
     rules=(Rule("accuracy_minus_control", ">", 0),),
     unit="memorized item",
-    threshold_source="CLAIMS.md ('above a control'); alpha a priori",
+    threshold_source="recommended operationalization ('above a control'); alpha a priori",
     family="rr.bridge",
     version=2,
 )
@@ -287,7 +279,7 @@ BRIDGE_REMOVAL_MEMORIZATION = Claim(
               "site and position, paired with no erasure and with a random subspace of equal rank",
     rules=(Rule("recall_drop", ">", 0), Rule("drop_beyond_random", ">", 0)),
     unit="memorized item",
-    threshold_source="CLAIMS.md (paired; more than a random subspace); alpha a priori; both rules "
+    threshold_source="recommended operationalization (paired; more than a random subspace); alpha a priori; both rules "
                      "must hold (intersection-union, no correction needed)",
     family="rr.bridge",
     version=2,
@@ -327,7 +319,7 @@ BRIDGE_REMOVAL_GENERALIZATION = Claim(
     rules=(Rule("heldout_drop", ">", 0), Rule("drop_beyond_random", ">", 0),
            Rule("heldout_minus_atomic_drop", ">", 0)),
     unit="held-out item (atomic fact for the atomic drop)",
-    threshold_source="CLAIMS.md; alpha a priori; every rule must hold (intersection-union)",
+    threshold_source="recommended operationalization; alpha a priori; every rule must hold (intersection-union)",
     family="rr.bridge",
     version=2,
 )
@@ -377,7 +369,7 @@ INTERMEDIATE_PATCHING = Claim(
     rules=(Rule("changed_minus_same_intermediate", ">=", 0.10),),
     unit="memorized item",
     some="site",
-    threshold_source="CLAIMS.md ('clearly larger'); 0.10 and alpha a priori",
+    threshold_source="recommended operationalization ('clearly larger'); 0.10 and alpha a priori",
     family="rr.distributed",
     version=2,
 )
@@ -424,7 +416,7 @@ NO_LOOKUP_KEY = Claim(
               "memorized item's noisy label when that one position is patched from it",
     rules=(Rule("largest_transfer_share", "<=", 0.10),),
     unit="memorized item",
-    threshold_source="CLAIMS.md (<= 10 % of cases); on the upper bound of the largest cell, "
+    threshold_source="recommended operationalization (<= 10 % of cases); on the upper bound of the largest cell, "
                      "intervals simultaneous over every (site, position) cell",
     family="rr.distributed",
     version=2,
@@ -458,7 +450,7 @@ OUTLIER_PATCHING = Claim(
               "items (paired with unpatched M_final)",
     rules=(Rule("largest_recall_drop", ">=", 0.5), Rule("largest_heldout_change", "<=", 0.05)),
     unit="memorized item (held-out item for the held-out change)",
-    threshold_source="CLAIMS.md (5 points; drop >= 0.5); intervals simultaneous over layers",
+    threshold_source="recommended operationalization (5 points; drop >= 0.5); intervals simultaneous over layers",
     family="rr.heuristics",
     version=2,
 )
@@ -506,7 +498,7 @@ HEURISTIC_NEURONS = Claim(
               "whose own top 5 % contains the neuron (item-specific neurons would serve few items)",
     rules=(Rule("overlap_share", ">=", 0.10), Rule("median_item_share", ">=", 0.10)),
     unit="top neuron (overlap) and memorized item (median share)",
-    threshold_source="CLAIMS.md ('far above chance'); 2x chance (0.10 of the top 5 %) and 0.10 "
+    threshold_source="recommended operationalization ('far above chance'); 2x chance (0.10 of the top 5 %) and 0.10 "
                      "(2x the 5 % base rate) a priori",
     family="rr.heuristics",
     version=2,

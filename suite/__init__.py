@@ -1,6 +1,7 @@
 """memsuite: executable claims about how language models memorize label noise.
 
-Modules: tasks/ (synthetic data), recipes (model + training configs from models/*.toml),
-training (the loop), store (cached trained models), dynamics (reading curves), preconditions
-(gates), stats, claims (Claim and Verdict), cli.
+Folders by job (README, "Architecture"): tasks/ (synthetic data), train/ (recipes and the
+training loop: what determines the weights), store (cached trained models), interp/ (the hook
+layer and what is built on it), measure/ (the measurements claims compose), judge/ (claims,
+rules, verdicts), run/ (a run's outputs, baseline, findings, report, command line).
 """

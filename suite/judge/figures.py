@@ -42,5 +42,6 @@ Figure = Lines | Bars
 def as_record(figure: Figure) -> dict[str, Any]:
     """The figure as a JSON object (its `kind` says which type)."""
     record = asdict(figure)
-    record["x"] = list(record.get("x", []))
+    if "x" in record:
+        record["x"] = list(record["x"])
     return record

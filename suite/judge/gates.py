@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from suite.measure import dynamics
+from suite.train import dynamics
 from suite.judge.stats import wilson
 from suite.tasks import unknown
 

@@ -18,7 +18,7 @@ from suite.judge.stats import holm, k_of_n
 
 @dataclass(frozen=True)
 class ReplicationVerdict:
-    """A claim judged across seeds by the k-of-n rule (suite.stats.k_of_n).
+    """A claim judged across seeds by the k-of-n rule (suite.judge.stats.k_of_n).
 
     Seeds are counted by outcome: holds, does not hold, inconclusive (judged) and not judged
     (a precondition failed). The rule: holds in at least k of the judged seeds (k: a strict
@@ -84,7 +84,7 @@ class FamilyVerdict:
     """One claim's p-value corrected with Holm's method over its family on one model.
 
     A second, stricter reading beside the per-claim outcomes, which keep their declared rules:
-    p is a verdict's largest one-sided p over its rules (suite.claims.judge), and a claim holds
+    p is a verdict's largest one-sided p over its rules (suite.judge.claim.decide), and a claim holds
     after correction if it holds and its Holm-adjusted p <= alpha.
     """
 

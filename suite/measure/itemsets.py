@@ -1,6 +1,6 @@
 """Item sets the claims are judged on, and the control labels they are compared with.
 
-"Memorized items" (CLAIMS.md): noisy training items the final model recalls, i.e. answers with
+"Memorized items" (docs/CLAIMS.md): noisy training items the final model recalls, i.e. answers with
 the injected label by greedy exact match. Control labels are other items' clean labels in a
 seeded derangement, so a control has the same distribution of answers (the same priors at each
 answer position) but no relation to the item.

@@ -1,7 +1,7 @@
 """Command line (`python -m suite` or `memsuite`): ls, train, run, report.
 
-    ls [--markdown]            claims with their sources, recipes, stored models (--markdown:
-                               the claim catalogue, docs/CLAIMS.md)
+    ls [--markdown [--write]]  claims with their sources, recipes, stored models (--markdown:
+                               the claim catalogue; --write: into docs/CLAIMS.md)
     train RECIPE --seed N      train a recipe into the store (or load it)
     run [-k EXPR] [--model-dir DIR] [--scale S] [--seeds N] [--noise R] [--report DIR]
         [--baseline DIR]       judge the claims: pytest on claims/ with these options
@@ -51,7 +51,7 @@ def _train(args: argparse.Namespace) -> int:
         "clean_train_acc": m.get("clean_train_acc"),
         "atomic_acc": m.get("atomic_acc"),
         "pre_memorization_step": m.get("pre_memorization_step"),
-        "clean_label_share_at_pre": m.get("clean_label_share_at_pre"),
+        "noisy_clean_share_at_pre": m.get("noisy_clean_share_at_pre"),
         "n": m.get("n"),
         "path": str(stored.path),
     }
@@ -72,7 +72,15 @@ def _ls(args: argparse.Namespace) -> int:
         print(f"memsuite ls: {err}", file=sys.stderr)
         return 2
     if args.markdown:
-        print(catalogue.markdown(claims))
+        text = catalogue.markdown(claims)
+        if args.write:
+            path = catalogue.catalogue_file()
+            old = path.read_text()
+            head = old[:old.index(catalogue.GENERATED)] if catalogue.GENERATED in old else old
+            path.write_text(head + text)
+            print(f"wrote {path}")
+        else:
+            print(text)
         return 0
     print(f"claims ({len(claims)}):")
     for claim_id, claim in claims.items():
@@ -189,7 +197,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     t.set_defaults(run=_train)
     ls = sub.add_parser("ls", help="list claims, recipes and stored models")
     ls.add_argument("--markdown", action="store_true",
-                    help="print the claim catalogue as Markdown (docs/CLAIMS.md)")
+                    help="print the claim catalogue as Markdown (docs/CLAIMS.md's generated part)")
+    ls.add_argument("--write", action="store_true",
+                    help="with --markdown: rewrite docs/CLAIMS.md's generated part")
     ls.set_defaults(run=_ls)
     r = sub.add_parser("run", help="judge the claims (pytest on claims/)",
                        epilog="arguments after -- go to pytest unchanged, e.g. -- -n auto -x")

@@ -1,8 +1,8 @@
 """Plots for a run's report directory (--report DIR), drawn from the recorded verdicts and the
 models' saved training curves: nothing is recomputed from a model here.
 
-    dynamics_<model>.png      held-out accuracy, noisy recall and clean-label share on noisy
-                              items over training steps, with M_pre marked
+    dynamics_<model>.png      held-out accuracy, noisy recall and noisy_clean_share (noisy
+                              items answered with their clean label) over training steps, with M_pre marked
     figure_<claim>[_<variant>]_<recipe>.png   every figure a claim declared with its verdict
                               (suite.judge.figures: per-site lines, an intervention beside its
                               control, a sweep), each seed's values in one panel
@@ -21,7 +21,7 @@ import matplotlib
 matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt  # noqa: E402
 
-from suite.measure import dynamics  # noqa: E402
+from suite.train import dynamics  # noqa: E402
 from suite.judge import render  # noqa: E402
 from suite.judge.claim import Verdict  # noqa: E402
 

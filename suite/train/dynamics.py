@@ -1,6 +1,6 @@
 """Reading a training curve: when a metric first crosses a level, and where M_pre sits.
 
-M_pre (CLAIMS.md): the last checkpoint at which held-out accuracy is already high but noisy
+M_pre (docs/CLAIMS.md): the last checkpoint at which held-out accuracy is already high but noisy
 recall is still low (held-out >= 0.8 and noisy recall <= 0.1 by default).
 """
 

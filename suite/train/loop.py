@@ -51,8 +51,8 @@ class EvalSets:
 
     heldout: Batch
     clean_train: Batch
-    noisy_label: Batch
-    noisy_clean: Batch
+    noisy_as_label: Batch
+    noisy_as_clean: Batch
     atomic: Batch
 
     @classmethod
@@ -61,8 +61,8 @@ class EvalSets:
         return cls(
             heldout=encode(data.heldout, v),
             clean_train=encode(data.clean[:clean_max], v),
-            noisy_label=encode(data.noisy, v, "label"),
-            noisy_clean=encode(data.noisy, v, "clean"),
+            noisy_as_label=encode(data.noisy, v, "label"),
+            noisy_as_clean=encode(data.noisy, v, "clean"),
             atomic=encode(data.atomic, v),
         )
 
@@ -78,8 +78,8 @@ def evaluate(model: torch.nn.Module, sets: EvalSets) -> dict[str, float | None]:
     out = {
         "heldout_acc": _rate(model, sets.heldout),
         "clean_train_acc": _rate(model, sets.clean_train),
-        "noisy_recall": _rate(model, sets.noisy_label),
-        "noisy_clean_share": _rate(model, sets.noisy_clean),
+        "noisy_recall": _rate(model, sets.noisy_as_label),
+        "noisy_clean_share": _rate(model, sets.noisy_as_clean),
         "atomic_acc": _rate(model, sets.atomic),
     }
     model.train(was_training)
