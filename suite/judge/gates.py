@@ -3,7 +3,8 @@
 Held-out accuracy >= 0.9 and noisy recall >= 0.9, each as the lower bound of a 95 %
 Wilson interval, and M_pre exists. A model that misses a gate makes the claims that need it
 report "precondition not met" with the measured numbers: the model did not learn or did not
-memorize, which says nothing about the claim.
+memorize, which says nothing about the claim. A claim test asks for them with
+`judge.require(claim, trained, *gates)` (suite.judge.session.Judge).
 """
 
 from __future__ import annotations
