@@ -15,9 +15,7 @@ import torch
 
 from suite.train.batching import encode
 from suite.judge import Claim, Rule
-from suite.measure.heuristics import best_matches, fda_heuristics, firing, kind
-from suite.interp import attribution
-from suite.measure.mechanism import answer_features
+from suite.measure.heuristics import classify_top_neurons, kind
 from suite.judge.stats import ItemMean, Share
 
 TOP_SHARE = 0.05  # the top 5 % of MLP neurons by attribution, as in rr.heuristic_neurons_reused
@@ -48,21 +46,10 @@ def test_bag_of_heuristics(trained, judge):
     heuristic (Jaccard >= 0.6), far more than the same neurons with their firing shuffled."""
     judge.require(BAG_OF_HEURISTICS, trained, "learned")
     model, data = trained.model(), trained.data
-    layers = range(len(model.transformer.h))
-    clean = encode(data.clean[:N_ATTRIBUTION], data.vocab, "clean")
-    attr = torch.cat([attribution.neuron_attribution(model, clean, l) for l in layers], 1)
-    k = max(1, round(TOP_SHARE * attr.shape[1]))
-    top = attribution.top_neurons(attr, k)
-    sites = [f"mlp.{l}" for l in layers]
-    acts = answer_features(model, encode(data.heldout, data.vocab, "clean"), sites)
-    acts = torch.cat([acts[s] for s in sites], -1)[:, :, top]  # [N, A, k]
-    fires = firing(acts)
-    heuristics = fda_heuristics(data.heldout)
-    matches = best_matches(fires, heuristics)
-    generator = torch.Generator().manual_seed(0)
-    permuted = torch.stack([fires[torch.randperm(len(fires), generator=generator), u]
-                            for u in range(fires.shape[1])], 1)
-    control = best_matches(permuted, heuristics)
+    c = classify_top_neurons(model, encode(data.clean[:N_ATTRIBUTION], data.vocab, "clean"),
+                             data.heldout, encode(data.heldout, data.vocab, "clean"), TOP_SHARE)
+    top, fires, heuristics, matches, control = c.top, c.fires, c.heuristics, c.matches, c.control
+    k = len(top)
     classified = [m for m in matches if m.jaccard >= JACCARD_MIN]
     is_classified = torch.tensor([m.jaccard >= JACCARD_MIN for m in matches], dtype=torch.float)
     control_classified = torch.tensor([m.jaccard >= JACCARD_MIN for m in control], dtype=torch.float)

@@ -12,53 +12,24 @@ Rules are at version 2 (docs/CLAIMS.md, "Versions", says what changed from versi
 from __future__ import annotations
 
 import pytest
-import torch
 
-from suite.train.batching import answer_logits, encode, exact_match
+from suite.train.batching import encode, exact_match
 from suite.judge import Claim, Rule
 from suite.interp import directions
-from suite.interp.hooks import hooked, resid_sites, run_capture
+from suite.measure import steering
 from suite.judge.stats import Auc, ItemMean
 
 GATES = ("learned", "memorized", "pre")  # a model that generalized, then memorized
 
 
-
-def _split(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
-    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
-    return order[: n // 2], order[n // 2 :]
-
-
-def _last_prompt(model, items, vocab) -> dict[str, torch.Tensor]:
-    """{site: [N, D]} residual stream at the last prompt position."""
-    batch = encode(items, vocab, "label")
-    acts = run_capture(model, batch.ids, resid_sites(model))
-    rows = torch.arange(len(items))
-    return {s: a[rows, batch.positions[:, 0]] for s, a in acts.items()}
-
-
 def _direction_setup(judge, claim, trained):
     model, mem = judge.require_memorized(claim, trained)
     data = trained.data
-    clean = list(data.clean[: len(mem)])
-    f_mem, f_clean = _last_prompt(model, mem, data.vocab), _last_prompt(model, clean, data.vocab)
-    mem_fit, mem_test = _split(len(mem), 0)
-    clean_fit, clean_test = _split(len(clean), 1)
-    per_site = {}
-    for site in resid_sites(model):
-        d = directions.mean_difference(f_mem[site][mem_fit], f_clean[site][clean_fit])
-        if float(d.norm()) < 1e-6:
-            continue  # every item has the same activation here (e.g. FDA's '=' embedding)
-        pos, neg = directions.component(f_mem[site][mem_test], d), directions.component(f_clean[site][clean_test], d)
-        # control: the same fit with memorized / clean labels shuffled across the fit halves
-        pooled = torch.cat([f_mem[site][mem_fit], f_clean[site][clean_fit]])
-        perm = torch.randperm(len(pooled), generator=torch.Generator().manual_seed(2))
-        half = len(mem_fit)
-        d_ctrl = directions.mean_difference(pooled[perm[:half]], pooled[perm[half:]])
-        ctrl = Auc(tuple(directions.component(f_mem[site][mem_test], d_ctrl).tolist()),
-                   tuple(directions.component(f_clean[site][clean_test], d_ctrl).tolist()))
-        per_site[site] = (Auc(tuple(pos.tolist()), tuple(neg.tolist())), ctrl, d)
-    return model, data, mem, mem_test, per_site
+    fit = steering.fit_direction(model, mem, list(data.clean[: len(mem)]), data.vocab)
+    per_site = {site: (Auc(tuple(f.memorized), tuple(f.clean)),
+                       Auc(tuple(f.control_memorized), tuple(f.control_clean)), f.direction)
+                for site, f in fit.by_site.items()}
+    return model, data, mem, fit.memorized_test, per_site
 
 
 DIRECTION_SEPARATES = Claim(
@@ -124,21 +95,13 @@ def test_steering_recovers_reasoning(trained, judge):
     held = encode(data.heldout, data.vocab)
     held_base = exact_match(model, held).float()
 
-    def outcomes(direction: torch.Tensor, alpha: float) -> tuple[torch.Tensor, torch.Tensor]:
-        rows = lambda b: b.positions[:, 0]  # noqa: E731 - the last prompt position per row
-        with hooked(model, edit={site: directions.scale_along(direction, alpha, rows(clean_batch))}):
-            clean_hit = (answer_logits(model, clean_batch).argmax(-1) == clean_batch.targets).all(-1)
-        with hooked(model, edit={site: directions.scale_along(direction, alpha, rows(held))}):
-            held_hit = (answer_logits(model, held).argmax(-1) == held.targets).all(-1)
-        return clean_hit.float(), held_hit.float()
-
     by_edit = {}
-    with torch.no_grad():
-        for name, alpha in (("remove", 0.0), ("reverse", -1.0)):
-            hit, held_hit = outcomes(d, alpha)
-            rand_hit, _ = outcomes(directions.random_like(d, seed=0), alpha)
-            by_edit[name] = {"clean_rate_minus_random": ItemMean((hit - rand_hit).numpy()),
-                             "heldout_drop": ItemMean((held_base - held_hit).numpy()),
-                             "clean_rate": ItemMean(hit.numpy()),
-                             "random_direction_clean_rate": ItemMean(rand_hit.numpy())}
+    for name, alpha in (("remove", 0.0), ("reverse", -1.0)):
+        hit, held_hit = steering.steered_hits(model, site, d, alpha, clean_batch, held)
+        rand_hit, _ = steering.steered_hits(model, site, directions.random_like(d, seed=0), alpha,
+                                            clean_batch, held)
+        by_edit[name] = {"clean_rate_minus_random": ItemMean((hit - rand_hit).numpy()),
+                         "heldout_drop": ItemMean((held_base - held_hit).numpy()),
+                         "clean_rate": ItemMean(hit.numpy()),
+                         "random_direction_clean_rate": ItemMean(rand_hit.numpy())}
     judge(STEERING, trained, some=by_edit, n=len(targets), site=site)

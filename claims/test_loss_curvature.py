@@ -17,10 +17,9 @@ import dataclasses
 import pytest
 import torch
 
-from suite.train.batching import encode, exact_match
 from suite.judge import Claim, Rule
 from suite.judge.figures import Lines
-from suite.interp import curvature
+from suite.measure import curvature_sweep
 from suite.judge.stats import Difference, ItemMean, Largest, Share, Shifted, Smallest
 
 GATES = ("learned", "memorized", "pre")  # a model that generalized, then memorized
@@ -41,18 +40,8 @@ def _sweep(judge, claim, trained, keep_mass=KEEP_MASS):
     if (trained.key, keep_mass) in _sweeps:
         return _sweeps[(trained.key, keep_mass)]
     model, mem = judge.require_memorized(claim, trained)
-    data = trained.data
-    factors = curvature.kfac_factors(model, encode(data.train, data.vocab))
-    sets = {"memorized": encode(mem, data.vocab, "label"), "heldout": encode(data.heldout, data.vocab)}
-    if data.atomic:
-        sets["atomic"] = encode(data.atomic, data.vocab)
-    base = {k: exact_match(model, b) for k, b in sets.items()}
-    rows = []
-    for rho in keep_mass:
-        edited, baseline, _ = curvature.edit_model(model, factors, rho)
-        rows.append({"rho": rho,
-                     "kfac": {k: exact_match(edited, b) for k, b in sets.items()},
-                     "svd": {k: exact_match(baseline, b) for k, b in sets.items()}})
+    s = curvature_sweep.sweep(model, trained.data, mem, keep_mass)
+    base, rows = s.base, s.rows
     _sweeps[(trained.key, keep_mass)] = (base, rows, len(mem))
     return _sweeps[(trained.key, keep_mass)]
 

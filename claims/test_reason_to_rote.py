@@ -15,13 +15,12 @@ import numpy as np
 import pytest
 import torch
 
-from suite.measure import counterfactuals
+from suite.measure import counterfactuals, heuristics
 from suite.train import dynamics
 from suite.measure import mechanism as measures
 from suite.train.batching import encode, exact_match
 from suite.judge import Claim, Rule
 from suite.judge.figures import Bars, Lines
-from suite.interp import attribution, patching
 from suite.judge.stats import Difference, Exact, ItemMean, ItemStatistic, Largest, Share, hypergeometric_overlap
 
 # Mechanism claims analyse a model that generalized and then memorized, so they need M_pre
@@ -468,10 +467,8 @@ def test_outlier_heuristics_patching(trained, judge):
     held, mem = encode(data.heldout, data.vocab), encode(items, data.vocab, "label")
     held_base_hit = exact_match(model, held)
     drops, changes, held_changes, recall_drops = [], [], [], []
-    for layer in range(len(model.transformer.h)):
-        site = f"mlp.{layer}"
-        held_hit = (patching.patch_models(pre, model, held, site).argmax(-1) == held.targets).all(-1)
-        recall = (patching.patch_models(pre, model, mem, site).argmax(-1) == mem.targets).all(-1)
+    for patched in measures.checkpoint_mlp_patches(pre, model, held, mem):
+        held_hit, recall = patched.heldout_hit, patched.recalled
         drops.append(Share(int((~recall).sum()), len(items)))  # every memorized item recalled before
         change = (held_hit.float() - held_base_hit.float()).numpy()
         changes += [ItemMean(change), ItemMean(-change)]  # |change| <= 0.05: both directions
@@ -512,19 +509,10 @@ def test_heuristic_neurons_reused(trained, judge):
     judge.require(HEURISTIC_NEURONS, trained, *MECHANISM)
     model, items = judge.require_memorized(HEURISTIC_NEURONS, trained)
     data = trained.data
-    layers = range(len(model.transformer.h))
-    mem_batch = encode(items, data.vocab, "label")
-    clean_batch = encode(data.clean[:500], data.vocab, "clean")
-    mem_attr = torch.cat([attribution.neuron_attribution(model, mem_batch, l) for l in layers], 1)
-    clean_attr = torch.cat([attribution.neuron_attribution(model, clean_batch, l) for l in layers], 1)
-    population = mem_attr.shape[1]
-    k = max(1, round(0.05 * population))
-    top_mem = set(attribution.top_neurons(mem_attr, k).tolist())
-    top_clean = set(attribution.top_neurons(clean_attr, k).tolist())
-    overlap = hypergeometric_overlap(top_mem, top_clean, population)
-    per_item_top = torch.topk(mem_attr.abs(), k, dim=1).indices
-    # [items, top neurons]: is the neuron in that item's own top 5 %?
-    membership = torch.stack([(per_item_top == j).any(1) for j in sorted(top_mem)], 1)
+    r = heuristics.neuron_reuse(model, encode(items, data.vocab, "label"),
+                                encode(data.clean[:500], data.vocab, "clean"))
+    k, population, membership = r.k, r.population, r.membership
+    overlap = hypergeometric_overlap(r.top_memorized, r.top_clean, population)
     judge(
         HEURISTIC_NEURONS, trained,
         {"overlap_share": Share(overlap.overlap, k),

@@ -7,6 +7,9 @@ of the addition sums to a value or carries. Its prompt set is the prompts with t
 A neuron's prompt set is the prompts on which it fires strongly (activation >= half its maximum
 over the prompts, at the answer position where its mean |activation| is largest). A neuron
 matches the heuristic whose prompt set overlaps its own best, by Jaccard index.
+
+`neuron_reuse` gives the top-attribution neurons for memorized and for clean items, for the
+claim that memorization reuses the heuristic neurons (rr.heuristic_neurons_reused).
 """
 
 from __future__ import annotations
@@ -16,7 +19,11 @@ from typing import Sequence
 
 import torch
 
+from suite.interp import attribution
+from suite.interp.hooks import n_layers
+from suite.measure.mechanism import answer_features
 from suite.tasks import Item
+from suite.train.batching import Batch
 
 RANGE_WIDTH = 1000
 MODULI = (2, 3, 5)  # residues modulo 10 are the last digit, a digit pattern
@@ -84,3 +91,66 @@ def best_matches(fires: torch.Tensor, heuristics: dict[str, torch.Tensor]) -> li
     jaccard = torch.where(union > 0, inter / union.clamp(min=1), torch.zeros_like(inter))
     best, index = jaccard.max(1)
     return [Match(u, names[int(i)], float(b)) for u, (b, i) in enumerate(zip(best, index))]
+
+
+@dataclass(frozen=True)
+class NeuronReuse:
+    """Top neurons by attribution (all MLP layers, neuron index over the concatenated layers)
+    for memorized and clean items, and which memorized items have each memorized top neuron
+    in their own top k."""
+
+    k: int
+    population: int
+    top_memorized: set[int]
+    top_clean: set[int]
+    membership: torch.Tensor  # [items, top memorized neurons, in index order] bool
+
+
+def neuron_reuse(model: torch.nn.Module, memorized: Batch, clean: Batch,
+                 share: float = 0.05) -> NeuronReuse:
+    """Attribution (activation x gradient) of every MLP neuron for memorized items (noisy
+    label) and clean items (clean label); the top `share` of neurons by mean |attribution| in
+    each group, and per memorized item its own top `share`."""
+    layers = range(n_layers(model))
+    mem_attr = torch.cat([attribution.neuron_attribution(model, memorized, l) for l in layers], 1)
+    clean_attr = torch.cat([attribution.neuron_attribution(model, clean, l) for l in layers], 1)
+    population = mem_attr.shape[1]
+    k = max(1, round(share * population))
+    top_mem = set(attribution.top_neurons(mem_attr, k).tolist())
+    top_clean = set(attribution.top_neurons(clean_attr, k).tolist())
+    per_item_top = torch.topk(mem_attr.abs(), k, dim=1).indices
+    membership = torch.stack([(per_item_top == j).any(1) for j in sorted(top_mem)], 1)
+    return NeuronReuse(k, population, top_mem, top_clean, membership)
+
+
+@dataclass(frozen=True)
+class Classification:
+    """The top-attribution neurons, when each fires on the held-out prompts, the heuristic each
+    matches best, and the same for the control (each neuron's firing pattern permuted across
+    prompts, which keeps how often it fires and breaks what it fires on)."""
+
+    top: torch.Tensor  # [k] neuron indices over the concatenated MLP layers
+    fires: torch.Tensor  # [prompts, k] bool
+    heuristics: dict[str, torch.Tensor]
+    matches: list[Match]
+    control: list[Match]
+
+
+def classify_top_neurons(model: torch.nn.Module, attributed: Batch, heldout: Sequence[Item],
+                         heldout_batch: Batch, top_share: float) -> Classification:
+    """The top `top_share` of MLP neurons by mean |attribution| on `attributed`, classified by
+    the heuristic whose prompt set (over the held-out prompts) best matches their firing."""
+    layers = range(n_layers(model))
+    attr = torch.cat([attribution.neuron_attribution(model, attributed, l) for l in layers], 1)
+    k = max(1, round(top_share * attr.shape[1]))
+    top = attribution.top_neurons(attr, k)
+    sites = [f"mlp.{l}" for l in layers]
+    acts = answer_features(model, heldout_batch, sites)
+    acts = torch.cat([acts[s] for s in sites], -1)[:, :, top]  # [N, A, k]
+    fires = firing(acts)
+    heuristics = fda_heuristics(heldout)
+    generator = torch.Generator().manual_seed(0)
+    permuted = torch.stack([fires[torch.randperm(len(fires), generator=generator), u]
+                            for u in range(fires.shape[1])], 1)
+    return Classification(top, fires, heuristics, best_matches(fires, heuristics),
+                          best_matches(permuted, heuristics))

@@ -17,7 +17,7 @@ import torch
 
 from suite.train.batching import Batch, answer_logits, encode
 from suite.interp import erasure, lens, patching, probes
-from suite.interp.hooks import gather_positions, hooked, resid_sites, run_capture
+from suite.interp.hooks import gather_positions, hooked, n_layers, resid_sites, run_capture
 from suite.measure.itemsets import control_labels, token_ids
 from suite.tasks import Item, Vocab
 
@@ -252,4 +252,27 @@ def transfer_rates(model: torch.nn.Module, items: Sequence[Item], vocab: Vocab,
         for p in positions:
             pred = patched_answers(model, sources, items, vocab, site, [p])
             out[(site, p)] = _answers_equal(pred, sources, vocab)
+    return out
+
+
+@dataclass(frozen=True)
+class CheckpointPatch:
+    layer: int
+    heldout_hit: torch.Tensor  # [H] bool: held-out items right with the layer patched
+    recalled: torch.Tensor  # [M] bool: memorized items still recalled with the layer patched
+
+
+@torch.no_grad()
+def checkpoint_mlp_patches(donor: torch.nn.Module, model: torch.nn.Module, heldout: Batch,
+                           memorized: Batch) -> list[CheckpointPatch]:
+    """For each layer: `model` run with that layer's MLP neuron activations (site mlp.i) taken
+    from `donor` (e.g. M_pre) on the same input, scored on held-out and memorized items."""
+    out = []
+    for layer in range(n_layers(model)):
+        site = f"mlp.{layer}"
+        held_hit = (patching.patch_models(donor, model, heldout, site).argmax(-1)
+                    == heldout.targets).all(-1)
+        recalled = (patching.patch_models(donor, model, memorized, site).argmax(-1)
+                    == memorized.targets).all(-1)
+        out.append(CheckpointPatch(layer, held_hit, recalled))
     return out
