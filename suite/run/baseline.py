@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
+from suite.judge import render
 from suite.judge.claim import DOES_NOT_HOLD, Verdict
 from suite.run.results import read_items, read_verdicts
 from scipy import stats as _st
@@ -107,7 +108,7 @@ def _says_group(group: Sequence[Verdict]) -> str:
     judged = [b for b in group if b.judged]
     holds = sum(b.holds for b in judged)
     r = _range(group)
-    span = "" if r is None else f", range [{r[0]:.3f}, {r[1]:.3f}]"
+    span = "" if r is None else f", range {render.interval(r[0], r[1])}"
     return f"holds in {holds} of {len(judged)} judged ({len(group)} verdicts){span}"
 
 
