@@ -221,5 +221,6 @@ def test_report_html_renders_its_table_and_images_in_headless_chromium(tmp_path,
     found = re.search(r"data-rendered=\"([^\"]+)\"", done.stdout)
     assert found, done.stdout[:2000]
     rendered = json.loads(html_lib.unescape(found.group(1)))
-    assert len(rendered["sizes"]) == 5 and all(w > 100 for w in rendered["sizes"]), rendered
+    # the dynamics plot and the three figures the sample verdicts declare
+    assert len(rendered["sizes"]) == 4 and all(w > 100 for w in rendered["sizes"]), rendered
     assert rendered["rows"] >= n_verdicts, rendered
