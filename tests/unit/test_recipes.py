@@ -5,27 +5,7 @@ from __future__ import annotations
 import pytest
 
 from suite.train import recipes
-
-BASE = """
-scale = "tiny"
-description = "a base"
-
-[task]
-task = "thr"
-n_entities = 6
-n_relations = 3
-noise = 0.05
-
-[model]
-n_layer = 1
-n_embd = 16
-n_head = 2
-
-[train]
-steps = 30
-batch_size = 16
-lr = 3e-3
-"""
+from tests.conftest import MICRO_TOML as BASE  # a one-second THR recipe
 
 
 @pytest.fixture
