@@ -1,7 +1,8 @@
 """Precondition gates: a model must show the phenomenon before a claim is judged on it.
 
 Held-out accuracy >= 0.9 and noisy recall >= 0.9, each as the lower bound of a 95 %
-Wilson interval, and M_pre exists. A model that misses a gate makes the claims that need it
+Wilson interval, and M_pre exists; claims about earlier vs later layers also need depth
+("deep": three blocks or more). A model that misses a gate makes the claims that need it
 report "precondition not met" with the measured numbers: the model did not learn or did not
 memorize, which says nothing about the claim. A claim test asks for them with
 `judge.require(claim, trained, *gates)` (suite.judge.session.Judge).
@@ -74,7 +75,24 @@ def _pre(stored: Any) -> Gate:
                 f"{dynamics.PRE_NOISY_MAX}) at step {step}")
 
 
-GATES = {"learned": _learned, "memorized": _memorized, "curve": _curve, "pre": _pre}
+MIN_INTERMEDIATE_SITES = 2  # a priori: "earlier vs later layers" needs two layers to order
+
+
+def _deep(stored: Any) -> Gate:
+    """A claim that compares earlier with later layers needs at least two intermediate sites
+    (residual sites strictly between the embedding and the last block's output): three
+    blocks. On fewer, "earlier" and "later" name one layer, and the verdict would be about the
+    model's depth, not the claim."""
+    blocks = int(stored.model().config.n_layer)
+    intermediate = blocks - 1
+    met = intermediate >= MIN_INTERMEDIATE_SITES
+    return Gate("deep", met, f"too shallow: {blocks} blocks give {intermediate} intermediate "
+                f"site(s); the claim compares earlier with later layers and needs >= "
+                f"{MIN_INTERMEDIATE_SITES} ({MIN_INTERMEDIATE_SITES + 1} blocks)")
+
+
+GATES = {"learned": _learned, "memorized": _memorized, "curve": _curve, "pre": _pre,
+         "deep": _deep}
 
 
 def check(stored: Any, *names: str) -> list[Gate]:

@@ -33,6 +33,8 @@ class Judge:
 
     test: str = ""
     record: Recorder = _nowhere
+    gates: bool = True  # False only for planted subjects (suite.validate): their answer is
+    # known by construction, so the model preconditions are not what is being tested
 
     def __call__(self, claim: Claim, stored: Any, measured: Mapping[str, Measure] | None = None,
                  *, some: Mapping[str, Mapping[str, Measure]] | None = None, n: int,
@@ -59,6 +61,8 @@ class Judge:
     def require(self, claim: Claim, stored: Any, *names: str, variant: str = "") -> None:
         """NotJudged (recorded, with the measured numbers) unless every named gate is met
         (suite.judge.gates.GATES). variant: the claim's parametrization, as it is judged."""
+        if not self.gates:
+            return
         missed = gates.unmet(stored, *names)
         if missed:
             self.not_judged(claim, stored, *[g.message for g in missed], variant=variant)
