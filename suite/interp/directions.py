@@ -46,3 +46,18 @@ def random_like(d: torch.Tensor, seed: int) -> torch.Tensor:
     g = torch.Generator().manual_seed(seed)
     r = torch.randn(d.shape, generator=g)
     return r / r.norm() * d.norm()
+
+
+def shift_like(d: torch.Tensor, alpha: float, r: torch.Tensor,
+               positions: torch.Tensor | None = None) -> Edit:
+    """The control for scale_along(d, alpha): move each vector along unit(r) by exactly as much
+    as scale_along(d, alpha) moves it, so the control changes the activation as much as the
+    edit does, in a random direction."""
+    u, w = unit(d), unit(r)
+
+    def fn(v: torch.Tensor) -> torch.Tensor:
+        uu, ww = u.to(v.device, v.dtype), w.to(v.device, v.dtype)
+        size = ((alpha - 1.0) * (v @ uu)).abs().unsqueeze(-1)
+        return v + size * ww
+
+    return edit_vectors(fn, positions)

@@ -97,13 +97,20 @@ class Override:
     first_noisy: torch.Tensor  # [N, A]
     by_site_clean: list[float]  # per site: share of differing positions with clean top-1
     by_site_noisy: list[float]  # per site: share with noisy top-1
+    # the same score over only the differing positions where the clean token is top-1 at some
+    # site (NaN for an item with none): whether the override is late where there is a computed
+    # answer to override
+    score_decodable: torch.Tensor  # [N]
+    sites: tuple[str, ...]  # the sites read, in order
 
 
-def override_layers(model: torch.nn.Module, items: Sequence[Item], vocab: Vocab) -> Override:
-    """Logit lens at every residual site with the noisy prefix forced (what the model reads while
-    recalling): the first site where the noisy token is top-1 vs where the clean one is."""
+def override_layers(model: torch.nn.Module, items: Sequence[Item], vocab: Vocab,
+                    first_site: int = 0) -> Override:
+    """Logit lens at every residual site from `first_site` on (0 = embed) with the noisy prefix
+    forced (what the model reads while recalling): the first site where the noisy token is
+    top-1 vs where the clean one is."""
     batch = encode(items, vocab, "label")
-    logits = lens.lens_at_answers(model, batch)  # [S, N, A, V], all sites
+    logits = lens.lens_at_answers(model, batch)[first_site:]  # [S, N, A, V]
     n_sites = logits.shape[0]
     clean = token_ids([it.clean for it in items], vocab)
     top_noisy = lens.target_rank(logits, batch.targets) == 0
@@ -115,11 +122,14 @@ def override_layers(model: torch.nn.Module, items: Sequence[Item], vocab: Vocab)
     differs = clean != batch.targets
     sign = torch.where(first_clean < first_noisy, 1.0, -1.0)
     score = (sign * differs).sum(-1) / differs.sum(-1).clamp_min(1)
+    decodable = differs & (first_clean < n_sites)
+    score_decodable = (sign * decodable).sum(-1) / decodable.sum(-1)  # NaN where none
     units = differs.sum().clamp_min(1)
     return Override(score, torch.where(differs, first_clean, -1),
                     torch.where(differs, first_noisy, -1),
                     ((top_clean & differs).sum((1, 2)) / units).tolist(),
-                    ((top_noisy & differs).sum((1, 2)) / units).tolist())
+                    ((top_noisy & differs).sum((1, 2)) / units).tolist(),
+                    score_decodable, tuple(resid_sites(model)[first_site:]))
 
 
 def bridge_features(model: torch.nn.Module, items: Sequence[Item], vocab: Vocab,
@@ -178,17 +188,20 @@ class ErasureOutcome:
     rank: int
     before: torch.Tensor  # [N] correct (w.r.t. `target`) without intervention
     erased: torch.Tensor  # [N] correct after concept erasure
-    random: torch.Tensor  # [N] correct after erasing a random subspace of equal rank
+    random: torch.Tensor  # [N] correct after erasing the random-subspace control
+    control_rank: int  # the control's rank (equal to `rank` unless matched on variance)
 
 
 def erase_bridge(model: torch.nn.Module, fit_items: Sequence[Item], items: Sequence[Item],
                  vocab: Vocab, site: str, position: int, target: str = "label",
-                 seed: int = 0) -> ErasureOutcome:
+                 seed: int = 0, matched: bool = False) -> ErasureOutcome:
     """LEACE-erase the bridge entity at (site, position), fitted on `fit_items` (clean), and
-    score `items` against their `target` label; control: a random subspace of the same rank."""
-    eraser = erasure.leace(bridge_features(model, fit_items, vocab, position)[site],
-                           bridges(fit_items))
-    control = erasure.random_subspace(eraser.mean, eraser.rank, seed)
+    score `items` against their `target` label; control: a random subspace of the same rank
+    or, `matched`, one that removes as much variance of the fit features (rank reported)."""
+    features = bridge_features(model, fit_items, vocab, position)[site]
+    eraser = erasure.leace(features, bridges(fit_items))
+    control = (erasure.random_subspace_matched(features, eraser.removed_variance(features), seed)
+               if matched else erasure.random_subspace(eraser.mean, eraser.rank, seed))
     batch = encode(items, vocab, target)
     pos = torch.full((len(items),), position, dtype=torch.long)
 
@@ -200,7 +213,7 @@ def erase_bridge(model: torch.nn.Module, fit_items: Sequence[Item], items: Seque
     with torch.no_grad():
         return ErasureOutcome(site, position, eraser.rank, correct(None),
                               correct(eraser.at_positions(pos)),
-                              correct(control.at_positions(pos)))
+                              correct(control.at_positions(pos)), control.rank)
 
 
 def patched_answers(model: torch.nn.Module, source: Sequence[Item], target: Sequence[Item],

@@ -44,6 +44,13 @@ class SiteDirection:
     clean: list[float]
     control_memorized: list[float]
     control_clean: list[float]
+    # v3: the control direction read on the held-out halves pooled and split at random into
+    # two groups of the same sizes (no group structure), and the fitted direction read on the
+    # halves it was fitted on (for choosing a site without the judged items)
+    shuffled_a: list[float]
+    shuffled_b: list[float]
+    fit_memorized: list[float]
+    fit_clean: list[float]
 
 
 @dataclass(frozen=True)
@@ -69,23 +76,32 @@ def fit_direction(model: torch.nn.Module, memorized: Sequence[Item], clean: Sequ
         perm = torch.randperm(len(pooled), generator=torch.Generator().manual_seed(2))
         half = len(mem_fit)
         d_ctrl = directions.mean_difference(pooled[perm[:half]], pooled[perm[half:]])
+        held = torch.cat([f_mem[site][mem_test], f_clean[site][clean_test]])
+        mix = torch.randperm(len(held), generator=torch.Generator().manual_seed(3))
         by_site[site] = SiteDirection(
             d,
             directions.component(f_mem[site][mem_test], d).tolist(),
             directions.component(f_clean[site][clean_test], d).tolist(),
             directions.component(f_mem[site][mem_test], d_ctrl).tolist(),
-            directions.component(f_clean[site][clean_test], d_ctrl).tolist())
+            directions.component(f_clean[site][clean_test], d_ctrl).tolist(),
+            directions.component(held[mix[: len(mem_test)]], d_ctrl).tolist(),
+            directions.component(held[mix[len(mem_test):]], d_ctrl).tolist(),
+            directions.component(f_mem[site][mem_fit], d).tolist(),
+            directions.component(f_clean[site][clean_fit], d).tolist())
     return DirectionFit(mem_test, by_site)
 
 
 @torch.no_grad()
 def steered_hits(model: torch.nn.Module, site: str, direction: torch.Tensor, alpha: float,
-                 *batches: Batch) -> list[torch.Tensor]:
+                 *batches: Batch, matched_to: torch.Tensor | None = None) -> list[torch.Tensor]:
     """Per batch, [N] float: greedy answers equal the targets with the component along
-    `direction` scaled by alpha at `site`, at each row's last prompt position."""
+    `direction` scaled by alpha at `site`, at each row's last prompt position. matched_to: the
+    control instead, a shift along `direction` as large as that edit of `matched_to` makes."""
     out = []
     for batch in batches:
-        edit = directions.scale_along(direction, alpha, batch.positions[:, 0])
+        edit = (directions.scale_along(direction, alpha, batch.positions[:, 0])
+                if matched_to is None else
+                directions.shift_like(matched_to, alpha, direction, batch.positions[:, 0]))
         with hooked(model, edit={site: edit}):
             out.append((answer_logits(model, batch).argmax(-1) == batch.targets).all(-1).float())
     return out
