@@ -13,6 +13,7 @@ Rules are at version 2 (docs/CLAIMS.md, "Versions", says what changed from versi
 from __future__ import annotations
 
 import pytest
+import torch
 
 from suite.measure import mechanism as measures
 from suite.judge import Claim, Rule
@@ -66,4 +67,63 @@ def test_clean_structure_survives_heavy_noise(trained, judge):
         items=[{"prompt": " ".join(it.prompt), "clean_positions": int(c),
                 "control_positions": int(k)}
                for it, c, k in zip(items, d.clean.tolist(), d.control.tolist())],
+    )
+
+
+CLEAN_STRUCTURE_V3 = Claim(
+    id="coexist.clean_structure_survives_heavy_noise.v3",
+    source="Liu & Lu 2026 (arXiv 2605.18022), probing under heavy label noise",
+    sentence="Even with heavy noise (>= 50 %), a probe trained on clean items recovers the clean "
+             "label of noisy items from hidden states well above chance.",
+    statistic="as v2, and a capacity control: the same probes fitted and applied on a randomly "
+              "initialised model of the same architecture (what linear probes read off the "
+              "input alone); the clean share must exceed the random model's",
+    rules=(Rule("clean_minus_control_share", ">", 0),
+           Rule("clean_minus_twice_control_share", ">=", 0),
+           Rule("clean_minus_random_model_share", ">", 0)),
+    unit="memorized item",
+    threshold_source="recommended operationalization ('well above chance'); the paired "
+                     "comparisons, alpha and the 2x margin are a priori. v3 (declared before any "
+                     "v3 run): v2's shuffled-label control measures chance, not what probes "
+                     "decode from the prompt tokens without any learned computation (v2 held on "
+                     "a model with 0.5 % held-out accuracy); the random-model control does",
+    version=3,
+    family="coexist",
+)
+
+RANDOM_MODEL_SEED = 0  # a priori: the capacity control's initialisation
+
+
+def random_like(model: torch.nn.Module, seed: int = RANDOM_MODEL_SEED) -> torch.nn.Module:
+    """A randomly initialised model of `model`'s architecture (seeded)."""
+    torch.manual_seed(seed)
+    return type(model)(model.config).eval()
+
+
+@pytest.mark.task("fda", "thr", regime="coexist")
+def test_clean_structure_survives_heavy_noise_v3(trained, judge):
+    """As v2, and the probes decode the clean answer better from the trained model than from a
+    randomly initialised one (so they read learned computation, not the prompt)."""
+    data = trained.data
+    share = len(data.noisy) / max(1, len(data.noisy) + len(data.clean))
+    if share < HEAVY_NOISE_MIN:
+        reason = f"noise share {share:.3f} < {HEAVY_NOISE_MIN}: not a heavy-noise model"
+        judge.not_judged(CLEAN_STRUCTURE_V3, trained, reason)
+    model, items = judge.require_memorized(CLEAN_STRUCTURE_V3, trained)
+    d = measures.probe_decodability(model, data.clean[:N_PROBE_TRAIN], items, data.vocab)
+    r = measures.probe_decodability(random_like(model), data.clean[:N_PROBE_TRAIN], items,
+                                    data.vocab)
+    clean, control = d.shares()
+    random_clean, _ = r.shares()
+    judge(
+        CLEAN_STRUCTURE_V3, trained,
+        {"clean_minus_control_share": ItemMean((clean - control).numpy()),
+         "clean_minus_twice_control_share": ItemMean((clean - 2 * control).numpy()),
+         "clean_minus_random_model_share": ItemMean((clean - random_clean).numpy()),
+         "clean_share": ItemMean(clean.numpy()), "control_share": ItemMean(control.numpy()),
+         "random_model_share": ItemMean(random_clean.numpy())},
+        n=len(items), noise_share=share, memorized=len(items), noisy=len(data.noisy),
+        heldout_acc=trained.metrics.get("heldout_acc"),
+        by_site_clean=d.by_site_clean.mean(1).tolist(),
+        by_site_random_model=r.by_site_clean.mean(1).tolist(),
     )

@@ -170,8 +170,10 @@ def test_clean_label_decodable(trained, decoder, judge):
     control label is another memorized item's clean label (a seeded derangement), decoded from
     the same activations; for the probe, the control decoder is the same probe fitted on
     shuffled labels, scored against the clean label.
+
+    Depth: "earlier layers" needs at least two intermediate sites (three blocks; gate "deep").
     """
-    judge.require(CLEAN_LABEL_DECODABLE, trained, *MECHANISM, variant=decoder)
+    judge.require(CLEAN_LABEL_DECODABLE, trained, *MECHANISM, "deep", variant=decoder)
     model, items = judge.require_memorized(CLEAN_LABEL_DECODABLE, trained, variant=decoder)
     data = trained.data
     if decoder == "lens":
@@ -216,7 +218,7 @@ def test_noisy_overrides_late(trained, judge):
     The lens reads every residual site with the noisy prefix forced (what the model reads while
     recalling); sites are ordered embed < resid.0 < ... < resid.{L-1}.
     """
-    judge.require(NOISY_OVERRIDES_LATE, trained, *MECHANISM)
+    judge.require(NOISY_OVERRIDES_LATE, trained, *MECHANISM, "deep")
     model, items = judge.require_memorized(NOISY_OVERRIDES_LATE, trained)
     o = measures.override_layers(model, items, trained.data.vocab)
     judge(
@@ -227,6 +229,57 @@ def test_noisy_overrides_late(trained, judge):
         figure=_by_site("lens top-1, noisy prefix", clean=o.by_site_clean, noisy=o.by_site_noisy),
         items=[{"prompt": " ".join(it.prompt), "score": float(s)} for it, s in zip(items, o.score)],
     )
+
+
+NOISY_OVERRIDES_LATE_V3 = Claim(
+    id="rr.noisy_overrides_late.v3",
+    source="Du et al. 2025 (arXiv 2507.04782), Sec. 'memorization overrides late'",
+    sentence="The memorized noisy label overrides the computed answer only in late layers.",
+    statistic="per memorized item, over the answer positions where the labels differ and the "
+              "clean token is the lens's top-1 at some block output (resid.0 onward; the "
+              "embedding holds only the input token): +1 if the clean token is top-1 at a site "
+              "strictly before the first site where the noisy token is, else -1; items with no "
+              "such position are left out (counted)",
+    rules=(Rule("mean_override_score", ">", 0),),
+    unit="memorized item with a decodable clean token",
+    threshold_source="recommended operationalization (paired test over items); alpha a priori. "
+                     "v3 (declared before any v3 run): v2 scored a never-decodable clean token as "
+                     "an early override and counted the embedding, where the noisy token wins by "
+                     "chance when it equals the input token; v3 asks only where there is a "
+                     "computed answer to override, as the paper's per-layer curves do",
+    family="rr.decodability",
+    version=3,
+)
+
+
+@pytest.mark.task("fda", "thr")
+def test_noisy_overrides_late_v3(trained, judge):
+    """Where the clean answer is computed at all, it is computed before the noisy label wins:
+    the v2 rule over block outputs and decodable positions only (needs three blocks)."""
+    judge.require(NOISY_OVERRIDES_LATE_V3, trained, *MECHANISM, "deep")
+    model, items = judge.require_memorized(NOISY_OVERRIDES_LATE_V3, trained)
+    o = measures.override_layers(model, items, trained.data.vocab, first_site=1)
+    scored = ~torch.isnan(o.score_decodable)
+    if int(scored.sum()) < MIN_SCORED:
+        judge.not_judged(NOISY_OVERRIDES_LATE_V3, trained,
+                         f"the clean token is top-1 at some block output for only "
+                         f"{int(scored.sum())} of {len(items)} memorized items (need >= "
+                         f"{MIN_SCORED})")
+    kept = [it for it, k in zip(items, scored.tolist()) if k]
+    score = o.score_decodable[scored]
+    judge(
+        NOISY_OVERRIDES_LATE_V3, trained,
+        {"mean_override_score": ItemMean(score.numpy()),
+         "clean_first_share": Share(int((score > 0).sum()), len(kept))},
+        n=len(kept), memorized=len(items), by_site_clean=o.by_site_clean,
+        by_site_noisy=o.by_site_noisy, sites=list(o.sites),
+        figure=Lines("lens top-1, noisy prefix (block outputs)", o.sites,
+                     {"clean": o.by_site_clean, "noisy": o.by_site_noisy}, xlabel="site"),
+        items=[{"prompt": " ".join(it.prompt), "score": float(v)} for it, v in zip(kept, score)],
+    )
+
+
+MIN_SCORED = 20  # as MIN_MEMORIZED: fewer items make the per-item interval too coarse
 
 
 BRIDGE_DECODABLE = Claim(
@@ -266,6 +319,45 @@ def test_bridge_decodable(trained, judge):
             k.split("@")[0] for k in b.by_site)), {f"position {p}": [
                 acc for k, acc in b.by_site.items() if k.endswith(f"@{p}")]
                 for p in dict.fromkeys(k.split("@")[1] for k in b.by_site)}, xlabel="site"),
+    )
+
+
+BRIDGE_DECODABLE_V3 = Claim(
+    id="rr.bridge_decodable.v3",
+    source="Du et al. 2025 (arXiv 2507.04782), THR analysis",
+    sentence="While recalling a memorized label, the model still computes the bridge entity.",
+    statistic="accuracy on memorized items of a bridge probe trained on clean items at the r2 "
+              "position (the last prompt position, where the two-hop answer is computed), at "
+              "the residual site chosen on other clean items; paired with the same probe "
+              "fitted on shuffled bridges",
+    rules=(Rule("accuracy_minus_control", ">", 0),),
+    unit="memorized item",
+    threshold_source="recommended operationalization ('above a control'); alpha a priori. v3 "
+                     "(declared before any v3 run): in a causal model positions 0-1 of `e r1 r2` "
+                     "are computed exactly as the atomic prompt `e r1`, trained to output the "
+                     "bridge, so the bridge is decodable at r1 on every prompt whether or not "
+                     "recall uses it, and v2 (r1 or r2) could not fail; only r2 is judged",
+    family="rr.bridge",
+    version=3,
+)
+
+
+@pytest.mark.task("thr")
+def test_bridge_decodable_v3(trained, judge):
+    """For memorized items, the bridge entity is decodable at the r2 position (which atomic
+    prompts never reach) by a probe trained on clean items, above a shuffled-label control."""
+    judge.require(BRIDGE_DECODABLE_V3, trained, *MECHANISM)
+    model, items = judge.require_memorized(BRIDGE_DECODABLE_V3, trained)
+    b = _bridge_probe(trained, model, items, positions=(2,))
+    judge(
+        BRIDGE_DECODABLE_V3, trained,
+        {"accuracy_minus_control": _paired(b.hit, b.hit_control),
+         "accuracy": Share(int(b.hit.sum()), len(items))},
+        n=len(items), site=b.site, position=b.position, selection_accuracy=b.selection_accuracy,
+        control_rate=float(b.hit_control.float().mean()), by_site=b.by_site,
+        figure=Lines("bridge probe accuracy on clean items at r2",
+                     tuple(k.split("@")[0] for k in b.by_site),
+                     {"position 2": list(b.by_site.values())}, xlabel="site"),
     )
 
 
@@ -355,6 +447,89 @@ def test_bridge_removal_hurts_generalization(trained, judge):
     )
 
 
+BRIDGE_REMOVAL_MEMORIZATION_V3 = Claim(
+    id="rr.bridge_removal_hurts_memorization.v3",
+    source="Du et al. 2025 (arXiv 2507.04782), THR intervention",
+    sentence="Removing the bridge entity hurts recall of a memorized label, even though the "
+             "noisy label and the bridge are unrelated.",
+    statistic="noisy recall of memorized items after LEACE erasure of the bridge at r2 (the "
+              "bridge probe's site there, as rr.bridge_decodable.v3), paired with no erasure "
+              "and with a random subspace that removes as much variance of the clean features",
+    rules=(Rule("recall_drop", ">", 0), Rule("drop_beyond_random", ">", 0)),
+    unit="memorized item",
+    threshold_source="recommended operationalization (paired; more than a random subspace); "
+                     "alpha a priori; both rules must hold. v3 (declared before any v3 run): "
+                     "erasure at r2 only (r1 is the atomic prompt's answer position, see "
+                     "rr.bridge_decodable.v3), and the control matched on variance removed, not "
+                     "on rank only (a rank-matched random subspace removes far less)",
+    family="rr.bridge",
+    version=3,
+)
+
+
+@pytest.mark.task("thr")
+def test_bridge_removal_hurts_memorization_v3(trained, judge):
+    """Erasing the bridge at r2 lowers noisy recall, more than erasing a random subspace that
+    changes the features as much."""
+    judge.require(BRIDGE_REMOVAL_MEMORIZATION_V3, trained, *MECHANISM)
+    model, items = judge.require_memorized(BRIDGE_REMOVAL_MEMORIZATION_V3, trained)
+    fit, _ = _bridge_split(trained.data)
+    b = _bridge_probe(trained, model, items, positions=(2,))
+    e = measures.erase_bridge(model, fit, items, trained.data.vocab, b.site, b.position,
+                              matched=True)
+    judge(
+        BRIDGE_REMOVAL_MEMORIZATION_V3, trained,
+        {"recall_drop": _paired(e.before, e.erased), "drop_beyond_random": _paired(e.random, e.erased)},
+        n=len(items), site=e.site, position=e.position, rank=e.rank, control_rank=e.control_rank,
+        recall_after=float(e.erased.float().mean()),
+        recall_after_random=float(e.random.float().mean()),
+        figure=Bars("noisy recall after bridge erasure at r2", float(e.erased.float().mean()),
+                    float(e.random.float().mean()), "bridge erased",
+                    "random subspace removing as much variance"),
+    )
+
+
+BRIDGE_REMOVAL_GENERALIZATION_V3 = Claim(
+    id="rr.bridge_removal_hurts_generalization.v3",
+    source="Du et al. 2025 (arXiv 2507.04782), THR intervention",
+    sentence="The bridge is causally used: erasing it lowers held-out two-hop accuracy.",
+    statistic="held-out two-hop accuracy drop under LEACE erasure of the bridge at r2, paired "
+              "with no erasure and with a random subspace that removes as much variance",
+    rules=(Rule("heldout_drop", ">", 0), Rule("drop_beyond_random", ">", 0)),
+    unit="held-out item",
+    threshold_source="recommended operationalization; alpha a priori; both rules must hold. v3 "
+                     "(declared before any v3 run): erasure at r2 with a variance-matched "
+                     "control; the v2 clause 'atomic-fact recall is less affected' is dropped: "
+                     "an atomic prompt `e r1` carries the bridge only at its last position, "
+                     "where the bridge is its answer, so erasing it there erases the answer "
+                     "itself and the comparison cannot come out for the claim",
+    family="rr.bridge",
+    version=3,
+)
+
+
+@pytest.mark.task("thr")
+def test_bridge_removal_hurts_generalization_v3(trained, judge):
+    """Erasing the bridge at r2 lowers held-out two-hop accuracy, more than a random subspace
+    that changes the features as much."""
+    judge.require(BRIDGE_REMOVAL_GENERALIZATION_V3, trained, *MECHANISM)
+    model, items = judge.require_memorized(BRIDGE_REMOVAL_GENERALIZATION_V3, trained)
+    data = trained.data
+    fit, _ = _bridge_split(data)
+    b = _bridge_probe(trained, model, items, positions=(2,))
+    held = measures.erase_bridge(model, fit, data.heldout, data.vocab, b.site, b.position,
+                                 target="clean", matched=True)
+    judge(
+        BRIDGE_REMOVAL_GENERALIZATION_V3, trained,
+        {"heldout_drop": _paired(held.before, held.erased),
+         "drop_beyond_random": _paired(held.random, held.erased)},
+        n=len(data.heldout), site=held.site, position=held.position, rank=held.rank,
+        control_rank=held.control_rank,
+        heldout_after=float(held.erased.float().mean()),
+        heldout_after_random=float(held.random.float().mean()),
+    )
+
+
 INTERMEDIATE_PATCHING = Claim(
     id="rr.intermediate_patching_changes_memory",
     source="Du et al. 2025 (arXiv 2507.04782), 'memorization is a distributed encoding'",
@@ -436,6 +611,56 @@ def test_no_lookup_key(trained, judge):
         {"largest_transfer_share": Largest(tuple(Share(int(h.sum()), len(items))
                                                  for h in rates.values()))},
         n=len(items), site=site, position=position, cells=len(rates),
+    )
+
+
+NO_LOOKUP_KEY_V3 = Claim(
+    id="rr.no_lookup_key.v3",
+    source="Du et al. 2025 (arXiv 2507.04782), 'memorization is a distributed encoding'",
+    sentence="Memorization is not a look-up: no single input position carries the memorized "
+             "label.",
+    statistic="as v2, over the input positions that can carry a per-item key: positions before "
+              "the last whose prompt prefix (up to and including them) differs between every "
+              "two memorized items",
+    rules=(Rule("largest_transfer_share", "<=", 0.10),),
+    unit="memorized item",
+    threshold_source="recommended operationalization (<= 10 % of cases); on the upper bound of "
+                     "the largest cell, intervals simultaneous over every (site, position) cell. "
+                     "v3 (declared before any v3 run): a causal model's position p sees only "
+                     "the prefix up to p, so a position whose prefix several memorized items "
+                     "share cannot carry their labels, and v2's transfer was capped there (THR: "
+                     "about 1/16 at r1, below the threshold) whatever the model does; with no "
+                     "such position the claim is not judged",
+    family="rr.distributed",
+    version=3,
+)
+
+
+def key_positions(items) -> list[int]:
+    """Prompt positions before the last whose prefix tells every two items apart."""
+    length = len(items[0].prompt)
+    return [p for p in range(length - 1)
+            if len({it.prompt[: p + 1] for it in items}) == len(items)]
+
+
+@pytest.mark.task("fda", "thr")
+def test_no_lookup_key_v3(trained, judge):
+    """Patching one input position that could carry a per-item key, from another memorized
+    item, transfers that item's noisy label in at most 10 % of cases (upper bound)."""
+    judge.require(NO_LOOKUP_KEY_V3, trained, *MECHANISM)
+    model, items = judge.require_memorized(NO_LOOKUP_KEY_V3, trained)
+    positions = key_positions(items)
+    if not positions:
+        judge.not_judged(NO_LOOKUP_KEY_V3, trained,
+                         f"no prompt position before the last tells the {len(items)} memorized "
+                         "items apart: none can carry a per-item key, so the claim cannot fail")
+    rates = measures.transfer_rates(model, items, trained.data.vocab, positions)
+    (site, position), _ = max(rates.items(), key=lambda kv: float(kv[1].float().mean()))
+    judge(
+        NO_LOOKUP_KEY_V3, trained,
+        {"largest_transfer_share": Largest(tuple(Share(int(h.sum()), len(items))
+                                                 for h in rates.values()))},
+        n=len(items), site=site, position=position, cells=len(rates), positions=positions,
     )
 
 
