@@ -1,0 +1,112 @@
+"""The planted subjects behind the known-answer tests do what their docstrings say, on a small
+random model (no training): the late plant leaves every site of the base untouched, the embed
+plant fills every site, a residual key travels with a patch of its position, and a flag gates
+recall."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from transformers import GPT2Config, GPT2LMHeadModel
+
+from suite.interp import erasure, patching
+from suite.interp.hooks import resid_sites, run_capture
+from suite.judge import gates
+from suite.measure.itemsets import recalled
+from suite.tasks import generate, make_spec
+from suite.train.batching import encode
+from suite.validate.planted import ResidualKey, Subject, plant_mlp_recall, plant_recall, relabelled
+
+
+@pytest.fixture(scope="module")
+def data():
+    return generate(make_spec("fda", n_train=200, n_heldout=40, seed=0))
+
+
+@pytest.fixture(scope="module")
+def base(data):
+    torch.manual_seed(0)
+    config = GPT2Config(vocab_size=len(data.vocab), n_positions=32, n_embd=32, n_layer=2,
+                        n_head=2)
+    return GPT2LMHeadModel(config).eval()
+
+
+def test_late_plant_recalls_and_leaves_the_base_sites_alone(base, data):
+    planted = plant_recall(base, data.noisy, data.vocab, "late")
+    assert bool(recalled(planted, data.noisy, data.vocab).all())
+    assert resid_sites(planted) == resid_sites(base) + ["resid.2"]
+    ids = encode(data.noisy, data.vocab).ids
+    before = run_capture(base, ids, resid_sites(base))
+    after = run_capture(planted, ids, resid_sites(base))
+    for site in resid_sites(base):
+        torch.testing.assert_close(after[site], before[site], msg=site)
+    clean = encode(data.clean, data.vocab).ids
+    torch.testing.assert_close(planted(input_ids=clean).logits, base(input_ids=clean).logits)
+
+
+def test_embed_plant_fills_every_site(base, data):
+    planted = plant_recall(base, data.noisy, data.vocab, "embed")
+    batch = encode(data.noisy, data.vocab)
+    acts = run_capture(planted, batch.ids, resid_sites(planted))
+    last = batch.positions[:, 0]
+    label = batch.targets[:, 0]
+    for site, act in acts.items():
+        logits = planted.lm_head(planted.transformer.ln_f(act[torch.arange(len(last)), last]))
+        assert bool((logits.argmax(-1) == label).all()), site
+
+
+def test_residual_key_travels_with_a_patch_of_its_position(base, data):
+    position = len(data.noisy[0].prompt) - 2
+    planted = plant_recall(base, data.noisy, data.vocab, "late", key=ResidualKey(position))
+    items = list(data.noisy)
+    sources = items[1:] + items[:1]
+    out = patching.patch_inputs(planted, encode(sources, data.vocab), encode(items, data.vocab),
+                                resid_sites(base)[-1], [position]).argmax(-1)
+    assert torch.equal(out, encode(sources, data.vocab).targets)
+
+
+def test_flag_gates_recall(base, data):
+    planted = plant_recall(base, data.noisy, data.vocab, "late", flag=8.0)
+    assert bool(recalled(planted, data.noisy, data.vocab).all())
+    with pytest.raises(ValueError, match="late"):
+        plant_recall(base, data.noisy, data.vocab, "embed", flag=8.0)
+
+
+def test_a_plant_that_does_not_take_is_an_error(base, data):
+    with pytest.raises(ValueError, match="unknown plant depth"):
+        plant_recall(base, data.noisy, data.vocab, "middle")
+
+
+def test_relabelled_items_differ_from_their_clean_answer(data):
+    items = relabelled(data.clean[:50], data.vocab, seed=0)
+    assert all(it.is_noisy for it in items)
+    assert [it.prompt for it in items] == [it.prompt for it in data.clean[:50]]
+
+
+def test_variance_matched_control_removes_at_least_as_much():
+    g = torch.Generator().manual_seed(0)
+    y = torch.randint(0, 4, (400,), generator=g)
+    x = torch.randn(400, 16, generator=g) + 4.0 * torch.nn.functional.one_hot(y, 16).float()
+    leace = erasure.leace(x, y)
+    target = leace.removed_variance(x)
+    control = erasure.random_subspace_matched(x, target, seed=0)
+    assert control.removed_variance(x) >= target
+    assert control.rank >= 1
+
+
+def test_the_depth_gate_counts_intermediate_sites(base, data):
+    shallow = Subject("two blocks", data, base)
+    assert [g.name for g in gates.unmet(shallow, "deep")] == ["deep"]
+    assert "too shallow" in gates.check(shallow, "deep")[0].message
+    deep = Subject("three blocks", data, plant_recall(base, data.noisy, data.vocab, "late"))
+    assert gates.unmet(deep, "deep") == []
+
+
+def test_mlp_plant_recalls_through_its_own_neurons_only(base, data):
+    planted = plant_mlp_recall(base, data.noisy, data.vocab, context=data.train + data.heldout,
+                               unchanged=data.clean + data.heldout)
+    assert bool(recalled(planted.model, data.noisy, data.vocab).all())
+    assert not bool(recalled(planted.silent, data.noisy, data.vocab).any())
+    ids = encode(data.heldout, data.vocab).ids
+    torch.testing.assert_close(planted.silent(input_ids=ids).logits, base(input_ids=ids).logits)
+    assert len(planted.neurons) == len(data.noisy) * len(data.noisy[0].label)
