@@ -147,10 +147,20 @@ tr.inconclusive td:last-child,tr.not td:last-child,tr.known td:last-child{color:
 
 def summary_tables(verdicts: Sequence[Verdict], known: frozenset = frozenset()
                    ) -> dict[str, tuple[list[str], list[list[str]]]]:
-    """The report's tables: claims, replication across seeds, family-corrected p-values."""
+    """The report's tables: known answers (the instrument's validation, first: it says which
+    verdicts can be read), claims, replication across seeds, family-corrected p-values."""
     from suite.judge.replication import family_correct, replicate
+    from suite.validate.known import split, validations
 
-    tables = {"Claims": (HEADER, [_row(v, known) for v in verdicts])}
+    verdicts, answers = split(verdicts)
+    tables = {}
+    if answers:
+        tables["Known answers (each claim on a planted-true and a planted-false subject)"] = (
+            ["claim", "task", "planted true", "planted false", "validated"],
+            [[r.claim, r.task] + ["; ".join(_said_known(k) for k in cases) or "no case"
+                                  for cases in (r.true, r.false)]
+             + ["yes" if r.validated else "NO"] for r in validations(answers)])
+    tables["Claims"] = (HEADER, [_row(v, known) for v in verdicts])
     reps = replicate(verdicts)
     if reps:
         tables["Replication across seeds (k-of-n)"] = (
@@ -171,6 +181,12 @@ def summary_tables(verdicts: Sequence[Verdict], known: frozenset = frozenset()
     return tables
 
 
+def _said_known(k) -> str:
+    v = k.verdict
+    mark = "" if k.correct else " (wrong)"
+    return f"{v.outcome}{mark} {render.fmt(v.estimate)} on {v.recipe}"
+
+
 def write_summary(out: Path, verdicts: Sequence[Verdict], plots: Sequence[Path],
                   title: str = "memsuite report", known: frozenset = frozenset()
                   ) -> tuple[Path, Path]:
@@ -181,8 +197,12 @@ def write_summary(out: Path, verdicts: Sequence[Verdict], plots: Sequence[Path],
 
     from suite.judge.claim import OUTCOMES
 
-    counts = {k: sum(v.outcome == k for v in verdicts) for k in OUTCOMES}
-    line = (f"{len(verdicts)} verdicts: " + ", ".join(f"{n} {k}" for k, n in counts.items()))
+    from suite.validate.known import split
+
+    models, answers = split(verdicts)
+    counts = {k: sum(v.outcome == k for v in models) for k in OUTCOMES}
+    line = (f"{len(models)} verdicts: " + ", ".join(f"{n} {k}" for k, n in counts.items())
+            + (f"; {len(answers)} known-answer verdicts" if answers else ""))
     tables = summary_tables(verdicts, known)
     md = [f"# {title}", "", line, ""]
     html = [f"<!doctype html><html><head><meta charset='utf-8'><title>{escape(title)}</title>"
