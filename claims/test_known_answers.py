@@ -1,0 +1,488 @@
+"""Known answers: every claim's own test, run on a subject where the claim is true by
+construction and on one where it is false, must tell them apart.
+
+A verdict of "does not hold" on a trained model is a finding only if the claim's code could have
+seen the effect; a verdict of "holds" only if the code could have failed. Each case below builds
+a planted subject (suite.validate.planted) from the tiny reference model of its task (seed 0)
+and runs the claim's test function itself on it (suite.validate.known.verdict_of), with the
+model gates waived. Planted true must hold; planted false must not. A claim version that fails
+its own known-answer case is an instrument defect: it is marked here with xfail(strict=True)
+and the reason, and its verdicts on trained models are not findings (docs/CLAIMS.md).
+
+Plants (what is true by construction):
+- late recall: M_pre (a checkpoint that generalizes and has not memorized) plus an added last
+  block that is the identity except for a lookup, keyed on the whole prompt, that writes each
+  noisy item's label. Every site of M_pre is intact, so whatever M_pre computes (the clean
+  answer, the bridge entity) is still there while the label is recalled, and the label appears
+  only at the last site.
+- embed recall: the same lookup written into the embedding output, so the label fills the
+  residual stream from the first site and nothing M_pre computes reaches the answer positions.
+- written curves, for the dynamics claims: noisy recall rising after held-out accuracy (true)
+  or together with it (false).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+import torch
+
+from claims import test_heavy_noise as heavy
+from claims import test_khop_scaling as khop
+from claims import test_linear_reasoning as liref
+from claims import test_loss_curvature as curv
+from claims import test_random_labels as zhang
+from claims import test_reason_to_rote as rr
+from suite.interp import probes
+from suite.interp.hooks import resid_sites
+from suite.measure import mechanism, sweeps
+from suite.train import dynamics, recipes
+from suite.validate.known import verdict_of
+from suite.validate.planted import (ReadoutKey, ResidualKey, Subject, plant_mlp_recall,
+                                    plant_recall, relabelled, with_identity_block)
+
+
+def _pre(stored):
+    """M_pre of a stored model, and its step."""
+    step = dynamics.pre_memorization_step(stored.curve)
+    assert step is not None, f"{stored.name}: no M_pre on its curve; no base to plant into"
+    return stored.checkpoint(step), step
+
+
+def late_recall(stored) -> Subject:
+    pre, step = _pre(stored)
+    data = stored.data
+    return Subject(f"late recall on {stored.path.name} M_pre", data,
+                   plant_recall(pre, data.noisy, data.vocab, "late"))
+
+
+def embed_recall(stored) -> Subject:
+    pre, step = _pre(stored)
+    data = stored.data
+    return Subject(f"embed recall on {stored.path.name} M_pre", data,
+                   plant_recall(pre, data.noisy, data.vocab, "embed"))
+
+
+_subjects: dict = {}
+
+
+def _subject(plant, stored) -> Subject:
+    """`plant(stored)`, built once per session (several claims read the same subject)."""
+    if (plant, stored.key) not in _subjects:
+        _subjects[(plant, stored.key)] = plant(stored)
+    return _subjects[(plant, stored.key)]
+
+
+def _answer(test, task, plant, planted, reference_model, judge, **params):
+    subject = _subject(plant, reference_model(task))
+    known = verdict_of(test, subject, judge, planted, **params)
+    print(known.summary)
+    assert known.correct, known.summary
+
+
+# --- decodability: the clean label is computed while the noisy one is recalled -----------------
+
+@pytest.mark.parametrize("task", ["fda", "thr"])
+@pytest.mark.parametrize("decoder", ["lens", "probe"])
+@pytest.mark.parametrize("plant, planted", [(late_recall, True), (embed_recall, False)],
+                         ids=["true", "false"])
+def test_clean_label_decodable(task, decoder, plant, planted, reference_model, judge):
+    _answer(rr.test_clean_label_decodable, task, plant, planted, reference_model, judge,
+            decoder=decoder)
+
+
+EARLY_NORM = 10.0  # the early write's norm: of the order of the residual norm, so that the label
+# is top-1 at the first block's output on most positions while M_pre's computation can still
+# surface later (measured on the tiny reference models: noisy top-1 at resid.0 on 0.90 (FDA)
+# and 0.72 (THR) of the differing positions, clean top-1 at a later block output on some)
+
+
+def early_override(stored) -> Subject:
+    """Late recall that also writes the label at the first block's output: the noisy label
+    wins in the first layer, before the computed answer shows: an early override."""
+    pre, _ = _pre(stored)
+    data = stored.data
+    return Subject(f"early and late recall on {stored.path.name} M_pre", data,
+                   plant_recall(pre, data.noisy, data.vocab, "late", early=EARLY_NORM))
+
+
+OVERRIDES_V2_DEFECT = pytest.mark.xfail(
+    strict=True, reason="instrument defect (issue 11): rr.noisy_overrides_late v2 scores a "
+    "never-decodable clean token as an early override and reads the embedding, where the noisy "
+    "token wins by chance; on FDA it misses late recall on M_pre (measured: inconclusive, 0.051, "
+    "while v3 holds at 0.878)")
+
+
+@pytest.mark.parametrize("version, task, plant, planted", [
+    pytest.param(rr.test_noisy_overrides_late, "fda", late_recall, True,
+                 marks=OVERRIDES_V2_DEFECT),
+    (rr.test_noisy_overrides_late, "fda", early_override, False),
+    (rr.test_noisy_overrides_late, "thr", late_recall, True),
+    (rr.test_noisy_overrides_late, "thr", early_override, False),
+    (rr.test_noisy_overrides_late_v3, "fda", late_recall, True),
+    (rr.test_noisy_overrides_late_v3, "fda", early_override, False),
+    (rr.test_noisy_overrides_late_v3, "thr", late_recall, True),
+    (rr.test_noisy_overrides_late_v3, "thr", early_override, False),
+], ids=["v2-true-fda", "v2-false-fda", "v2-true-thr", "v2-false-thr",
+        "v3-true-fda", "v3-false-fda", "v3-true-thr", "v3-false-thr"])
+def test_noisy_overrides_late(version, task, plant, planted, reference_model, judge):
+    _answer(version, task, plant, planted, reference_model, judge)
+
+
+# --- the bridge (THR) --------------------------------------------------------------------------
+# Embed recall writes the label at the r2 position from the first site on, and leaves r1 as
+# M_pre computes it: there the bridge is decodable on every prompt (the causal prefix `e r1` is
+# the atomic prompt), whether or not recall uses it. v2 reads r1 or r2 and cannot reject this
+# subject: the defect that v3 (r2 only) fixes.
+
+BRIDGE_V2_DEFECT = pytest.mark.xfail(
+    strict=True, reason="instrument defect (issue 11): rr.bridge_decodable v2 may read r1, which "
+    "the causal prefix shares with the atomic prompt, so it holds on embed recall, where recall "
+    "never computes the bridge; v3 reads r2 only")
+
+
+@pytest.mark.parametrize("version, plant, planted", [
+    (rr.test_bridge_decodable, late_recall, True),
+    pytest.param(rr.test_bridge_decodable, embed_recall, False, marks=BRIDGE_V2_DEFECT),
+    (rr.test_bridge_decodable_v3, late_recall, True),
+    (rr.test_bridge_decodable_v3, embed_recall, False),
+], ids=["v2-true", "v2-false", "v3-true", "v3-false"])
+def test_bridge_decodable(version, plant, planted, reference_model, judge):
+    _answer(version, "thr", plant, planted, reference_model, judge)
+
+
+def bridge_keyed_recall(stored, position: int = 1) -> Subject:
+    """Late recall keyed on the bridge entity read at `position` (1: r1, 2: r2; by a probe
+    fitted on clean items at the residual entering the plant) and the r2 token: recall that
+    reads the intermediate result, by construction."""
+    pre, _ = _pre(stored)
+    data = stored.data
+    last = resid_sites(pre)[-1]
+    fit = data.clean[:3000]
+    features = mechanism.bridge_features(pre, fit, data.vocab, position)[last]
+    probe = probes.train_probe(features, mechanism.bridges(fit))
+    return Subject(f"bridge-at-{position}-keyed late recall on {stored.path.name} M_pre", data,
+                   plant_recall(pre, data.noisy, data.vocab, "late",
+                                key=ReadoutKey(probe, position=position, token_position=2)))
+
+
+@pytest.mark.parametrize("plant, planted", [(bridge_keyed_recall, True), (late_recall, False)],
+                         ids=["true", "false"])
+def test_intermediate_patching_changes_memory(plant, planted, reference_model, judge):
+    _answer(rr.test_intermediate_patching_changes_memory, "thr", plant, planted,
+            reference_model, judge)
+
+
+@pytest.mark.parametrize("version, plant, planted", [
+    (rr.test_bridge_removal_hurts_memorization, bridge_keyed_recall, True),
+    (rr.test_bridge_removal_hurts_memorization, late_recall, False),
+    (rr.test_bridge_removal_hurts_memorization_v3,
+     lambda stored: bridge_keyed_recall(stored, position=2), True),
+    (rr.test_bridge_removal_hurts_memorization_v3, late_recall, False),
+], ids=["v2-true", "v2-false", "v3-true", "v3-false"])
+def test_bridge_removal_hurts_memorization(version, plant, planted, reference_model, judge):
+    _answer(version, "thr", plant, planted, reference_model, judge)
+
+
+# --- look-up keys (FDA: the last operand digit's position sees the whole key; on THR no
+# position before the last does, and v3 reports that as not judged) ---------------------------
+
+def position_keyed_recall(stored) -> Subject:
+    """Late recall keyed on the residual vector at the last operand digit (position 8 of
+    `a + b =`): a look-up key at one input position, by construction."""
+    pre, _ = _pre(stored)
+    data = stored.data
+    position = len(data.noisy[0].prompt) - 2
+    return Subject(f"position-{position}-keyed late recall on {stored.path.name} M_pre", data,
+                   plant_recall(pre, data.noisy, data.vocab, "late", key=ResidualKey(position)))
+
+
+@pytest.mark.parametrize("plant, planted", [(late_recall, True), (position_keyed_recall, False)],
+                         ids=["true", "false"])
+@pytest.mark.parametrize("version", [rr.test_no_lookup_key, rr.test_no_lookup_key_v3],
+                         ids=["v2", "v3"])
+def test_no_lookup_key(plant, planted, version, reference_model, judge):
+    _answer(version, "fda", plant, planted, reference_model, judge)
+
+
+# --- dynamics ---------------------------------------------------------------------------------
+
+def _checkpointed(stored, model_at_every_step, name) -> Subject:
+    """The stored model's curve, with `model_at_every_step` as the checkpoint at each step."""
+    return Subject(name, stored.data, model_at_every_step, tuple(stored.curve),
+                   {int(p["step"]): model_at_every_step for p in stored.curve})
+
+
+def unseen_noise(stored) -> Subject:
+    """The final model at every checkpoint, judged on 'noisy items' it was never trained on:
+    held-out queries with random wrong labels. It answers them as it answers held-out queries
+    (clean) and cannot know the labels: generalization without memorization, by construction."""
+    data = stored.data
+    n = len(data.noisy)
+    unseen = tuple(relabelled(data.heldout[:n], data.vocab, seed=0))
+    moved = dataclasses.replace(data, noisy=unseen, heldout=data.heldout[n:])
+    model = stored.model()
+    return Subject(f"{stored.path.name} on unseen relabelled held-out queries", moved, model,
+                   tuple(stored.curve), {int(p["step"]): model for p in stored.curve})
+
+
+def recall_as_checkpoints(stored) -> Subject:
+    return _checkpointed(stored, late_recall(stored).final,
+                         f"late recall on M_pre of {stored.path.name} at every checkpoint")
+
+
+@pytest.mark.parametrize("task", ["fda", "thr"])
+@pytest.mark.parametrize("plant, planted", [(unseen_noise, True),
+                                            (recall_as_checkpoints, False)], ids=["true", "false"])
+def test_generalize_first(task, plant, planted, reference_model, judge):
+    _answer(rr.test_generalize_first, task, plant, planted, reference_model, judge)
+
+
+def _written_curve(lag: int):
+    """Held-out accuracy reaching 0.5 at step 200, noisy recall at step 200 + lag."""
+    return tuple({"step": s, "heldout_acc": min(1.0, s / 400), "noisy_recall":
+                  min(1.0, max(0.0, (s - lag) / 400)), "noisy_clean_share": 0.5}
+                 for s in range(0, 1001, 50))
+
+
+def curve_later(stored) -> Subject:
+    model = stored.model()
+    return Subject(f"curve: noisy recall 300 steps after held-out ({stored.path.name})",
+                   stored.data, model, _written_curve(300), {0: model})
+
+
+def curve_together(stored) -> Subject:
+    model = stored.model()
+    return Subject(f"curve: noisy recall with held-out ({stored.path.name})",
+                   stored.data, model, _written_curve(0), {0: model})
+
+
+@pytest.mark.parametrize("plant, planted", [(curve_later, True), (curve_together, False)],
+                         ids=["true", "false"])
+def test_memorize_later(plant, planted, reference_model, judge):
+    _answer(rr.test_memorize_later, "fda", plant, planted, reference_model, judge)
+
+
+# --- heavy noise and random labels -------------------------------------------------------------
+
+def _heavy_noise(stored, depth) -> Subject:
+    """Half the clean training items relabelled at random (noise share > 0.5), every noisy
+    item recalled through a lookup planted at `depth` on M_pre."""
+    pre, _ = _pre(stored)
+    data = stored.data
+    half = len(data.clean) // 2
+    noisy = tuple(relabelled(data.clean[:half], data.vocab, seed=0)) + data.noisy
+    heavy_data = dataclasses.replace(data, clean=data.clean[half:], noisy=noisy)
+    return Subject(f"{depth} recall of {len(noisy)} noisy items on {stored.path.name} M_pre",
+                   heavy_data, plant_recall(pre, noisy, data.vocab, depth))
+
+
+def _heavy_noise_on_random(stored) -> Subject:
+    """Heavy-noise late recall on a randomly initialised model: every label is recalled and
+    nothing is computed, so no clean structure exists to survive."""
+    subject = _heavy_noise(stored, "late")
+    fresh = heavy.random_like(_pre(stored)[0], seed=1)  # not the v3 control's initialisation
+    noisy = subject.data.noisy
+    return Subject(f"late recall of {len(noisy)} noisy items on a randomly initialised "
+                   f"{stored.path.name}", subject.data,
+                   plant_recall(fresh, noisy, subject.data.vocab, "late"))
+
+
+@pytest.mark.parametrize("task", ["fda", "thr"])
+@pytest.mark.parametrize("plant, planted", [
+    (lambda stored: _heavy_noise(stored, "late"), True),
+    (lambda stored: _heavy_noise(stored, "embed"), False),
+    (_heavy_noise_on_random, False)], ids=["true", "false-embed", "false-random-model"])
+@pytest.mark.parametrize("version", [heavy.test_clean_structure_survives_heavy_noise,
+                                     heavy.test_clean_structure_survives_heavy_noise_v3],
+                         ids=["v2", "v3"])
+def test_clean_structure_survives_heavy_noise(task, plant, planted, version, reference_model,
+                                              judge):
+    _answer(version, task, plant, planted, reference_model, judge)
+
+
+def _all_random(stored, base, what) -> Subject:
+    """Every training query relabelled at random and recalled through a late lookup on `base`."""
+    data = stored.data
+    noisy = tuple(relabelled(data.clean + data.noisy, data.vocab, seed=0))
+    return Subject(f"late recall of all-random labels on {what}",
+                   dataclasses.replace(data, clean=(), noisy=noisy),
+                   plant_recall(base, noisy, data.vocab, "late"))
+
+
+def random_init_recall(stored) -> Subject:
+    torch.manual_seed(0)
+    fresh = type(stored.model())(stored.model().config).eval()
+    return _all_random(stored, fresh, f"a randomly initialised {stored.path.name}")
+
+
+def pre_recall(stored) -> Subject:
+    return _all_random(stored, _pre(stored)[0], f"{stored.path.name} M_pre")
+
+
+@pytest.mark.parametrize("plant, planted", [(random_init_recall, True), (pre_recall, False)],
+                         ids=["true", "false"])
+def test_random_labels_fit(plant, planted, reference_model, judge):
+    _answer(zhang.test_random_labels_fit, "fda", plant, planted, reference_model, judge)
+
+
+
+# --- k-hop scaling (the sweeps are slow: their points are written here, through the claims'
+# own sweep reading and rule) -------------------------------------------------------------------
+
+def _written_sweeps(monkeypatch, needed: dict[int, int]) -> None:
+    """sweeps.run answers with written points: value v reaches the threshold for k iff
+    v >= needed[k]."""
+    def run(base, k, field, values, threshold, progress=True):
+        return [sweeps.SweepPoint(k, field, v, f"written k={k} {field}={v}",
+                                  0.95 if v >= needed[k] else 0.3,
+                                  100 if v >= needed[k] else None, 0.0) for v in values]
+    monkeypatch.setattr(sweeps, "run", run)
+
+
+def _khop_base(what: str):
+    base = next(r for r in recipes.for_scale("khop", "tiny") if r.name == "khop-sweep-tiny")
+    return dataclasses.replace(base.with_seed_and_noise(0), name=f"written sweep: {what}")
+
+
+@pytest.mark.parametrize("test, grid", [(khop.test_data_grows_with_k, khop.DATA_GRID),
+                                        (khop.test_depth_grows_with_k, khop.DEPTH_GRID)],
+                         ids=["data", "depth"])
+@pytest.mark.parametrize("planted", [True, False], ids=["true", "false"])
+def test_khop_growth(test, grid, planted, monkeypatch, judge):
+    small, large = (grid[1], grid[2]) if planted else (grid[1], grid[1])
+    _written_sweeps(monkeypatch, {khop.SMALL_K: small, khop.LARGE_K: large})
+    base = _khop_base(f"k={khop.LARGE_K} first reaches at {large}, k={khop.SMALL_K} at {small}")
+    known = verdict_of(test, base, judge, planted, subject_arg="sweep_base")
+    print(known.summary)
+    assert known.correct, known.summary
+
+
+@pytest.mark.parametrize("planted", [True, False], ids=["true", "false"])
+def test_khop_curriculum(planted, monkeypatch, judge):
+    stage1 = khop.STAGE1_STEPS
+    alone, after = (3 * stage1, stage1) if planted else (stage1, 3 * stage1)
+    monkeypatch.setattr(sweeps, "curriculum", lambda base, k, steps, threshold: sweeps.Curriculum(
+        k, steps, alone, after))
+    base = _khop_base(f"alone {alone} steps, curriculum {stage1} + {after}")
+    known = verdict_of(khop.test_curriculum_helps, base, judge, planted, subject_arg="sweep_base")
+    print(known.summary)
+    assert known.correct, known.summary
+
+
+# --- a linear recall direction (Hong et al.) ------------------------------------------------------
+# Flagged recall: a recall flag (one fixed direction) is added to the embedding at the last
+# prompt position of each noisy prompt, and the late lookup fires only where the flag is still
+# there: one residual direction separates recall from reasoning and removing it ends recall.
+# Uniform recall: the late lookup answers the noisy items and the clean comparison items alike
+# (each with its own label): recall and reasoning run through the same mechanism, and no
+# direction separates them beyond their labels.
+
+FLAG_NORM = 8.0  # a priori: of the order of the residual norm
+
+
+def flagged_recall(stored) -> Subject:
+    pre, _ = _pre(stored)
+    data = stored.data
+    return Subject(f"flagged late recall on {stored.path.name} M_pre", data,
+                   plant_recall(pre, data.noisy, data.vocab, "late", flag=FLAG_NORM))
+
+
+def uniform_recall(stored) -> Subject:
+    pre, _ = _pre(stored)
+    data = stored.data
+    compared = data.clean[: len(data.noisy)]  # the clean items liref compares with
+    return Subject(f"uniform late recall (noisy and clean) on {stored.path.name} M_pre", data,
+                   plant_recall(pre, data.noisy + compared, data.vocab, "late"))
+
+
+LIREF_V2_CONTROL_DEFECT = pytest.mark.xfail(
+    strict=True, reason="instrument defect (issue 11): liref.direction_separates v2 scores its "
+    "label-shuffled control against the true groups, so a strong planted direction leaks into "
+    "it (on flagged recall: AUROC 1.000, the control above its 0.65 band, so inconclusive at "
+    "best) and v2 cannot hold where the effect is strongest")
+
+@pytest.mark.parametrize("version, task, plant, planted", [
+    pytest.param(liref.test_direction_separates, task, flagged_recall, True,
+                 marks=LIREF_V2_CONTROL_DEFECT, id=f"v2-true-{task}") for task in ("fda", "thr")
+] + [pytest.param(liref.test_direction_separates, task, uniform_recall, False,
+                  id=f"v2-false-{task}") for task in ("fda", "thr")
+] + [pytest.param(liref.test_direction_separates_v3, task, plant, planted,
+                  id=f"v3-{'true' if planted else 'false'}-{task}")
+     for task in ("fda", "thr") for plant, planted in ((flagged_recall, True),
+                                                       (uniform_recall, False))])
+def test_direction_separates(version, task, plant, planted, reference_model, judge):
+    _answer(version, task, plant, planted, reference_model, judge)
+
+
+@pytest.mark.parametrize("task", ["fda", "thr"])
+@pytest.mark.parametrize("plant, planted", [(flagged_recall, True), (late_recall, False)],
+                         ids=["true", "false"])
+@pytest.mark.parametrize("version", [liref.test_steering_recovers_reasoning,
+                                     liref.test_steering_recovers_reasoning_v3],
+                         ids=["v2", "v3"])
+def test_steering_recovers_reasoning(task, plant, planted, version, reference_model, judge):
+    _answer(version, task, plant, planted, reference_model, judge)
+
+
+# --- memorization in MLP weights --------------------------------------------------------------
+# MLP recall: one neuron added to M_pre's last MLP per (noisy item, answer position), firing
+# only there and writing the label: item-specific neurons whose weights the training set barely
+# curves, removed by patching that MLP's activations from the same model with the neurons
+# silent. Late (hook) recall memorizes outside the weights: no weight edit or MLP patch
+# touches it.
+
+def mlp_recall(stored):
+    pre, _ = _pre(stored)
+    data = stored.data
+    return plant_mlp_recall(pre, data.noisy, data.vocab, context=data.train + data.heldout,
+                            unchanged=data.heldout)
+
+
+def mlp_recall_subject(stored) -> Subject:
+    planted = mlp_recall(stored)
+    return Subject(f"MLP recall on {stored.path.name} M_pre", stored.data, planted.model,
+                   tuple(stored.curve), {int(p["step"]): planted.silent for p in stored.curve})
+
+
+def late_recall_with_curve(stored) -> Subject:
+    pre, _ = _pre(stored)
+    data = stored.data
+    plain = with_identity_block(pre)
+    return Subject(f"late recall on {stored.path.name} M_pre", data,
+                   plant_recall(pre, data.noisy, data.vocab, "late"), tuple(stored.curve),
+                   {int(p["step"]): plain for p in stored.curve})
+
+
+# The curvature claims have a planted-false case only. The planted-true candidate, MLP recall,
+# does not isolate the claim: the K-FAC edit of its extended MLP takes held-out accuracy to 0.0
+# at every rho (the unplanted final model keeps 0.913 at rho 0.99), so a miss there cannot tell
+# the instrument from the plant. A planted-true case for curv is open work (issue 11 note).
+@pytest.mark.parametrize("task", ["fda", "thr"])
+@pytest.mark.parametrize("version", [curv.test_edit_suppresses_memorization,
+                                     curv.test_edit_suppresses_memorization_v2],
+                         ids=["v1", "v2"])
+def test_edit_suppresses_memorization(task, version, reference_model, judge):
+    _answer(version, task, late_recall, False, reference_model, judge)
+
+
+@pytest.mark.parametrize("plant, planted", [(mlp_recall_subject, True),
+                                            (late_recall_with_curve, False)],
+                         ids=["true", "false"])
+def test_outlier_heuristics_patching(plant, planted, reference_model, judge):
+    _answer(rr.test_outlier_heuristics_patching, "fda", plant, planted, reference_model, judge)
+
+
+NEURONS_V2_DEFECT = pytest.mark.xfail(
+    strict=True, reason="instrument defect (issue 11): rr.heuristic_neurons_reused v2 ranks "
+    "neurons by attribution of the noisy logit, which credits the neurons computing the clean "
+    "answer as well as those recalling the label, and counts membership on the same items it "
+    "selected on; it holds (overlap 0.326) on MLP recall, where every memorized label comes "
+    "from an item-specific neuron")
+
+
+@pytest.mark.parametrize("plant, planted", [pytest.param(mlp_recall_subject, False,
+                                                         marks=NEURONS_V2_DEFECT)], ids=["false"])
+def test_heuristic_neurons_reused(plant, planted, reference_model, judge):
+    _answer(rr.test_heuristic_neurons_reused, "fda", plant, planted, reference_model, judge)
