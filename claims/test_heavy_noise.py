@@ -23,6 +23,17 @@ ALPHA = 0.05
 HEAVY_NOISE_MIN = 0.5
 N_PROBE_TRAIN = 2000  # clean items the probes are fitted on (as for rr.clean_label_decodable)
 
+_probes: dict = {}
+
+
+def _probed(trained, model, items, which: str = "trained"):
+    """probe_decodability of `model` on `items`, once per stored model (v2 and v3 share it)."""
+    if (trained.key, which) not in _probes:
+        _probes[(trained.key, which)] = measures.probe_decodability(
+            model, trained.data.clean[:N_PROBE_TRAIN], items, trained.data.vocab)
+    return _probes[(trained.key, which)]
+
+
 CLEAN_STRUCTURE = Claim(
     id="coexist.clean_structure_survives_heavy_noise",
     source="Liu & Lu 2026 (arXiv 2605.18022), probing under heavy label noise",
@@ -53,7 +64,7 @@ def test_clean_structure_survives_heavy_noise(trained, judge):
         reason = f"noise share {share:.3f} < {HEAVY_NOISE_MIN}: not a heavy-noise model"
         judge.not_judged(CLEAN_STRUCTURE, trained, reason)
     model, items = judge.require_memorized(CLEAN_STRUCTURE, trained)
-    d = measures.probe_decodability(model, data.clean[:N_PROBE_TRAIN], items, data.vocab)
+    d = _probed(trained, model, items)
     clean, control = d.shares()
     judge(
         CLEAN_STRUCTURE, trained,
@@ -110,9 +121,8 @@ def test_clean_structure_survives_heavy_noise_v3(trained, judge):
         reason = f"noise share {share:.3f} < {HEAVY_NOISE_MIN}: not a heavy-noise model"
         judge.not_judged(CLEAN_STRUCTURE_V3, trained, reason)
     model, items = judge.require_memorized(CLEAN_STRUCTURE_V3, trained)
-    d = measures.probe_decodability(model, data.clean[:N_PROBE_TRAIN], items, data.vocab)
-    r = measures.probe_decodability(random_like(model), data.clean[:N_PROBE_TRAIN], items,
-                                    data.vocab)
+    d = _probed(trained, model, items)
+    r = _probed(trained, random_like(model), items, "random model")
     clean, control = d.shares()
     random_clean, _ = r.shares()
     judge(
