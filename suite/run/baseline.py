@@ -68,8 +68,11 @@ class Baseline:
 
 def load(path: Path) -> Baseline:
     """A baseline: a report directory (results.jsonl, and items.jsonl when present) or a
-    results.jsonl file."""
-    return Baseline(read_verdicts(path), read_items(path))
+    results.jsonl file. Known-answer verdicts (suite.validate) are left out: a baseline is
+    about models."""
+    from suite.validate.known import split
+
+    return Baseline(split(read_verdicts(path))[0], read_items(path))
 
 
 def _group(baseline: Sequence[Verdict], v: Verdict) -> list[Verdict]:

@@ -145,6 +145,7 @@ def _report(args: argparse.Namespace) -> int:
 def _findings(args: argparse.Namespace) -> int:
     from suite.run import findings
     from suite.run.results import read_verdicts
+    from suite.validate.known import split
 
     try:
         verdicts = read_verdicts(Path(args.directory))
@@ -152,7 +153,8 @@ def _findings(args: argparse.Namespace) -> int:
     except (FileNotFoundError, ValueError) as err:
         print(f"memsuite findings: {err}", file=sys.stderr)
         return 2
-    print(findings.draft(verdicts, recorded), end="")
+    models, _ = split(verdicts)  # known answers are the instrument's checks, not findings
+    print(findings.draft(models, recorded), end="")
     return 0
 
 
