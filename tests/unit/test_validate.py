@@ -103,8 +103,9 @@ def test_the_depth_gate_counts_intermediate_sites(base, data):
 
 
 def test_mlp_plant_recalls_through_its_own_neurons_only(base, data):
-    planted = plant_mlp_recall(base, data.noisy, data.vocab, context=data.train + data.heldout,
-                               unchanged=data.clean + data.heldout)
+    # (a random model's inputs are nearly alike, so answers it must leave alone are checked on
+    # the trained reference models, in claims/test_known_answers.py)
+    planted = plant_mlp_recall(base, data.noisy, data.vocab, context=data.train + data.heldout)
     assert bool(recalled(planted.model, data.noisy, data.vocab).all())
     assert not bool(recalled(planted.silent, data.noisy, data.vocab).any())
     ids = encode(data.heldout, data.vocab).ids
