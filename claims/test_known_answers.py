@@ -108,10 +108,12 @@ def early_override(stored) -> Subject:
 
 
 OVERRIDES_V2_DEFECT = pytest.mark.xfail(
-    strict=True, reason="instrument defect (issue 11): rr.noisy_overrides_late v2 scores a "
+    strict=False, reason="instrument defect (issue 11): rr.noisy_overrides_late v2 scores a "
     "never-decodable clean token as an early override and reads the embedding, where the noisy "
     "token wins by chance; on FDA it misses late recall on M_pre (measured: inconclusive, 0.051, "
-    "while v3 holds at 0.878)")
+    "while v3 holds at 0.878). Not strict: v2's score on this plant is about 2 P(clean first) - 1 "
+    "with P near one half, so on another machine's model it may just clear zero; v3 is the rule "
+    "that is validated")
 
 
 @pytest.mark.parametrize("version, task, plant, planted", [
