@@ -23,6 +23,17 @@ ALPHA = 0.05
 HEAVY_NOISE_MIN = 0.5
 N_PROBE_TRAIN = 2000  # clean items the probes are fitted on (as for rr.clean_label_decodable)
 
+def _heavy_noise_items(judge, claim, trained):
+    """The noise share, the final model and its memorized items; not judged below heavy noise."""
+    data = trained.data
+    share = len(data.noisy) / max(1, len(data.noisy) + len(data.clean))
+    if share < HEAVY_NOISE_MIN:
+        judge.not_judged(claim, trained,
+                         f"noise share {share:.3f} < {HEAVY_NOISE_MIN}: not a heavy-noise model")
+    model, items = judge.require_memorized(claim, trained)
+    return share, model, items
+
+
 _probes: dict = {}
 
 
@@ -59,11 +70,7 @@ def test_clean_structure_survives_heavy_noise(trained, judge):
     memorized noisy items from early hidden states, well above probes fitted on shuffled
     labels."""
     data = trained.data
-    share = len(data.noisy) / max(1, len(data.noisy) + len(data.clean))
-    if share < HEAVY_NOISE_MIN:
-        reason = f"noise share {share:.3f} < {HEAVY_NOISE_MIN}: not a heavy-noise model"
-        judge.not_judged(CLEAN_STRUCTURE, trained, reason)
-    model, items = judge.require_memorized(CLEAN_STRUCTURE, trained)
+    share, model, items = _heavy_noise_items(judge, CLEAN_STRUCTURE, trained)
     d = _probed(trained, model, items)
     clean, control = d.shares()
     judge(
@@ -116,11 +123,7 @@ def test_clean_structure_survives_heavy_noise_v3(trained, judge):
     """As v2, and the probes decode the clean answer better from the trained model than from a
     randomly initialised one (so they read learned computation, not the prompt)."""
     data = trained.data
-    share = len(data.noisy) / max(1, len(data.noisy) + len(data.clean))
-    if share < HEAVY_NOISE_MIN:
-        reason = f"noise share {share:.3f} < {HEAVY_NOISE_MIN}: not a heavy-noise model"
-        judge.not_judged(CLEAN_STRUCTURE_V3, trained, reason)
-    model, items = judge.require_memorized(CLEAN_STRUCTURE_V3, trained)
+    share, model, items = _heavy_noise_items(judge, CLEAN_STRUCTURE_V3, trained)
     d = _probed(trained, model, items)
     r = _probed(trained, random_like(model), items, "random model")
     clean, control = d.shares()

@@ -6,19 +6,13 @@ seen the effect; a verdict of "holds" only if the code could have failed. Each c
 a planted subject (suite.validate.planted) from the tiny reference model of its task (seed 0)
 and runs the claim's test function itself on it (suite.validate.known.verdict_of), with the
 model gates waived. Planted true must hold; planted false must not. A claim version that fails
-its own known-answer case is an instrument defect: it is marked here with xfail(strict=True)
-and the reason, and its verdicts on trained models are not findings (docs/CLAIMS.md).
+its own known-answer case is an instrument defect: it is marked here with xfail and the measured
+numbers (strict unless the estimate sits at the threshold by the plant's nature, said where so),
+and its verdicts on trained models are not findings (docs/CLAIMS.md).
 
-Plants (what is true by construction):
-- late recall: M_pre (a checkpoint that generalizes and has not memorized) plus an added last
-  block that is the identity except for a lookup, keyed on the whole prompt, that writes each
-  noisy item's label. Every site of M_pre is intact, so whatever M_pre computes (the clean
-  answer, the bridge entity) is still there while the label is recalled, and the label appears
-  only at the last site.
-- embed recall: the same lookup written into the embedding output, so the label fills the
-  residual stream from the first site and nothing M_pre computes reaches the answer positions.
-- written curves, for the dynamics claims: noisy recall rising after held-out accuracy (true)
-  or together with it (false).
+Plants: docs/CLAIMS.md ("Known answers") tables every plant and what it makes true; each plant
+function below says it again. The plants themselves (suite/validate/planted.py) check that they
+took: every planted item is recalled, or the case errors instead of answering.
 """
 
 from __future__ import annotations
@@ -51,14 +45,18 @@ def _pre(stored):
 
 
 def late_recall(stored) -> Subject:
-    pre, step = _pre(stored)
+    """M_pre plus an added identity block whose prompt-keyed lookup writes every noisy label:
+    whatever M_pre computes is intact at every site; the label appears only at the last."""
+    pre, _ = _pre(stored)
     data = stored.data
     return Subject(f"late recall on {stored.path.name} M_pre", data,
                    plant_recall(pre, data.noisy, data.vocab, "late"))
 
 
 def embed_recall(stored) -> Subject:
-    pre, step = _pre(stored)
+    """The lookup written into the embedding: the label fills every site, and nothing M_pre
+    computes reaches the answer positions."""
+    pre, _ = _pre(stored)
     data = stored.data
     return Subject(f"embed recall on {stored.path.name} M_pre", data,
                    plant_recall(pre, data.noisy, data.vocab, "embed"))
@@ -230,6 +228,7 @@ def unseen_noise(stored) -> Subject:
 
 
 def recall_as_checkpoints(stored) -> Subject:
+    """Late recall at every checkpoint: noisy labels recalled from the first step on."""
     return _checkpointed(stored, late_recall(stored).final,
                          f"late recall on M_pre of {stored.path.name} at every checkpoint")
 
@@ -249,12 +248,14 @@ def _written_curve(lag: int):
 
 
 def curve_later(stored) -> Subject:
+    """A curve on which noisy recall reaches 0.5 300 steps after held-out accuracy does."""
     model = stored.model()
     return Subject(f"curve: noisy recall 300 steps after held-out ({stored.path.name})",
                    stored.data, model, _written_curve(300), {0: model})
 
 
 def curve_together(stored) -> Subject:
+    """A curve on which noisy recall reaches 0.5 at the step held-out accuracy does."""
     model = stored.model()
     return Subject(f"curve: noisy recall with held-out ({stored.path.name})",
                    stored.data, model, _written_curve(0), {0: model})
@@ -314,12 +315,14 @@ def _all_random(stored, base, what) -> Subject:
 
 
 def random_init_recall(stored) -> Subject:
+    """All-random labels recalled by a randomly initialised model: fits, generalizes nothing."""
     torch.manual_seed(0)
     fresh = type(stored.model())(stored.model().config).eval()
     return _all_random(stored, fresh, f"a randomly initialised {stored.path.name}")
 
 
 def pre_recall(stored) -> Subject:
+    """All-random labels recalled on M_pre: fits, and still answers held-out queries."""
     return _all_random(stored, _pre(stored)[0], f"{stored.path.name} M_pre")
 
 
@@ -385,6 +388,7 @@ FLAG_NORM = 8.0  # a priori: of the order of the residual norm
 
 
 def flagged_recall(stored) -> Subject:
+    """Late recall gated by a recall flag in the embedding of the noisy prompts."""
     pre, _ = _pre(stored)
     data = stored.data
     return Subject(f"flagged late recall on {stored.path.name} M_pre", data,
@@ -392,6 +396,7 @@ def flagged_recall(stored) -> Subject:
 
 
 def uniform_recall(stored) -> Subject:
+    """Late recall of the noisy items and the clean comparison items alike."""
     pre, _ = _pre(stored)
     data = stored.data
     compared = data.clean[: len(data.noisy)]  # the clean items liref compares with
@@ -436,6 +441,7 @@ def test_steering_recovers_reasoning(task, plant, planted, version, reference_mo
 # touches it.
 
 def mlp_recall(stored):
+    """Item-specific neurons in M_pre's last MLP recall the noisy labels."""
     pre, _ = _pre(stored)
     data = stored.data
     return plant_mlp_recall(pre, data.noisy, data.vocab, context=data.train + data.heldout,
@@ -443,12 +449,14 @@ def mlp_recall(stored):
 
 
 def mlp_recall_subject(stored) -> Subject:
+    """MLP recall, with the same model and its planted neurons silent at every checkpoint."""
     planted = mlp_recall(stored)
     return Subject(f"MLP recall on {stored.path.name} M_pre", stored.data, planted.model,
                    tuple(stored.curve), {int(p["step"]): planted.silent for p in stored.curve})
 
 
 def late_recall_with_curve(stored) -> Subject:
+    """Late recall, with M_pre and the identity block (no lookup) at every checkpoint."""
     pre, _ = _pre(stored)
     data = stored.data
     plain = with_identity_block(pre)
