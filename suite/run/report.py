@@ -183,8 +183,7 @@ def summary_tables(verdicts: Sequence[Verdict], known: frozenset = frozenset()
 
 def _said_known(k) -> str:
     v = k.verdict
-    mark = "" if k.correct else " (wrong)"
-    return f"{v.outcome}{mark} {render.fmt(v.estimate)} on {v.recipe}"
+    return f"{render.said(v)}{'' if k.correct else ' (wrong)'} on {v.recipe}"
 
 
 def write_summary(out: Path, verdicts: Sequence[Verdict], plots: Sequence[Path],

@@ -38,12 +38,9 @@ class KnownAnswer:
     def summary(self) -> str:
         v = self.verdict
         what = "planted true" if self.planted else "planted false"
-        estimate = "" if v.estimate is None else f" {v.estimate:.3f}"
-        if v.ci_low is not None and v.ci_high is not None:
-            estimate += f" [{v.ci_low:.3f}, {v.ci_high:.3f}]"
         reasons = v.details.get("reasons")
         why = f" ({'; '.join(reasons)})" if reasons else ""
-        return f"{v.claim}{'[' + v.variant + ']' if v.variant else ''} on {v.recipe}, {what}: {v.outcome}{estimate}{why}"
+        return f"{v.name} on {v.recipe}, {what}: {v.said}{why}"
 
 
 def verdict_of(test: Callable[..., Any], subject: Any, judge: Judge, planted: bool,
@@ -94,12 +91,7 @@ class Validation:
     def said(answers: Sequence[KnownAnswer], yes: str, no: str) -> str:
         if not answers:
             return "no case run"
-        parts = []
-        for k in answers:
-            v = k.verdict
-            estimate = "" if v.estimate is None else f" {v.estimate:.3f}"
-            parts.append(f"{yes if k.correct else no} ({v.outcome}{estimate})")
-        return ", ".join(parts)
+        return ", ".join(f"{yes if k.correct else no} ({k.verdict.said})" for k in answers)
 
     @property
     def line(self) -> str:
@@ -116,9 +108,7 @@ def validations(known: Sequence[KnownAnswer]) -> list[Validation]:
     """One row per claim (with variant) and task, sorted."""
     rows: dict[tuple[str, str], list[KnownAnswer]] = {}
     for k in known:
-        v = k.verdict
-        name = v.claim + (f"[{v.variant}]" if v.variant else "")
-        rows.setdefault((name, v.task), []).append(k)
+        rows.setdefault((k.verdict.name, k.verdict.task), []).append(k)
     return [Validation(name, task, tuple(k for k in r if k.planted),
                        tuple(k for k in r if not k.planted))
             for (name, task), r in sorted(rows.items())]
