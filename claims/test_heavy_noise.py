@@ -88,25 +88,19 @@ def test_clean_structure_survives_heavy_noise(trained, judge):
     )
 
 
-CLEAN_STRUCTURE_V3 = Claim(
-    id="coexist.clean_structure_survives_heavy_noise.v3",
-    source="Liu & Lu 2026 (arXiv 2605.18022), probing under heavy label noise",
-    sentence="Even with heavy noise (>= 50 %), a probe trained on clean items recovers the clean "
-             "label of noisy items from hidden states well above chance.",
+CLEAN_STRUCTURE_V3 = CLEAN_STRUCTURE.revised(
+    3,
     statistic="as v2, and a capacity control: the same probes fitted and applied on a randomly "
               "initialised model of the same architecture (what linear probes read off the "
               "input alone); the clean share must exceed the random model's",
     rules=(Rule("clean_minus_control_share", ">", 0),
            Rule("clean_minus_twice_control_share", ">=", 0),
            Rule("clean_minus_random_model_share", ">", 0)),
-    unit="memorized item",
     threshold_source="recommended operationalization ('well above chance'); the paired "
                      "comparisons, alpha and the 2x margin are a priori. v3 (declared before any "
                      "v3 run): v2's shuffled-label control measures chance, not what probes "
                      "decode from the prompt tokens without any learned computation (v2 held on "
                      "a model with 0.5 % held-out accuracy); the random-model control does",
-    version=3,
-    family="coexist",
 )
 
 RANDOM_MODEL_SEED = 0  # a priori: the capacity control's initialisation

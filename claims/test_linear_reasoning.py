@@ -107,24 +107,16 @@ def test_steering_recovers_reasoning(trained, judge):
     judge(STEERING, trained, some=by_edit, n=len(targets), site=site)
 
 
-DIRECTION_SEPARATES_V3 = Claim(
-    id="liref.direction_separates.v3",
-    source="Hong et al. 2025 (arXiv 2503.23084), difference-of-means reasoning direction",
-    sentence="A single residual direction separates recall-heavy from reasoning-heavy items.",
+DIRECTION_SEPARATES_V3 = DIRECTION_SEPARATES.revised(
+    3,
     statistic="as v2, with the control read without group structure: the label-shuffled fit's "
               "direction scored on the held-out halves pooled and split at random into two "
               "groups of the same sizes",
-    rules=(Rule("auroc", ">=", 0.9), Rule("control_auroc", ">=", 0.35),
-           Rule("control_auroc", "<=", 0.65)),
-    unit="item (held-out halves)",
-    some="site",
     threshold_source="recommended operationalization (0.9; control near 0.5); the 0.15 band is "
                      "a priori. v3 (declared before any v3 run): v2 scored the shuffled fit's "
                      "direction against the true groups, so a strong effect leaks into it (it "
                      "reads 1.0 on a planted recall direction) and v2 could not hold where the "
                      "effect is strongest",
-    family="liref",
-    version=3,
 )
 
 
@@ -144,24 +136,16 @@ def test_direction_separates_v3(trained, judge):
     )
 
 
-STEERING_V3 = Claim(
-    id="liref.steering_recovers_reasoning.v3",
-    source="Hong et al. 2025 (arXiv 2503.23084), steering along the reasoning direction",
-    sentence="Removing or reversing the component along the direction moves memorized items "
-             "back to reasoning, at little cost to held-out accuracy.",
+STEERING_V3 = STEERING.revised(
+    3,
     statistic="as v2, at the site where the direction separates the halves it was fitted on "
               "best (not the judged halves), against a control that moves each activation as "
               "far as the edit does, along a random direction",
-    rules=(Rule("clean_rate_minus_random", ">=", 0.10), Rule("heldout_drop", "<=", 0.05)),
-    unit="memorized item (held-out item for the held-out drop)",
-    some="edit",
     threshold_source="recommended operationalization ('well above a random direction'; <= 5 "
                      "points); 0.10 a priori; Bonferroni over the two edits. v3 (declared before "
                      "any v3 run): v2 chose the site on the items it judged, and its random "
                      "direction 'of equal norm' changed the activation far less than the edit "
                      "(only the direction's unit vector is used)",
-    family="liref",
-    version=3,
 )
 
 

@@ -182,24 +182,19 @@ def test_fact_recall_suffers_v2(trained, judge):
     _judge_fact_recall(judge, FACT_RECALL_V2, trained, KEEP_MASS_V2)
 
 
-FACT_RECALL_V3 = Claim(
-    id="curv.fact_recall_suffers.v3",
-    source="Merullo et al. 2025 (arXiv 2510.24256), effects of the edit on tasks",
-    sentence="The curvature edit specifically hurts closed-book fact retrieval.",
+FACT_RECALL_V3 = FACT_RECALL.revised(
+    3,
     statistic=f"over the v2 sweep of kept mass rho in {KEEP_MASS_V2}: relative drop of "
               "atomic-fact recall under the K-FAC edit vs relative drop of held-out two-hop "
               "accuracy on the items whose two atomic facts the edited model still recalls "
               "(reasoning with the facts intact)",
     rules=(Rule("smallest_atomic_minus_reasoning_drop", ">", 0),),
-    unit="atomic fact and held-out item (independent groups)",
     threshold_source="recommended operationalization ('fact retrieval is specifically hurt'); "
                      "every rho, intervals simultaneous over rho. v3 (declared before any v3 "
                      "run): a two-hop answer needs both of its facts, so two-hop accuracy falls "
                      "about twice as fast as fact recall under any edit that costs facts, and "
                      "v1/v2 were tilted to fail; v3 compares fact recall with reasoning on the "
                      "items whose facts survive",
-    family="curv",
-    version=3,
 )
 
 

@@ -231,24 +231,19 @@ def test_noisy_overrides_late(trained, judge):
     )
 
 
-NOISY_OVERRIDES_LATE_V3 = Claim(
-    id="rr.noisy_overrides_late.v3",
-    source="Du et al. 2025 (arXiv 2507.04782), Sec. 'memorization overrides late'",
-    sentence="The memorized noisy label overrides the computed answer only in late layers.",
+NOISY_OVERRIDES_LATE_V3 = NOISY_OVERRIDES_LATE.revised(
+    3,
     statistic="per memorized item, over the answer positions where the labels differ and the "
               "clean token is the lens's top-1 at some block output (resid.0 onward; the "
               "embedding holds only the input token): +1 if the clean token is top-1 at a site "
               "strictly before the first site where the noisy token is, else -1; items with no "
               "such position are left out (counted)",
-    rules=(Rule("mean_override_score", ">", 0),),
     unit="memorized item with a decodable clean token",
     threshold_source="recommended operationalization (paired test over items); alpha a priori. "
                      "v3 (declared before any v3 run): v2 scored a never-decodable clean token as "
                      "an early override and counted the embedding, where the noisy token wins by "
                      "chance when it equals the input token; v3 asks only where there is a "
                      "computed answer to override, as the paper's per-layer curves do",
-    family="rr.decodability",
-    version=3,
 )
 
 
@@ -322,23 +317,17 @@ def test_bridge_decodable(trained, judge):
     )
 
 
-BRIDGE_DECODABLE_V3 = Claim(
-    id="rr.bridge_decodable.v3",
-    source="Du et al. 2025 (arXiv 2507.04782), THR analysis",
-    sentence="While recalling a memorized label, the model still computes the bridge entity.",
+BRIDGE_DECODABLE_V3 = BRIDGE_DECODABLE.revised(
+    3,
     statistic="accuracy on memorized items of a bridge probe trained on clean items at the r2 "
               "position (the last prompt position, where the two-hop answer is computed), at "
               "the residual site chosen on other clean items; paired with the same probe "
               "fitted on shuffled bridges",
-    rules=(Rule("accuracy_minus_control", ">", 0),),
-    unit="memorized item",
     threshold_source="recommended operationalization ('above a control'); alpha a priori. v3 "
                      "(declared before any v3 run): in a causal model positions 0-1 of `e r1 r2` "
                      "are computed exactly as the atomic prompt `e r1`, trained to output the "
                      "bridge, so the bridge is decodable at r1 on every prompt whether or not "
                      "recall uses it, and v2 (r1 or r2) could not fail; only r2 is judged",
-    family="rr.bridge",
-    version=3,
 )
 
 
@@ -447,23 +436,16 @@ def test_bridge_removal_hurts_generalization(trained, judge):
     )
 
 
-BRIDGE_REMOVAL_MEMORIZATION_V3 = Claim(
-    id="rr.bridge_removal_hurts_memorization.v3",
-    source="Du et al. 2025 (arXiv 2507.04782), THR intervention",
-    sentence="Removing the bridge entity hurts recall of a memorized label, even though the "
-             "noisy label and the bridge are unrelated.",
+BRIDGE_REMOVAL_MEMORIZATION_V3 = BRIDGE_REMOVAL_MEMORIZATION.revised(
+    3,
     statistic="noisy recall of memorized items after LEACE erasure of the bridge at r2 (the "
               "bridge probe's site there, as rr.bridge_decodable.v3), paired with no erasure "
               "and with a random subspace that removes as much variance of the clean features",
-    rules=(Rule("recall_drop", ">", 0), Rule("drop_beyond_random", ">", 0)),
-    unit="memorized item",
     threshold_source="recommended operationalization (paired; more than a random subspace); "
                      "alpha a priori; both rules must hold. v3 (declared before any v3 run): "
                      "erasure at r2 only (r1 is the atomic prompt's answer position, see "
                      "rr.bridge_decodable.v3), and the control matched on variance removed, not "
                      "on rank only (a rank-matched random subspace removes far less)",
-    family="rr.bridge",
-    version=3,
 )
 
 
@@ -614,16 +596,11 @@ def test_no_lookup_key(trained, judge):
     )
 
 
-NO_LOOKUP_KEY_V3 = Claim(
-    id="rr.no_lookup_key.v3",
-    source="Du et al. 2025 (arXiv 2507.04782), 'memorization is a distributed encoding'",
-    sentence="Memorization is not a look-up: no single input position carries the memorized "
-             "label.",
+NO_LOOKUP_KEY_V3 = NO_LOOKUP_KEY.revised(
+    3,
     statistic="as v2, over the input positions that can carry a per-item key: positions before "
               "the last whose prompt prefix (up to and including them) differs between every "
               "two memorized items",
-    rules=(Rule("largest_transfer_share", "<=", 0.10),),
-    unit="memorized item",
     threshold_source="recommended operationalization (<= 10 % of cases); on the upper bound of "
                      "the largest cell, intervals simultaneous over every (site, position) cell. "
                      "v3 (declared before any v3 run): a causal model's position p sees only "
@@ -631,8 +608,6 @@ NO_LOOKUP_KEY_V3 = Claim(
                      "share cannot carry their labels, and v2's transfer was capped there (THR: "
                      "about 1/16 at r1, below the threshold) whatever the model does; with no "
                      "such position the claim is not judged",
-    family="rr.distributed",
-    version=3,
 )
 
 

@@ -23,6 +23,8 @@ is the job of `suite.judge.session.Judge` (the `judge` fixture of the pytest plu
 
 from __future__ import annotations
 
+import dataclasses
+
 import hashlib
 import json
 import math
@@ -103,6 +105,11 @@ class Claim:
                  if self.some else "")
         return (" and ".join(str(r) for r in self.rules) + where +
                 f"; {self.confidence:.1%} intervals, unit: {self.unit}")
+
+    def revised(self, version: int, **changes: Any) -> "Claim":
+        """The next version of this claim, as its own claim id `<id>.v<version>`: the fields
+        not named in `changes` (source, sentence, rules, ...) stay as they are."""
+        return dataclasses.replace(self, id=f"{self.id}.v{version}", version=version, **changes)
 
     @property
     def protocol(self) -> str:
