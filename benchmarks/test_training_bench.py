@@ -22,10 +22,9 @@ import pytest
 import torch
 
 from suite import store
-from suite.train import recipes
+from suite.train import dynamics, recipes
 from suite.train.batching import encode
 from suite.judge.gates import LEARNED_MIN, MEMORIZED_MIN
-from suite.judge.stats import wilson
 from suite.train.loop import build_model, train
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -78,15 +77,9 @@ def test_throughput_vs_matmul_rate(name):
 
 
 def gates_met_at(curve: list[dict], n_heldout: int, n_noisy: int) -> dict | None:
-    """The first evaluation at which both gates hold (95 % Wilson lower bounds)."""
-    for point in curve:
-        held, noisy = point.get("heldout_acc"), point.get("noisy_recall")
-        if held is None or noisy is None:
-            continue
-        if (wilson(round(held * n_heldout), n_heldout).low >= LEARNED_MIN
-                and wilson(round(noisy * n_noisy), n_noisy).low >= MEMORIZED_MIN):
-            return point
-    return None
+    """The first evaluation at which both gates hold (95 % Wilson lower bounds), M_pre behind."""
+    step = dynamics.gates_met_step(curve, n_heldout, n_noisy, max(LEARNED_MIN, MEMORIZED_MIN))
+    return None if step is None else dynamics.point_at(curve, step)
 
 
 _fresh: dict[str, object] = {}

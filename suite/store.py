@@ -52,7 +52,8 @@ from suite.train.loop import TrainResult, default_device, train
 from suite.train.progress import bar_for
 
 TRAINING_MODULES = ("tasks/base.py", "tasks/fda.py", "tasks/khop.py", "tasks/thr.py",
-                    "train/batching.py", "train/recipes.py", "train/loop.py")
+                    "train/batching.py", "train/recipes.py", "train/loop.py",
+                    "train/dynamics.py", "proportion.py")  # the last two: the stopping rule
 
 
 class CorruptEntry(RuntimeError):

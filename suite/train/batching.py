@@ -59,10 +59,13 @@ def encode(items: Sequence[Item], vocab: Vocab, target: str = "label") -> Batch:
 
 
 def answer_logits(model: torch.nn.Module, batch: Batch) -> torch.Tensor:
-    """[N, A, V] logits at the answer positions, in float32."""
-    logits = model(input_ids=batch.ids).logits
+    """[N, A, V] logits at the answer positions, in float32.
+
+    The unembedding runs on the answer positions only (the other positions' logits are never
+    read): the model's body, then its output layer on the gathered hidden states."""
+    hidden = model.base_model(input_ids=batch.ids).last_hidden_state
     rows = torch.arange(len(batch), device=batch.ids.device)[:, None]
-    return logits[rows, batch.positions].float()
+    return model.get_output_embeddings()(hidden[rows, batch.positions]).float()
 
 
 def answer_loss(model: torch.nn.Module, batch: Batch) -> torch.Tensor:

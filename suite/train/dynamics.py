@@ -2,11 +2,17 @@
 
 M_pre (docs/CLAIMS.md): the last checkpoint at which held-out accuracy is already high but noisy
 recall is still low (held-out >= 0.8 and noisy recall <= 0.1 by default).
+
+`gates_met_step` is the training loop's stopping rule read off the same curve: the first
+evaluation at which held-out accuracy and noisy recall both have a 95 % Wilson lower bound at or
+above a level, with M_pre already behind it.
 """
 
 from __future__ import annotations
 
 from typing import Sequence
+
+from suite.proportion import wilson
 
 Curve = Sequence[dict[str, float | None]]
 
@@ -40,3 +46,17 @@ def point_at(curve: Curve, step: int) -> dict[str, float | None]:
         if point["step"] == step:
             return dict(point)
     raise KeyError(f"no evaluation at step {step}; evaluated steps: {[p['step'] for p in curve]}")
+
+
+def gates_met_step(curve: Curve, n_heldout: int, n_noisy: int, level: float) -> int | None:
+    """First evaluated step at which held-out accuracy (of n_heldout items) and noisy recall (of
+    n_noisy) both have a 95 % Wilson lower bound >= level and M_pre exists; None if never."""
+    for i, point in enumerate(curve):
+        held, noisy = point.get("heldout_acc"), point.get("noisy_recall")
+        if held is None or noisy is None or not n_heldout or not n_noisy:
+            continue
+        if (wilson(round(held * n_heldout), n_heldout).low >= level
+                and wilson(round(noisy * n_noisy), n_noisy).low >= level
+                and pre_memorization_step(curve[: i + 1]) is not None):
+            return int(point["step"])  # type: ignore[arg-type]
+    return None

@@ -1,10 +1,12 @@
 """The training loop: one plain loop in the manner of minGPT, deterministic per seed on CPU.
 
-The model is a Hugging Face GPT2LMHeadModel with dropout off, trained with AdamW on the answer
-tokens only (cross-entropy at the answer positions; the prompt is context, not target). Every
+The model is a Hugging Face GPT2LMHeadModel with dropout off (GELU exact or GPT-2's tanh form, as
+the recipe says), trained with fused AdamW on the answer tokens only (cross-entropy at the answer
+positions, the unembedding computed there alone; the prompt is context, not target). Every
 `eval_every` steps it scores exact match on each split and keeps a copy of the weights, so the
 saved curve and checkpoints locate when the model generalizes and when it starts to recall noisy
-labels (M_pre). Batches come from a seeded permutation per epoch; the same seed gives the same
+labels (M_pre). A recipe with a stopping rule (TrainSpec.stop_after) ends the run a declared number of
+evaluations after the gates are met with its margin, instead of at `steps`. Batches come from a seeded permutation per epoch; the same seed gives the same
 batches, initial weights and so the same model (float32 on CPU).
 
 This module (with the tasks, batching and recipes) is what the store hashes into a model's key:
@@ -21,6 +23,7 @@ from typing import Callable, Mapping
 import torch
 from transformers import GPT2Config, GPT2LMHeadModel
 
+from suite.train import dynamics
 from suite.train.batching import Batch, answer_loss, encode, exact_match
 from suite.train.recipes import ModelSpec, Recipe, TrainSpec
 from suite.tasks import TaskData, Vocab, generate
@@ -36,6 +39,7 @@ def build_model(spec: ModelSpec, vocab: Vocab, n_positions: int) -> GPT2LMHeadMo
         n_embd=spec.n_embd,
         n_layer=spec.n_layer,
         n_head=spec.n_head,
+        activation_function=spec.activation,
         resid_pdrop=0.0,
         embd_pdrop=0.0,
         attn_pdrop=0.0,
@@ -140,7 +144,7 @@ def train(
     optimizer = torch.optim.AdamW(
         [{"params": decay, "weight_decay": spec.weight_decay},
          {"params": no_decay, "weight_decay": 0.0}],
-        lr=spec.lr, betas=(spec.beta1, spec.beta2),
+        lr=spec.lr, betas=(spec.beta1, spec.beta2), fused=True,
     )
     generator = torch.Generator().manual_seed(seed)
     order = torch.randperm(len(train_batch), generator=generator)
@@ -160,6 +164,12 @@ def train(
         if progress:
             progress(step, metrics)
 
+    def should_stop() -> bool:
+        if spec.stop_after is None:
+            return False
+        met = dynamics.gates_met_step(curve, len(data.heldout), len(data.noisy), spec.stop_level)
+        return met is not None and sum(p["step"] > met for p in curve) >= spec.stop_after
+
     checkpoint(0)
     for step in range(1, spec.steps + 1):
         if cursor + spec.batch_size > len(order):
@@ -176,6 +186,8 @@ def train(
         losses.append(loss.item())
         if step % spec.eval_every == 0 or step == spec.steps:
             checkpoint(step)
+            if should_stop():
+                break
         elif progress:
             progress(step, None)
     seconds = time.perf_counter() - start

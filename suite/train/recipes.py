@@ -31,11 +31,21 @@ def recipes_dir() -> Path:
     return Path(env) if env else Path(__file__).resolve().parents[2] / "models"
 
 
+ACTIVATIONS = ("gelu_new", "gelu")  # GPT-2's tanh approximation; the exact (erf) GELU
+
+
 @dataclass(frozen=True)
 class ModelSpec:
     n_layer: int
     n_embd: int
     n_head: int
+    # "gelu" (exact) is the cheaper chain on CPU (one erf instead of mul, pow, tanh, add);
+    # GPT-2's own "gelu_new" stays available
+    activation: str = "gelu_new"
+
+    def __post_init__(self) -> None:
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {ACTIVATIONS}, got {self.activation!r}")
 
 
 @dataclass(frozen=True)
@@ -52,8 +62,18 @@ class TrainSpec:
     eval_every: int = 100
     eval_clean_max: int = 1000  # clean training items scored per evaluation (a fixed subset)
     atomic_repeat: int = 1  # THR/k-hop: each atomic fact appears this many times per epoch
+    # The stopping rule: once held-out accuracy and noisy recall both have a 95 % Wilson lower
+    # bound >= stop_level with M_pre behind them (suite.train.dynamics.gates_met_step), train
+    # `stop_after` more evaluations and stop; None trains all `steps`. A level above the
+    # precondition gates' 0.9 leaves the stored model a margin over them.
+    stop_level: float = 0.92
+    stop_after: int | None = None
 
     def __post_init__(self) -> None:
+        if self.stop_after is not None and self.stop_after < 0:
+            raise ValueError(f"stop_after must be >= 0 or absent, got {self.stop_after}")
+        if not 0.0 < self.stop_level <= 1.0:
+            raise ValueError(f"stop_level must be in (0, 1], got {self.stop_level}")
         if self.schedule not in ("constant", "cosine"):
             raise ValueError(f"schedule must be 'constant' or 'cosine', got {self.schedule!r}")
         if self.steps < 1 or self.batch_size < 1 or self.eval_every < 1:

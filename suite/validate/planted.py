@@ -192,7 +192,7 @@ def plant_recall(base: torch.nn.Module, items: Sequence[Item], vocab: Vocab, dep
                 hidden[row, prompt_length - 1 + j] += early * directions[token]
         return (hidden,) + tuple(output[1:]) if isinstance(output, tuple) else hidden
 
-    model.register_forward_pre_hook(remember_ids, with_kwargs=True)
+    model.transformer.register_forward_pre_hook(remember_ids, with_kwargs=True)
     if early:
         if depth != "late" or hasattr(key, "fit"):
             raise ValueError("an early write goes with a late, prompt-keyed plant")

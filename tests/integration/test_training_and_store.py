@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -17,10 +18,16 @@ from suite import store
 from suite.train import dynamics
 from suite.judge import gates as preconditions
 from suite.train.batching import encode, exact_match
-from suite.train.loop import train
+from suite.train.loop import build_model, train
+from suite.train.recipes import ModelSpec
+from suite.tasks import generate
 from tests.conftest import micro_recipe
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def micro_data():
+    return generate(micro_recipe().task)
 
 
 def test_same_seed_same_model_other_seed_other_model():
@@ -58,6 +65,39 @@ def test_dynamics_reads_first_crossings_and_m_pre():
     assert dynamics.first_step(curve, "noisy_recall", 0.99) is None
     assert dynamics.pre_memorization_step(curve) == 20
     assert dynamics.pre_memorization_step(curve[:1]) is None
+
+
+def test_stopping_rule_needs_both_wilson_bounds_and_m_pre_behind_them():
+    n = {"n_heldout": 1000, "n_noisy": 100}
+    curve = [
+        {"step": 0, "heldout_acc": 0.0, "noisy_recall": 0.0},
+        {"step": 10, "heldout_acc": 0.95, "noisy_recall": 0.0},  # M_pre
+        {"step": 20, "heldout_acc": 0.95, "noisy_recall": 0.93},  # noisy bound 0.862: not yet
+        {"step": 30, "heldout_acc": 0.95, "noisy_recall": 0.99},  # both bounds >= 0.92
+    ]
+    assert dynamics.gates_met_step(curve, level=0.92, **n) == 30
+    assert dynamics.gates_met_step(curve, level=0.96, **n) is None  # held-out bound 0.935
+    no_pre = [curve[0], {"step": 10, "heldout_acc": 0.95, "noisy_recall": 0.99}]
+    assert dynamics.gates_met_step(no_pre, level=0.92, **n) is None
+
+
+def test_training_stops_the_declared_evaluations_after_the_gates(monkeypatch):
+    recipe = micro_recipe(steps=100)
+    recipe = dataclasses.replace(recipe, train=dataclasses.replace(recipe.train, stop_after=2))
+    monkeypatch.setattr(dynamics, "gates_met_step",
+                        lambda curve, *a: 10 if curve[-1]["step"] >= 10 else None)
+    result = train(recipe)
+    assert [p["step"] for p in result.curve] == [0, 10, 20, 30]
+    assert sorted(result.checkpoints) == [0, 10, 20, 30]
+    assert train(micro_recipe(steps=40)).curve[-1]["step"] == 40  # no rule: every step
+
+
+def test_exact_gelu_is_a_recipe_field_and_gpt2_tanh_gelu_the_default():
+    assert ModelSpec(1, 16, 2).activation == "gelu_new"
+    model = build_model(ModelSpec(1, 16, 2, activation="gelu"), micro_data().vocab, 8)
+    assert model.config.activation_function == "gelu"
+    with pytest.raises(ValueError, match="activation must be one of"):
+        ModelSpec(1, 16, 2, activation="relu6")
 
 
 def test_store_trains_once_then_loads(store_dir):
