@@ -171,6 +171,7 @@ class Verdict:
     error_rate: float | None = None  # per-verdict chance of "holds" when the claim is false at
     # its threshold ((1 - confidence) / 2); None where a quantity is exact (no sampling)
     higher_is_better: bool = True  # the headline's passing side (the first rule's direction)
+    scale: str = ""  # the recipe's scale (tiny, small, paper); "" for a model from elsewhere
 
     @property
     def holds(self) -> bool:
@@ -228,8 +229,10 @@ def _jsonable(v: Any) -> Any:
 
 def _model_fields(stored: Any) -> dict[str, Any]:
     spec = stored.task_spec
+    recipe = getattr(stored, "recipe", None)
     return dict(task=spec.task, recipe=stored.name, seed=spec.seed,
-                noise=float(getattr(stored, "noise", spec.noise)), model_key=stored.key)
+                noise=float(getattr(stored, "noise", spec.noise)), model_key=stored.key,
+                scale=getattr(recipe, "scale", ""))
 
 
 def _finite(x: float) -> float:

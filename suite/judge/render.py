@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from suite.train.recipes import SCALES
+
 
 def fmt(v: Any) -> str:
     """A number with three decimals; lists and dicts of numbers element by element."""
@@ -77,3 +79,21 @@ def seeds_said(verdicts: Any) -> str:
     failing = sum(v.outcome == "does not hold" for v in judged)
     return (f"does not hold in {failing} of {len(judged)} judged seeds: " +
             "; ".join(f"seed {v.seed} n{v.noise:g}: {said(v)}" for v in vs))
+
+
+def by_scale(verdicts: Any) -> tuple[list[str], list[list[str]]] | None:
+    """The verdicts side by side across scales: one row per claim x task x noise rate, one
+    column per scale (tiny, small, paper) holding each seed's outcome and estimate, so a reader
+    sees whether an effect grows, stays or vanishes with depth. None with fewer than two scales."""
+    scales = [s for s in SCALES if any(v.scale == s for v in verdicts)]
+    if len(scales) < 2:
+        return None
+    cells: dict[tuple[str, str, str], dict[str, list[Any]]] = {}
+    for v in verdicts:
+        if v.scale:
+            cells.setdefault((v.name, v.task, f"{v.noise:g}"), {}).setdefault(v.scale, []).append(v)
+    rows = [[claim, task, noise] + ["; ".join(f"s{v.seed}: {said(v)}" for v in
+                                              sorted(by.get(s, []), key=lambda v: v.seed)) or "-"
+                                    for s in scales]
+            for (claim, task, noise), by in sorted(cells.items())]
+    return ["claim", "task", "noise", *scales], rows

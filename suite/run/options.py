@@ -1,7 +1,7 @@
 """The suite's run options, declared once: the pytest plugin adds them to pytest, the CLI's
 `run` command to its parser, with the same names, defaults and help.
 
-parse_seeds and parse_noise read the two options with a syntax of their own; a bad value is a
+parse_scales, parse_seeds and parse_noise read the options with a syntax of their own; a bad value is a
 ValueError that names it (the plugin reports it as a usage error, the CLI as exit status 2).
 """
 
@@ -25,8 +25,8 @@ class Option:
 
 
 OPTIONS = (
-    Option("--scale", "recipe scale to judge claims on (default: tiny)",
-           {"default": "tiny", "choices": SCALES}),
+    Option("--scale", f"recipe scale(s) to judge claims on, one or a list ({','.join(SCALES)}); "
+           "several are shown side by side (default: tiny)", {"default": "tiny"}),
     Option("--seeds", "a count (3 = seeds 0,1,2) or a list (7,11); default 1", {"default": "1"}),
     Option("--noise", "comma-separated noise rates overriding each recipe's rate, e.g. 0.02,0.1",
            {"default": None}),
@@ -47,6 +47,16 @@ def add_to(add: Any) -> None:
     pytest's group.addoption)."""
     for option in OPTIONS:
         add(option.flag, help=option.help, **option.kwargs)
+
+
+def parse_scales(text: str) -> list[str]:
+    """'tiny' -> ['tiny']; 'tiny,small' -> ['tiny', 'small'] (in the order given)."""
+    scales = [s.strip() for s in text.split(",") if s.strip()]
+    bad = [s for s in scales if s not in SCALES]
+    if not scales or bad:
+        raise ValueError(f"--scale takes one or more of {', '.join(SCALES)} (comma-separated), "
+                         f"got {text!r}")
+    return list(dict.fromkeys(scales))
 
 
 def parse_seeds(text: str) -> list[int]:

@@ -3,6 +3,7 @@ models' saved training curves: nothing is recomputed from a model here.
 
     dynamics_<model>.png      held-out accuracy, noisy recall and noisy_clean_share (noisy
                               items answered with their clean label) over training steps, with M_pre marked
+    by_scale.png              each claim's estimate at each scale of the run (two or more)
     figure_<claim>[_<variant>]_<recipe>.png   every figure a claim declared with its verdict
                               (suite.judge.figures: per-site lines, an intervention beside its
                               control, a sweep), each seed's values in one panel
@@ -24,6 +25,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from suite.train import dynamics  # noqa: E402
 from suite.judge import render  # noqa: E402
 from suite.judge.claim import Verdict  # noqa: E402
+from suite.train.recipes import SCALES  # noqa: E402
 
 
 def plot_dynamics(curve: Sequence[dict[str, Any]], title: str, path: Path) -> None:
@@ -93,6 +95,37 @@ def plot_figures(verdicts: Sequence[Verdict], out: Path) -> list[Path]:
     return written
 
 
+def plot_by_scale(verdicts: Sequence[Verdict], out: Path) -> list[Path]:
+    """One panel per claim x task judged at two scales or more: each seed's estimate and interval
+    at each scale (by_scale.png), the picture beside render.by_scale's table."""
+    scales = [s for s in SCALES if any(v.scale == s and v.judged for v in verdicts)]
+    groups: dict[tuple[str, str], list[Verdict]] = defaultdict(list)
+    for v in verdicts:
+        if v.scale in scales and v.judged and v.estimate is not None:
+            groups[(v.name, v.task)].append(v)
+    groups = {k: vs for k, vs in groups.items() if len({v.scale for v in vs}) >= 2}
+    if len(scales) < 2 or not groups:
+        return []
+    cols = 3
+    rows = -(-len(groups) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 2.6 * rows), squeeze=False)
+    for ax, ((claim, task), vs) in zip(axes.flat, sorted(groups.items())):
+        for v in vs:
+            x = scales.index(v.scale) + 0.08 * (v.seed % 5 - 2)
+            low = max(0.0, v.estimate - (v.ci_low if v.ci_low is not None else v.estimate))
+            high = max(0.0, (v.ci_high if v.ci_high is not None else v.estimate) - v.estimate)
+            ax.errorbar([x], [v.estimate], yerr=[[low], [high]], fmt="o", ms=4, capsize=2,
+                        color={"holds": "C2", "does not hold": "C3"}.get(v.outcome, "grey"))
+        ax.set_xticks(range(len(scales)), scales, fontsize=7)
+        ax.set_title(f"{claim} ({task})", fontsize=7)
+        ax.tick_params(labelsize=6)
+    for ax in list(axes.flat)[len(groups):]:
+        ax.axis("off")
+    fig.suptitle("estimate by scale (green holds, red does not hold, grey inconclusive; "
+                 "one point per seed)", fontsize=9)
+    return [_save(fig, out / "by_scale.png")]
+
+
 def write_plots(out: Path, verdicts: Sequence[Verdict],
                 curves: dict[str, list[dict[str, Any]]]) -> list[Path]:
     """Every plot this run's verdicts and training curves support; returns the files written.
@@ -104,7 +137,7 @@ def write_plots(out: Path, verdicts: Sequence[Verdict],
             path = out / f"dynamics_{name}.png"
             plot_dynamics(curve, name, path)
             written.append(path)
-    return written + plot_figures(verdicts, out)
+    return written + plot_by_scale(verdicts, out) + plot_figures(verdicts, out)
 
 
 # --- the run's summary: markdown and one self-contained HTML file ---------------------------
@@ -161,6 +194,9 @@ def summary_tables(verdicts: Sequence[Verdict], known: frozenset = frozenset()
                                   for cases in (r.true, r.false)]
              + ["yes" if r.validated else "NO"] for r in validations(answers)])
     tables["Claims"] = (HEADER, [_row(v, known) for v in verdicts])
+    scaled = render.by_scale(verdicts)
+    if scaled:
+        tables["By scale (each seed's outcome and estimate)"] = scaled
     reps = replicate(verdicts)
     if reps:
         tables["Replication across seeds (k-of-n)"] = (

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from suite.run.options import parse_noise, parse_seeds
+from suite.run.options import parse_noise, parse_scales, parse_seeds
 from suite.train import recipes
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -23,6 +23,10 @@ def test_seeds_and_noise_options_parse():
             parse_seeds(bad)
     with pytest.raises(ValueError, match="--noise"):
         parse_noise("2")
+    assert parse_scales("tiny") == ["tiny"] and parse_scales("tiny,small,tiny") == ["tiny", "small"]
+    for bad in ("", "huge", "tiny,big"):
+        with pytest.raises(ValueError, match="--scale takes one or more of tiny, small, paper"):
+            parse_scales(bad)
 
 
 def test_shipped_recipes_load_and_cover_both_tasks_at_tiny_and_small():

@@ -375,3 +375,19 @@ def test_a_judge_without_a_recorder_records_nowhere_and_names_its_test():
     v = Judge(test="test_x[fda-tiny-s0-n0.05]")(SHARE_AT_LEAST_HALF, MODEL,
                                                   {"share": Share(90, 100)}, n=100)
     assert v.test == "test_x[fda-tiny-s0-n0.05]" and v.holds
+
+
+def test_verdicts_at_two_scales_read_side_by_side_in_a_table_and_a_plot(tmp_path):
+    from suite.judge.render import by_scale
+    from suite.run.report import plot_by_scale
+
+    rows = [verdict(seed=0, scale="tiny", estimate=0.7), verdict(seed=1, scale="tiny"),
+            verdict(seed=0, scale="small", outcome="does not hold", estimate=0.1),
+            verdict(claim="c.only_tiny", scale="tiny")]
+    assert by_scale(rows[:2]) is None and plot_by_scale(rows[:2], tmp_path) == []
+    header, table = by_scale(rows)
+    assert header == ["claim", "task", "noise", "tiny", "small"]
+    assert table[0][:3] == ["c.only_tiny", "thr", "0.05"] and table[0][4] == "-"
+    assert table[1][3] == "s0: holds 0.700 [0.400, 0.600]; s1: holds 0.500 [0.400, 0.600]"
+    assert table[1][4] == "s0: does not hold 0.100 [0.400, 0.600]"
+    assert [p.name for p in plot_by_scale(rows, tmp_path)] == ["by_scale.png"]
