@@ -3,9 +3,10 @@
 M_pre (docs/CLAIMS.md): the last checkpoint at which held-out accuracy is already high but noisy
 recall is still low (held-out >= 0.8 and noisy recall <= 0.1 by default).
 
-`gates_met_step` is the training loop's stopping rule read off the same curve: the first
-evaluation at which held-out accuracy and noisy recall both have a 95 % Wilson lower bound at or
-above a level, with M_pre already behind it.
+The precondition gates read off the same curve: `gates_met_step` is the first evaluation at which
+held-out accuracy and noisy recall both have a 95 % Wilson lower bound at or above a level, with
+M_pre already behind it; `gates_held` (the training loop's stopping rule) asks that of each of the
+last few evaluations.
 """
 
 from __future__ import annotations
@@ -48,15 +49,28 @@ def point_at(curve: Curve, step: int) -> dict[str, float | None]:
     raise KeyError(f"no evaluation at step {step}; evaluated steps: {[p['step'] for p in curve]}")
 
 
+def _gates_met(curve: Curve, i: int, n_heldout: int, n_noisy: int, level: float) -> bool:
+    held, noisy = curve[i].get("heldout_acc"), curve[i].get("noisy_recall")
+    if held is None or noisy is None or not n_heldout or not n_noisy:
+        return False
+    return (wilson(round(held * n_heldout), n_heldout).low >= level
+            and wilson(round(noisy * n_noisy), n_noisy).low >= level
+            and pre_memorization_step(curve[: i + 1]) is not None)
+
+
 def gates_met_step(curve: Curve, n_heldout: int, n_noisy: int, level: float) -> int | None:
     """First evaluated step at which held-out accuracy (of n_heldout items) and noisy recall (of
     n_noisy) both have a 95 % Wilson lower bound >= level and M_pre exists; None if never."""
     for i, point in enumerate(curve):
-        held, noisy = point.get("heldout_acc"), point.get("noisy_recall")
-        if held is None or noisy is None or not n_heldout or not n_noisy:
-            continue
-        if (wilson(round(held * n_heldout), n_heldout).low >= level
-                and wilson(round(noisy * n_noisy), n_noisy).low >= level
-                and pre_memorization_step(curve[: i + 1]) is not None):
+        if _gates_met(curve, i, n_heldout, n_noisy, level):
             return int(point["step"])  # type: ignore[arg-type]
     return None
+
+
+def gates_held(curve: Curve, n_heldout: int, n_noisy: int, level: float, evaluations: int) -> bool:
+    """The gates (as in gates_met_step) are met at each of the last `evaluations` evaluations:
+    the training loop's stopping rule."""
+    if evaluations < 1 or len(curve) < evaluations:
+        return False
+    return all(_gates_met(curve, i, n_heldout, n_noisy, level)
+               for i in range(len(curve) - evaluations, len(curve)))

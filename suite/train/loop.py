@@ -5,8 +5,8 @@ the recipe says), trained with fused AdamW on the answer tokens only (cross-entr
 positions, the unembedding computed there alone; the prompt is context, not target). Every
 `eval_every` steps it scores exact match on each split and keeps a copy of the weights, so the
 saved curve and checkpoints locate when the model generalizes and when it starts to recall noisy
-labels (M_pre). A recipe with a stopping rule (TrainSpec.stop_after) ends the run a declared number of
-evaluations after the gates are met with its margin, instead of at `steps`. Batches come from a seeded permutation per epoch; the same seed gives the same
+labels (M_pre). A recipe with a stopping rule (TrainSpec.stop_after) ends the run once the gates have held at
+1 + stop_after evaluations in a row, instead of at `steps`, so the stored model meets them. Batches come from a seeded permutation per epoch; the same seed gives the same
 batches, initial weights and so the same model (float32 on CPU).
 
 This module (with the tasks, batching and recipes) is what the store hashes into a model's key:
@@ -167,8 +167,8 @@ def train(
     def should_stop() -> bool:
         if spec.stop_after is None:
             return False
-        met = dynamics.gates_met_step(curve, len(data.heldout), len(data.noisy), spec.stop_level)
-        return met is not None and sum(p["step"] > met for p in curve) >= spec.stop_after
+        return dynamics.gates_held(curve, len(data.heldout), len(data.noisy), spec.stop_level,
+                                   spec.stop_after + 1)
 
     checkpoint(0)
     for step in range(1, spec.steps + 1):

@@ -79,13 +79,18 @@ def test_stopping_rule_needs_both_wilson_bounds_and_m_pre_behind_them():
     assert dynamics.gates_met_step(curve, level=0.96, **n) is None  # held-out bound 0.935
     no_pre = [curve[0], {"step": 10, "heldout_acc": 0.95, "noisy_recall": 0.99}]
     assert dynamics.gates_met_step(no_pre, level=0.92, **n) is None
+    # the stopping rule: met at each of the last k evaluations
+    later = curve + [{"step": 40, "heldout_acc": 0.95, "noisy_recall": 1.0}]
+    assert dynamics.gates_held(later, level=0.92, evaluations=2, **n)
+    assert not dynamics.gates_held(later, level=0.92, evaluations=3, **n)  # step 20 missed
+    assert not dynamics.gates_held(later[:2], level=0.92, evaluations=3, **n)
 
 
 def test_training_stops_the_declared_evaluations_after_the_gates(monkeypatch):
     recipe = micro_recipe(steps=100)
     recipe = dataclasses.replace(recipe, train=dataclasses.replace(recipe.train, stop_after=2))
-    monkeypatch.setattr(dynamics, "gates_met_step",
-                        lambda curve, *a: 10 if curve[-1]["step"] >= 10 else None)
+    monkeypatch.setattr(dynamics, "gates_held",  # met from step 10 on; held at 3 by step 30
+                        lambda curve, *a: len([p for p in curve if p["step"] >= 10]) >= a[-1])
     result = train(recipe)
     assert [p["step"] for p in result.curve] == [0, 10, 20, 30]
     assert sorted(result.checkpoints) == [0, 10, 20, 30]
