@@ -77,7 +77,7 @@ def test_claims_are_parametrized_per_model_and_unmet_gates_skip_with_numbers(
             assert False, "a micro model cannot pass the gate"
     """)
     report = pytester.path / "report"
-    result = pytester.runpytest_subprocess("--seeds", "0,2", "-rs", "-v", "--report", str(report))
+    result = pytester.runpytest_inprocess("--seeds", "0,2", "-rs", "-v", "--report", str(report))
     result.stdout.fnmatch_lines([
         "*test_something?thr-micro-s0-n0.05?*SKIPPED*",
         "*test_something?thr-micro-s2-n0.05?*SKIPPED*",
@@ -94,11 +94,11 @@ def test_claims_are_parametrized_per_model_and_unmet_gates_skip_with_numbers(
 
 def test_bad_model_dir_is_a_usage_error(pytester, tmp_path):
     pytester.makepyfile(test_x="def test_x(): pass")
-    result = pytester.runpytest_subprocess(f"--model-dir={tmp_path / 'nope'}")
+    result = pytester.runpytest_inprocess(f"--model-dir={tmp_path / 'nope'}")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*--model-dir*no such directory*"])
     (tmp_path / "empty").mkdir()
-    result = pytester.runpytest_subprocess(f"--model-dir={tmp_path / 'empty'}")
+    result = pytester.runpytest_inprocess(f"--model-dir={tmp_path / 'empty'}")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*--model-dir*no config.json*"])
 
@@ -131,21 +131,21 @@ def test_outcomes_and_recorded_findings(pytester, recipe_dir, store_dir, monkeyp
 
     protocol = test_claim.CLAIM.protocol
     findings.write_text("")
-    fresh = pytester.runpytest_subprocess("--seeds", "3", "-rsx")
+    fresh = pytester.runpytest_inprocess("--seeds", "3", "-rsx")
     fresh.assert_outcomes(failed=1, passed=1, skipped=1)
     fresh.stdout.fnmatch_lines(["*INCONCLUSIVE*x.finding*decidable_beyond*"])
     findings.write_text('[[finding]]\nclaim = "x.finding"\nrecipe = "thr-micro"\n'
                         f'protocol = "{protocol}"\nmeasured = "seed 0: does not hold 0.100"\n')
-    known = pytester.runpytest_subprocess("--seeds", "3", "-rsxX")
+    known = pytester.runpytest_inprocess("--seeds", "3", "-rsxX")
     # s0: does not hold, as recorded -> xfailed; s1: holds -> passes, reported beside the record
     known.assert_outcomes(xfailed=1, passed=1, skipped=1)
     assert known.ret == 0
     known.stdout.fnmatch_lines(["*differs from the recorded finding: x.finding HOLDS on thr-micro "
                                 "seed 1*recorded as not holding: seed 0: does not hold 0.100*"])
-    only_seed0 = pytester.runpytest_subprocess("--seeds", "0,", "-rx")
+    only_seed0 = pytester.runpytest_inprocess("--seeds", "0,", "-rx")
     only_seed0.assert_outcomes(xfailed=1)
     findings.write_text(findings.read_text().replace(protocol, "0ldrule"))
-    stale = pytester.runpytest_subprocess("--seeds", "0,")
+    stale = pytester.runpytest_inprocess("--seeds", "0,")
     stale.assert_outcomes(failed=1)
     stale.stdout.fnmatch_lines(["*stale finding: x.finding on thr-micro*"])
 

@@ -81,7 +81,7 @@ def test_a_broken_model_dir_is_refused_with_the_reason(own_model, tmp_path, pyte
         noisy[0]["prompt"] = noisy[0]["prompt"][::-1]
         (bad / "noisy.json").write_text(json.dumps(noisy))
     pytester.makepyfile(test_x="def test_x(): pass")
-    result = pytester.runpytest_subprocess(f"--model-dir={bad}")
+    result = pytester.runpytest_inprocess(f"--model-dir={bad}")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert message in result.stderr.str(), result.stderr.str()
 
@@ -117,26 +117,26 @@ def test_baseline_passes_an_equally_good_model_and_fails_a_planted_regression(
     another seed passes against it; the same model with a planted regression fails."""
     pytester.makepyfile(test_claim=FIT_CLAIM)
     first = pytester.path / "first"
-    pytester.runpytest_subprocess("--seeds", "0,", "--report", str(first)).assert_outcomes(passed=1)
+    pytester.runpytest_inprocess("--seeds", "0,", "--report", str(first)).assert_outcomes(passed=1)
     assert (first / "items.jsonl").read_text().count('"headline"') > 20
-    same = pytester.runpytest_subprocess("--seeds", "0,", "--baseline", str(first))
+    same = pytester.runpytest_inprocess("--seeds", "0,", "--baseline", str(first))
     assert same.ret == 0
     same.stdout.fnmatch_lines(["*0 regression(s), 0 other change(s), 1 unchanged*"])
-    other_seed = pytester.runpytest_subprocess("--seeds", "1,", "--baseline", str(first))
+    other_seed = pytester.runpytest_inprocess("--seeds", "1,", "--baseline", str(first))
     assert other_seed.ret == 0, other_seed.stdout.str()
     monkeypatch.setenv("PLANT_REGRESSION", "1")
-    planted = pytester.runpytest_subprocess("--seeds", "1,", "--baseline", str(first), "-rx")
+    planted = pytester.runpytest_inprocess("--seeds", "1,", "--baseline", str(first), "-rx")
     assert planted.ret == pytest.ExitCode.TESTS_FAILED
     planted.stdout.fnmatch_lines(["*- x.fits on thr-micro seed 1 noise 0.05: no longer holds*",
                                   "*the run fails*"])
     # against a baseline where the claim did not hold either, not holding is no regression
     broken = pytester.path / "broken"
-    pytester.runpytest_subprocess("--seeds", "0,", "--report", str(broken))
-    again = pytester.runpytest_subprocess("--seeds", "1,", "--baseline", str(broken), "-rx")
+    pytester.runpytest_inprocess("--seeds", "0,", "--report", str(broken))
+    again = pytester.runpytest_inprocess("--seeds", "1,", "--baseline", str(broken), "-rx")
     assert again.ret == 0, again.stdout.str()
     again.assert_outcomes(xfailed=1)
     again.stdout.fnmatch_lines(["*the baseline held in 0 of 1 judged seeds, so this is no regression*"])
-    missing = pytester.runpytest_subprocess("--baseline", str(pytester.path / "nowhere"))
+    missing = pytester.runpytest_inprocess("--baseline", str(pytester.path / "nowhere"))
     assert missing.ret == pytest.ExitCode.USAGE_ERROR
 
 
