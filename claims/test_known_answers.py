@@ -81,13 +81,29 @@ def _answer(test, task, plant, planted, reference_model, judge, **params):
 
 # --- decodability: the clean label is computed while the noisy one is recalled -----------------
 
-@pytest.mark.parametrize("task", ["fda", "thr"])
-@pytest.mark.parametrize("decoder", ["lens", "probe"])
-@pytest.mark.parametrize("plant, planted", [(late_recall, True), (embed_recall, False)],
-                         ids=["true", "false"])
-def test_clean_label_decodable(task, decoder, plant, planted, reference_model, judge):
-    _answer(rr.test_clean_label_decodable, task, plant, planted, reference_model, judge,
-            decoder=decoder)
+# v2 counts the answer positions where the noisy label equals the clean one; there embed recall
+# puts the recalled (= clean) token on top at every site, so v2's clean share is the share of
+# agreeing positions and its control's the share where another item's clean token equals the
+# noisy one: on FDA (five digits, the leading 0/1 often shared) the first is larger, from the
+# data alone. v3 counts the positions where the labels differ.
+DECODABLE_V2_DEFECT = pytest.mark.xfail(
+    strict=True, reason="instrument defect (issue 11): rr.clean_label_decodable v2 counts answer "
+    "positions where the noisy label equals the clean one, where decoding the clean token is "
+    "decoding the recalled label; on FDA it holds on embed recall (measured: lens 0.078 [0.036, "
+    "0.126], probe 0.142 [0.088, 0.198]; on embed recall the clean token is top-1 at no differing "
+    "position); v3 counts the positions where the labels differ")
+
+
+@pytest.mark.parametrize("version, task, decoder, plant, planted", [
+    pytest.param(version, task, decoder, plant, planted, id=f"{v}-{'true' if planted else 'false'}"
+                 f"-{decoder}-{task}", marks=DECODABLE_V2_DEFECT if (v, task, planted) == (
+                     "v2", "fda", False) else ())
+    for v, version in (("v2", rr.test_clean_label_decodable),
+                       ("v3", rr.test_clean_label_decodable_v3))
+    for task in ("fda", "thr") for decoder in ("lens", "probe")
+    for plant, planted in ((late_recall, True), (embed_recall, False))])
+def test_clean_label_decodable(version, task, decoder, plant, planted, reference_model, judge):
+    _answer(version, task, plant, planted, reference_model, judge, decoder=decoder)
 
 
 EARLY_NORM = 10.0  # the early write's norm: of the order of the residual norm, so that the label

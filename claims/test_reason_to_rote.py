@@ -173,16 +173,21 @@ def test_clean_label_decodable(trained, decoder, judge):
 
     Depth: "earlier layers" needs at least two intermediate sites (three blocks; gate "deep").
     """
-    judge.require(CLEAN_LABEL_DECODABLE, trained, *MECHANISM, "deep", variant=decoder)
-    model, items = judge.require_memorized(CLEAN_LABEL_DECODABLE, trained, variant=decoder)
+    _clean_label_decodable(CLEAN_LABEL_DECODABLE, trained, decoder, judge, differing_only=False)
+
+
+def _clean_label_decodable(claim, trained, decoder, judge, differing_only: bool) -> None:
+    judge.require(claim, trained, *MECHANISM, "deep", variant=decoder)
+    model, items = judge.require_memorized(claim, trained, variant=decoder)
     data = trained.data
     if decoder == "lens":
-        d = measures.lens_decodability(model, items, data.vocab)
+        d = measures.lens_decodability(model, items, data.vocab, differing_only=differing_only)
     else:
-        d = measures.probe_decodability(model, data.clean[:N_PROBE_TRAIN], items, data.vocab)
+        d = measures.probe_decodability(model, data.clean[:N_PROBE_TRAIN], items, data.vocab,
+                                        differing_only=differing_only)
     clean, control = d.shares()
     judge(
-        CLEAN_LABEL_DECODABLE, trained,
+        claim, trained,
         {"clean_minus_control_share": _paired(clean, control), "clean_share": ItemMean(clean.numpy()),
          "control_share": ItemMean(control.numpy())},
         n=len(items), variant=decoder, by_site_clean=d.by_site_clean.mean(1).tolist(),
@@ -190,9 +195,36 @@ def test_clean_label_decodable(trained, decoder, judge):
         figure=_by_site(f"clean label, clean prefix ({decoder})",
                         clean=d.by_site_clean.mean(1).tolist(),
                         control=d.by_site_control.mean(1).tolist()),
-        items=[{"prompt": " ".join(it.prompt), "clean_positions": int(c), "control_positions": int(k)}
-               for it, c, k in zip(items, d.clean.tolist(), d.control.tolist())],
+        items=[{"prompt": " ".join(it.prompt), "clean_positions": int(c), "control_positions": int(k),
+                "positions": int(p)}
+               for it, c, k, p in zip(items, d.clean.tolist(), d.control.tolist(),
+                                      d.positions.tolist())],
     )
+
+
+CLEAN_LABEL_DECODABLE_V3 = CLEAN_LABEL_DECODABLE.revised(
+    3,
+    statistic="per memorized item, over the answer positions where its training (noisy) label "
+              "differs from its clean label: the share whose clean token is decoded at some site "
+              "before the last block's output, minus the same share for a control label "
+              "(another memorized item's clean label; a control token equal to the noisy one "
+              "does not count)",
+    threshold_source="recommended operationalization ('above a control'); alpha a priori, "
+                     "Bonferroni over the two decoders (97.5 % intervals). v3 (declared before any "
+                     "v3 run): v2 counted positions where the noisy label equals the clean one, "
+                     "where decoding the clean token is decoding the recalled label (on FDA about "
+                     "a fifth of the positions), so recall alone made it hold (known answer: embed "
+                     "recall, lens 0.078 [0.036, 0.126])",
+)
+
+
+@pytest.mark.task("fda", "thr")
+@pytest.mark.parametrize("decoder", ["lens", "probe"])
+def test_clean_label_decodable_v3(trained, decoder, judge):
+    """For memorized items, the clean answer is decodable at some layer before the last where it
+    differs from the recalled label, more often than a control label: v2 over the positions
+    where the labels differ."""
+    _clean_label_decodable(CLEAN_LABEL_DECODABLE_V3, trained, decoder, judge, differing_only=True)
 
 
 NOISY_OVERRIDES_LATE = Claim(

@@ -28,22 +28,41 @@ def early_sites(model: torch.nn.Module) -> list[str]:
 
 @dataclass(frozen=True)
 class Decodability:
-    """Per item: answer positions whose target is decodable at some early site."""
+    """Per item: counted answer positions whose target is decodable at some early site."""
 
-    clean: torch.Tensor  # [N] count of positions where the clean token is decodable
+    clean: torch.Tensor  # [N] count of counted positions where the clean token is decodable
     control: torch.Tensor  # [N] the same for the control label
-    positions: int  # answer positions per item
-    by_site_clean: torch.Tensor  # [S, A] share of items decodable at each site and position
+    positions: torch.Tensor  # [N] answer positions counted per item
+    by_site_clean: torch.Tensor  # [S, A] share of items (counted there) decodable at each site
     by_site_control: torch.Tensor  # [S, A]
 
     def shares(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """Per item: the share of its answer positions decodable, for the clean label and for
-        the control. The item is the unit: its positions are not independent."""
+        """Per item: the share of its counted answer positions decodable, for the clean label
+        and for the control. The item is the unit: its positions are not independent."""
         return self.clean.float() / self.positions, self.control.float() / self.positions
 
 
+def _decodability(hit_clean: torch.Tensor, hit_control: torch.Tensor, items: Sequence[Item],
+                  control: torch.Tensor, vocab: Vocab, differing_only: bool) -> Decodability:
+    """Counts from per-site hits [S, N, A]. differing_only: count only the answer positions
+    where the item's training label differs from its clean label, and a control hit only where
+    the control token differs from the training label too: where the labels agree, decoding
+    the clean token is decoding the recalled one."""
+    if differing_only:
+        label = token_ids([it.label for it in items], vocab)
+        counted = token_ids([it.clean for it in items], vocab) != label  # [N, A]
+        hit_control = hit_control & (control != label)
+    else:
+        counted = torch.ones(hit_clean.shape[1:], dtype=torch.bool)
+    hit_clean, hit_control = hit_clean & counted, hit_control & counted
+    per_position = counted.float().sum(0).clamp(min=1)  # [A]
+    return Decodability(hit_clean.any(0).sum(-1), hit_control.any(0).sum(-1), counted.sum(-1),
+                        hit_clean.float().sum(1) / per_position,
+                        hit_control.float().sum(1) / per_position)
+
+
 def lens_decodability(model: torch.nn.Module, items: Sequence[Item], vocab: Vocab,
-                      seed: int = 0) -> Decodability:
+                      seed: int = 0, differing_only: bool = False) -> Decodability:
     """Logit lens with the clean answer's prefix forced: is the clean token (or the control
     label's token at the same position) the lens's top-1 at some early site?"""
     batch = encode(items, vocab, "clean")
@@ -51,9 +70,7 @@ def lens_decodability(model: torch.nn.Module, items: Sequence[Item], vocab: Voca
     control = token_ids(control_labels(items, seed), vocab)
     hit_clean = lens.target_rank(logits, batch.targets) == 0  # [S, N, A]
     hit_control = lens.target_rank(logits, control) == 0
-    return Decodability(hit_clean.any(0).sum(-1), hit_control.any(0).sum(-1),
-                        batch.targets.shape[1], hit_clean.float().mean(1),
-                        hit_control.float().mean(1))
+    return _decodability(hit_clean, hit_control, items, control, vocab, differing_only)
 
 
 def answer_features(model: torch.nn.Module, batch: Batch, sites: Sequence[str]
@@ -65,10 +82,12 @@ def answer_features(model: torch.nn.Module, batch: Batch, sites: Sequence[str]
 
 
 def probe_decodability(model: torch.nn.Module, train_items: Sequence[Item],
-                       items: Sequence[Item], vocab: Vocab, seed: int = 0) -> Decodability:
+                       items: Sequence[Item], vocab: Vocab, seed: int = 0,
+                       differing_only: bool = False) -> Decodability:
     """Linear probes per early site and answer position, trained on clean items only (clean
     prefix forced) to predict the clean token; applied to `items`. Control: the same probes
-    trained on the clean items' labels shuffled, scored against the items' clean labels."""
+    trained on the clean items' labels shuffled, scored against the items' clean labels (so a
+    control hit is a clean-token hit; differing_only counts it where the labels differ)."""
     sites = early_sites(model)
     train = encode(train_items, vocab, "clean")
     test = encode(items, vocab, "clean")
@@ -83,8 +102,7 @@ def probe_decodability(model: torch.nn.Module, train_items: Sequence[Item],
             fake = probes.train_probe(f_train[s][:, a], probes.shuffled(y, seed + a))
             hit[s_i, :, a] = real.correct(f_test[s][:, a], test.targets[:, a])
             hit_control[s_i, :, a] = fake.correct(f_test[s][:, a], test.targets[:, a])
-    return Decodability(hit.any(0).sum(-1), hit_control.any(0).sum(-1), n_pos,
-                        hit.float().mean(1), hit_control.float().mean(1))
+    return _decodability(hit, hit_control, items, test.targets, vocab, differing_only)
 
 
 @dataclass(frozen=True)
