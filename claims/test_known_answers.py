@@ -106,19 +106,13 @@ def test_clean_label_decodable(version, task, decoder, plant, planted, reference
     _answer(version, task, plant, planted, reference_model, judge, decoder=decoder)
 
 
-EARLY_NORM = 10.0  # the early write's norm: of the order of the residual norm, so that the label
-# is top-1 at the first block's output on most positions while M_pre's computation can still
-# surface later (measured on the tiny reference models: noisy top-1 at resid.0 on 0.90 (FDA)
-# and 0.72 (THR) of the differing positions, clean top-1 at a later block output on some)
-
-
 def early_override(stored) -> Subject:
     """Late recall that also writes the label at the first block's output: the noisy label
     wins in the first layer, before the computed answer shows: an early override."""
     pre, _ = _pre(stored)
     data = stored.data
     return Subject(f"early and late recall on {stored.path.name} M_pre", data,
-                   plant_recall(pre, data.noisy, data.vocab, "late", early=EARLY_NORM))
+                   plant_recall(pre, data.noisy, data.vocab, "late", early=True))
 
 
 OVERRIDES_V2_DEFECT = pytest.mark.xfail(

@@ -30,7 +30,8 @@ from typing import Any, Callable, Hashable, Mapping, Sequence
 import torch
 from transformers.models.gpt2.modeling_gpt2 import GPT2Block
 
-from suite.interp.hooks import resid_sites, run_capture
+from suite.interp.hooks import gather_positions, resid_sites, run_capture
+from suite.interp.lens import lens
 from suite.measure.itemsets import recalled
 from suite.train.batching import Batch, answer_logits, encode
 from suite.tasks import Item, TaskData, Vocab
@@ -102,7 +103,7 @@ class ReadoutKey:
 
 
 def plant_recall(base: torch.nn.Module, items: Sequence[Item], vocab: Vocab, depth: str,
-                 key: Key | None = None, flag: float = 0.0, early: float = 0.0
+                 key: Key | None = None, flag: float = 0.0, early: bool = False
                  ) -> torch.nn.Module:
     """A copy of `base` that answers `items` with their labels through a lookup planted at
     `depth` ("late": an added identity block, reading the residual entering it; "embed": the
@@ -117,9 +118,11 @@ def plant_recall(base: torch.nn.Module, items: Sequence[Item], vocab: Vocab, dep
     midpoint between the planted items' reading with and without it). Recall then runs
     through one direction of the embedding, by construction: remove it and recall stops.
 
-    early > 0 (late plants only): the label is also written, with norm `early`, at the first
-    block's output: an override in the first layer, which the model's own computation may then
-    outvote before the late lookup writes the label again."""
+    early (late, prompt-keyed plants only): the label is also written at the first block's
+    output, at each answer position (label prefix forced) with EARLY_MARGIN times the smallest
+    norm that makes it the lens's top-1 there: the noisy label wins in the first layer at every
+    position, by construction and whatever the base's residual norms, while the base's own
+    computation may still outvote it later, before the late lookup writes it again."""
     if depth not in DEPTHS:
         raise ValueError(f"unknown plant depth {depth!r}; depths: {', '.join(DEPTHS)}")
     lengths = {len(it.prompt) for it in items}
@@ -184,18 +187,25 @@ def plant_recall(base: torch.nn.Module, items: Sequence[Item], vocab: Vocab, dep
     def flagged(entering: torch.Tensor) -> list[bool]:
         return (seen["flag"] >= flag_level["at"]).tolist()
 
+    early_norms: dict[tuple[int, ...], list[float]] = {}
+
     def write_early(module: Any, args: tuple, output: Any) -> Any:
         hidden = (output[0] if isinstance(output, tuple) else output).clone()
         for row, ids in enumerate(seen["ids"][:, :prompt_length].tolist()):
             label = table.get(tuple(ids))
             for j, token in enumerate(label or ()):
-                hidden[row, prompt_length - 1 + j] += early * directions[token]
+                hidden[row, prompt_length - 1 + j] += (early_norms[tuple(ids)][j]
+                                                       * directions[token])
         return (hidden,) + tuple(output[1:]) if isinstance(output, tuple) else hidden
 
     model.transformer.register_forward_pre_hook(remember_ids, with_kwargs=True)
     if early:
         if depth != "late" or hasattr(key, "fit"):
             raise ValueError("an early write goes with a late, prompt-keyed plant")
+        first = run_capture(base, batch.ids, [resid_sites(base)[1]])
+        least = _least_winning_norm(base, next(iter(first.values())), batch, directions)
+        for ids, norms in zip(batch.ids[:, :prompt_length].tolist(), least.tolist()):
+            early_norms[tuple(ids)] = [EARLY_MARGIN * n for n in norms]
         model.transformer.h[0].register_forward_hook(write_early)
     if flag:
         if depth != "late":
@@ -223,6 +233,26 @@ def plant_recall(base: torch.nn.Module, items: Sequence[Item], vocab: Vocab, dep
                            f"({len(items) - len(planted)} left out for clashing keys); a known "
                            "answer needs all of them")
     return model
+
+
+EARLY_MARGIN = 1.5  # a priori: the early label leads clearly, and stays of the residual's order
+
+
+@torch.no_grad()
+def _least_winning_norm(model: torch.nn.Module, resid: torch.Tensor, batch: Batch,
+                        directions: torch.Tensor, steps: int = 30) -> torch.Tensor:
+    """[N, A]: for each answer position, the smallest norm (by bisection up to PLANT_SCALE) of a
+    write along the target token's direction that makes the target the lens's top-1 in `resid`
+    ([N, T, D], a site's activations on `batch`)."""
+    at = torch.stack([gather_positions(resid, batch.positions[:, a])
+                      for a in range(batch.positions.shape[1])], 1)  # [N, A, D]
+    along = directions[batch.targets]  # [N, A, D]
+    low, high = torch.zeros(batch.targets.shape), torch.full(batch.targets.shape, PLANT_SCALE)
+    for _ in range(steps):
+        mid = (low + high) / 2
+        wins = lens(model, at + mid.unsqueeze(-1) * along).argmax(-1) == batch.targets
+        high, low = torch.where(wins, mid, high), torch.where(wins, low, mid)
+    return high
 
 
 MLP_FIRED = 5.0  # a priori: a planted neuron's pre-activation on its own item and position
