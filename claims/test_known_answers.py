@@ -420,13 +420,25 @@ LIREF_V2_CONTROL_DEFECT = pytest.mark.xfail(
     "it (on flagged recall: AUROC 1.000, the control above its 0.65 band, so inconclusive at "
     "best) and v2 cannot hold where the effect is strongest")
 
+LIREF_V3_FDA_POWER = pytest.mark.xfail(
+    strict=False, reason="instrument power (issue 13): fda-tiny now trains on 2000 items, so 100 "
+    "noisy items and held-out halves of 50 + 50; the control's band (0.35-0.65) is an equivalence "
+    "test whose interval at that size (DeLong, Bonferroni over 4 sites) is about +-0.145 wide, so "
+    "liref.direction_separates.v3 holds only when the shuffled control lands within about 0.005 "
+    "of 0.5 (measured on flagged recall: AUROC 1.000 [1.000, 1.000] at embed, control 0.540, "
+    "inconclusive). Not strict: the control's estimate moves with the machine's model. It can "
+    "still reject (planted false: does not hold), so its 'does not hold' verdicts stand; a "
+    "'holds' on fda-tiny is out of its reach")
+
+
 @pytest.mark.parametrize("version, task, plant, planted", [
     pytest.param(liref.test_direction_separates, task, flagged_recall, True,
                  marks=LIREF_V2_CONTROL_DEFECT, id=f"v2-true-{task}") for task in ("fda", "thr")
 ] + [pytest.param(liref.test_direction_separates, task, uniform_recall, False,
                   id=f"v2-false-{task}") for task in ("fda", "thr")
 ] + [pytest.param(liref.test_direction_separates_v3, task, plant, planted,
-                  id=f"v3-{'true' if planted else 'false'}-{task}")
+                  id=f"v3-{'true' if planted else 'false'}-{task}",
+                  marks=LIREF_V3_FDA_POWER if (task, planted) == ("fda", True) else ())
      for task in ("fda", "thr") for plant, planted in ((flagged_recall, True),
                                                        (uniform_recall, False))])
 def test_direction_separates(version, task, plant, planted, reference_model, judge):
