@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from suite.train.recipes import SCALES
+from suite.train.recipes import SCALES, scales_with_recipes
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,11 @@ def parse_scales(text: str) -> list[str]:
     if not scales or bad:
         raise ValueError(f"--scale takes one or more of {', '.join(SCALES)} (comma-separated), "
                          f"got {text!r}")
+    have = scales_with_recipes()
+    empty = [s for s in scales if s not in have]
+    if empty:
+        raise ValueError(f"--scale {','.join(empty)}: no recipe has that scale, so no claim would "
+                         f"run; scales with recipes: {', '.join(s for s in SCALES if s in have)}")
     return list(dict.fromkeys(scales))
 
 

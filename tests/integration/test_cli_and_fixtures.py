@@ -29,9 +29,18 @@ def test_seeds_and_noise_options_parse():
             parse_scales(bad)
 
 
-def test_shipped_recipes_load_and_cover_both_tasks_at_tiny_and_small():
+def test_a_scale_without_recipes_is_an_error_naming_the_scales_that_have_them(monkeypatch,
+                                                                              tmp_path):
+    (tmp_path / "fda-tiny.toml").write_text((ROOT / "models" / "fda-tiny.toml").read_text())
+    monkeypatch.setenv("MEMSUITE_RECIPES", str(tmp_path))
+    with pytest.raises(ValueError, match="--scale small: no recipe has that scale.*scales with "
+                                         "recipes: tiny$"):
+        parse_scales("tiny,small")
+
+
+def test_shipped_recipes_load_and_cover_both_tasks_at_every_scale():
     for task in ("fda", "thr"):
-        for scale in ("tiny", "small"):
+        for scale in ("tiny", "small", "paper"):
             names = [r.name for r in recipes.for_scale(task, scale)]
             assert f"{task}-{scale}" in names
 
