@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from suite.train.recipes import SCALES, scales_with_recipes
+from suite.train.recipes import SCALES, available, load
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ def parse_scales(text: str) -> list[str]:
     if not scales or bad:
         raise ValueError(f"--scale takes one or more of {', '.join(SCALES)} (comma-separated), "
                          f"got {text!r}")
-    have = scales_with_recipes()
+    have = {load(name).scale for name in available()}  # the scales some recipe has
     empty = [s for s in scales if s not in have]
     if empty:
         raise ValueError(f"--scale {','.join(empty)}: no recipe has that scale, so no claim would "

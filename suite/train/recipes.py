@@ -138,11 +138,6 @@ def available() -> list[str]:
     return sorted(p.stem for p in recipes_dir().glob("*.toml"))
 
 
-def scales_with_recipes() -> set[str]:
-    """The scales at least one available recipe has."""
-    return {load(name).scale for name in available()}
-
-
 def _path(name_or_path: str) -> Path:
     path = Path(name_or_path)
     if path.suffix == ".toml":
