@@ -1,6 +1,7 @@
 """Loss curvature of MLP weights by K-FAC, and the weight edit of Merullo et al. (arXiv 2510.24256).
 
-For a GPT-2 MLP projection y = x W (Conv1D, W: [d_in, d_out]) K-FAC approximates the Fisher
+For an MLP projection y = x W (W: [d_in, d_out]; suite.interp.hooks.mlp_projections names them
+per model family and reads W in that orientation whatever the module stores) K-FAC approximates the Fisher
 block of W as A (x) G with A = E[x x^T] over token positions (inputs) and G = E[g g^T] (gradients
 of the loss at the outputs). With A = U_A diag(a) U_A^T and G = U_G diag(g) U_G^T, the component
 u_A,i u_G,j^T of W has curvature a_i g_j. The edit keeps the highest-curvature components until a
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 
 import torch
 
-from suite.interp.hooks import hooked
+from suite.interp.hooks import hooked, mlp_projections
 from suite.train.batching import Batch, answer_logits
 
 
@@ -34,30 +35,12 @@ class Factors:
     tokens: int
 
 
-def mlp_weights(model: torch.nn.Module) -> dict[str, torch.nn.Module]:
-    """Every MLP projection, by name: 'h.{i}.c_fc' and 'h.{i}.c_proj'."""
-    out = {}
-    for i, block in enumerate(model.transformer.h):
-        out[f"h.{i}.c_fc"] = block.mlp.c_fc
-        out[f"h.{i}.c_proj"] = block.mlp.c_proj
-    return out
-
-
-def _projection_sites(model: torch.nn.Module) -> dict[str, tuple[str, str]]:
-    """Each MLP projection's (input site, output site) in the hook layer's names."""
-    out = {}
-    for i in range(len(model.transformer.h)):
-        out[f"h.{i}.c_fc"] = (f"mlp_in.{i}", f"mlp_pre.{i}")
-        out[f"h.{i}.c_proj"] = (f"mlp.{i}", f"mlp_out.{i}")
-    return out
-
-
 def kfac_factors(model: torch.nn.Module, batch: Batch, fisher: str = "empirical",
                  chunk: int = 512, seed: int = 0) -> dict[str, Factors]:
     """K-FAC factors A and G for every MLP projection, averaged over non-padding tokens."""
     if fisher not in ("empirical", "true"):
         raise ValueError(f"fisher must be 'empirical' or 'true', got {fisher!r}")
-    modules = _projection_sites(model)
+    modules = {name: (p.in_site, p.out_site) for name, p in mlp_projections(model).items()}
     sums = {name: [None, None] for name in modules}  # type: dict[str, list]
     wanted = [site for pair in modules.values() for site in pair]
     tokens = 0
@@ -142,15 +125,14 @@ def edit_model(model: torch.nn.Module, factors: dict[str, Factors], keep_mass: f
                layers: list[str] | None = None) -> tuple[torch.nn.Module, torch.nn.Module, dict]:
     """(K-FAC-edited copy, SVD-baseline copy, {name: (kfac kept/total, svd kept/total)})."""
     kfac_model, svd_model = copy.deepcopy(model), copy.deepcopy(model)
-    kfac_mods, svd_mods = mlp_weights(kfac_model), mlp_weights(svd_model)
+    kfac_mods, svd_mods = mlp_projections(kfac_model), mlp_projections(svd_model)
     report = {}
     for name in layers or list(factors):
         weight = kfac_mods[name].weight
         k = kfac_edit(weight, factors[name], keep_mass)
         b = svd_edit(weight, k.kept / k.total)
-        with torch.no_grad():
-            kfac_mods[name].weight.copy_(k.weight)
-            svd_mods[name].weight.copy_(b.weight)
+        kfac_mods[name].set_weight(k.weight)
+        svd_mods[name].set_weight(b.weight)
         report[name] = {"kfac_kept": k.kept, "kfac_total": k.total,
                         "svd_kept": b.kept, "svd_total": b.total}
     return kfac_model.eval(), svd_model.eval(), report

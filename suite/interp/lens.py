@@ -1,8 +1,9 @@
 """Logit lens: read the residual stream at every depth through the final layer norm and unembedding.
 
-The block outputs captured at `resid.i` are before ln_f, so ln_f is applied exactly once, also at
-the last layer, where the lens equals the model's own logits (a golden test checks this; note
-that Hugging Face's hidden_states[-1] already has ln_f applied and must not be lensed again).
+The block outputs captured at `resid.i` are before the final norm (GPT-2's ln_f, Llama's norm), so
+it is applied exactly once, also at the last layer, where the lens equals the model's own logits
+(a golden test checks this per family; note that Hugging Face's hidden_states[-1] already has
+the final norm applied and must not be lensed again).
 """
 
 from __future__ import annotations
@@ -10,12 +11,12 @@ from __future__ import annotations
 import torch
 
 from suite.train.batching import Batch, chunks
-from suite.interp.hooks import gather_positions, hooked, resid_sites
+from suite.interp.hooks import final_norm, gather_positions, hooked, resid_sites
 
 
 def lens(model: torch.nn.Module, resid: torch.Tensor) -> torch.Tensor:
     """Logits [..., V] in float32 for residual-stream vectors [..., D]."""
-    return model.lm_head(model.transformer.ln_f(resid)).float()
+    return model.get_output_embeddings()(final_norm(model)(resid)).float()
 
 
 @torch.no_grad()

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from suite.train import dynamics
+from suite.interp.hooks import n_layers
 from suite.judge.stats import wilson
 from suite.tasks import unknown
 
@@ -83,7 +84,7 @@ def _deep(stored: Any) -> Gate:
     (residual sites strictly between the embedding and the last block's output): three
     blocks. On fewer, "earlier" and "later" name one layer, and the verdict would be about the
     model's depth, not the claim."""
-    blocks = int(stored.model().config.n_layer)
+    blocks = n_layers(stored.model())
     intermediate = blocks - 1
     met = intermediate >= MIN_INTERMEDIATE_SITES
     return Gate("deep", met, f"too shallow: {blocks} blocks give {intermediate} intermediate "

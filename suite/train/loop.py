@@ -1,7 +1,8 @@
 """The training loop: one plain loop in the manner of minGPT, deterministic per seed on CPU.
 
-The model is a Hugging Face GPT2LMHeadModel with dropout off (GELU exact or GPT-2's tanh form, as
-the recipe says), trained with fused AdamW on the answer tokens only (cross-entropy at the answer
+The model is a Hugging Face causal LM of the recipe's family (GPT2LMHeadModel, GELU exact or
+GPT-2's tanh form; or LlamaForCausalLM: RoPE, RMSNorm, SwiGLU), dropout off, input and output
+embeddings tied in both, trained with fused AdamW on the answer tokens only (cross-entropy at the answer
 positions, the unembedding computed there alone; the prompt is context, not target). Every
 `eval_every` steps it scores exact match on each split and keeps a copy of the weights, so the
 saved curve and checkpoints locate when the model generalizes and when it starts to recall noisy
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 from typing import Callable, Mapping
 
 import torch
-from transformers import GPT2Config, GPT2LMHeadModel
+from transformers import GPT2Config, GPT2LMHeadModel, LlamaConfig, LlamaForCausalLM, PreTrainedModel
 
 from suite.train import dynamics
 from suite.train.batching import Batch, answer_loss, encode, exact_match
@@ -32,13 +33,29 @@ def default_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def build_model(spec: ModelSpec, vocab: Vocab, n_positions: int) -> GPT2LMHeadModel:
+def build_model(spec: ModelSpec, vocab: Vocab, n_positions: int) -> PreTrainedModel:
+    if spec.arch == "llama":
+        return LlamaForCausalLM(LlamaConfig(
+            vocab_size=len(vocab),
+            max_position_embeddings=n_positions,
+            hidden_size=spec.n_embd,
+            intermediate_size=spec.mlp_width or 4 * spec.n_embd,
+            num_hidden_layers=spec.n_layer,
+            num_attention_heads=spec.n_head,
+            num_key_value_heads=spec.n_head,
+            hidden_act=spec.activation,
+            attention_dropout=0.0,
+            tie_word_embeddings=True,  # as GPT-2: the lens reads both families the same way
+            bos_token_id=None,  # as GPT-2 below: no special tokens besides padding
+            eos_token_id=None,
+        ))
     config = GPT2Config(
         vocab_size=len(vocab),
         n_positions=n_positions,
         n_embd=spec.n_embd,
         n_layer=spec.n_layer,
         n_head=spec.n_head,
+        n_inner=spec.mlp_width,
         activation_function=spec.activation,
         resid_pdrop=0.0,
         embd_pdrop=0.0,
@@ -102,7 +119,7 @@ def lr_at(step: int, spec: TrainSpec) -> float:
 
 @dataclass
 class TrainResult:
-    model: GPT2LMHeadModel
+    model: PreTrainedModel
     data: TaskData
     curve: list[dict[str, float | None]]
     checkpoints: dict[int, dict[str, torch.Tensor]]  # step -> state dict (CPU copies)
