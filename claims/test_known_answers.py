@@ -22,12 +22,12 @@ import dataclasses
 import pytest
 import torch
 
-from claims import test_heavy_noise as heavy
-from claims import test_khop_scaling as khop
-from claims import test_linear_reasoning as liref
-from claims import test_loss_curvature as curv
-from claims import test_random_labels as zhang
-from claims import test_reason_to_rote as rr
+from . import test_heavy_noise as heavy  # relative: the folder is `claims` in a checkout,
+from . import test_khop_scaling as khop  # `memsuite_claims` when installed
+from . import test_linear_reasoning as liref
+from . import test_loss_curvature as curv
+from . import test_random_labels as zhang
+from . import test_reason_to_rote as rr
 from suite.interp import probes
 from suite.interp.hooks import resid_sites
 from suite.measure import mechanism, sweeps

@@ -14,9 +14,10 @@ import io
 from pathlib import Path
 from typing import Any
 
+from suite import shipped
 from suite.judge.claim import Claim
 
-CLAIMS_DIR = Path(__file__).resolve().parents[2] / "claims"
+CLAIMS_DIR = shipped.folder("claims")
 
 
 def claims_in(module: Any) -> list[Claim]:

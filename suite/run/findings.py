@@ -29,12 +29,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
+from suite import shipped
 from suite.judge import render
 from suite.judge.claim import DOES_NOT_HOLD, Verdict
 
 FIELDS = ("claim", "variant", "recipe", "protocol", "measured")
 # the checkout's recorded findings; MEMSUITE_FINDINGS names another file
-DEFAULT = Path(__file__).resolve().parents[2] / "claims" / "findings.toml"
+DEFAULT = shipped.folder("claims") / "findings.toml"
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Recipes: named, declarative model + training configs, one TOML file each in models/.
 
 A recipe fixes everything that determines a trained model except the seed (and, optionally, a
-noise-rate override): the task spec, the GPT-2 shape and the optimizer schedule. The store keys
+noise-rate override): the task spec, the model's family and shape and the optimizer schedule. The store keys
 models by the resolved recipe, so editing a recipe's file retrains it. A path to any .toml file
 works wherever a recipe name does, so a new recipe can be judged without adding it here.
 
@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from suite import shipped
 from suite.tasks import spec_from_dict, spec_to_dict, unknown
 
 SCALES = ("tiny", "small", "paper")
@@ -28,10 +29,12 @@ REGIMES = ("", "zhang", "coexist")
 
 def recipes_dir() -> Path:
     env = os.environ.get("MEMSUITE_RECIPES")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "models"
+    return Path(env) if env else shipped.folder("models")
 
 
-ACTIVATIONS = ("gelu_new", "gelu")  # GPT-2's tanh approximation; the exact (erf) GELU
+# Each architecture family and the MLP activations it takes. GPT-2: its tanh approximation
+# ("gelu_new") or the exact (erf) GELU. Llama: SwiGLU, whose gate is SiLU.
+ARCHS = {"gpt2": ("gelu_new", "gelu"), "llama": ("silu",)}
 
 
 @dataclass(frozen=True)
@@ -42,10 +45,20 @@ class ModelSpec:
     # "gelu" (exact) is the cheaper chain on CPU (one erf instead of mul, pow, tanh, add);
     # GPT-2's own "gelu_new" stays available
     activation: str = "gelu_new"
+    # the model family (a key of ARCHS): GPT-2 (learned positions, LayerNorm, GELU MLP) or
+    # Llama (RoPE, RMSNorm, SwiGLU MLP), both built from transformers
+    arch: str = "gpt2"
+    mlp_width: int | None = None  # MLP hidden width; None is GPT-2's 4 x n_embd
 
     def __post_init__(self) -> None:
-        if self.activation not in ACTIVATIONS:
-            raise ValueError(f"activation must be one of {ACTIVATIONS}, got {self.activation!r}")
+        if self.arch not in ARCHS:
+            raise ValueError(f"arch {self.arch!r} is not supported; supported: "
+                             f"{', '.join(ARCHS)}")
+        if self.activation not in ARCHS[self.arch]:
+            raise ValueError(f"activation of a {self.arch} model must be one of "
+                             f"{ARCHS[self.arch]}, got {self.activation!r}")
+        if self.mlp_width is not None and self.mlp_width < 1:
+            raise ValueError(f"mlp_width must be >= 1 or absent, got {self.mlp_width}")
 
 
 @dataclass(frozen=True)
@@ -179,9 +192,10 @@ def load(name_or_path: str) -> Recipe:
     return Recipe.from_dict(resolve(name_or_path), name=_path(name_or_path).stem)
 
 
-def for_scale(task: str, scale: str) -> list[Recipe]:
-    """Recipes of one task at one scale, by name order."""
+def for_scale(task: str, scale: str, archs: tuple[str, ...] = ("gpt2",)) -> list[Recipe]:
+    """Recipes of one task at one scale and of the given model families, by name order."""
     if scale not in SCALES:
         raise unknown("scale", scale, list(SCALES))
     found = [load(n) for n in available()]
-    return [r for r in found if r.task_name == task and r.scale == scale]
+    return [r for r in found
+            if r.task_name == task and r.scale == scale and r.model.arch in archs]
