@@ -6,8 +6,10 @@ training modules, compared by syntax tree so comments and docstrings do not coun
 exact torch and transformers versions, and the device type and CPU thread count (which change the
 order of float sums, so the same seed trains a slightly different model). An entry is a directory:
 
-    config.json, model.safetensors   the final model (GPT2LMHeadModel.save_pretrained)
-    vocab.json, task.json            the vocabulary and the task spec the data is drawn from
+    config.json, model.safetensors   the final model (save_pretrained; GPT-2 or Llama family)
+    tokenizer.json, tokenizer_config.json   the task's word-level tokenizer (suite.tokenizer;
+                                     entries written before it have the suite's vocab.json)
+    task.json                        the task spec the data is drawn from
     noisy.json                       the noisy training items and their injected labels
     recipe.json, metrics.json        what was trained, and the final numbers (see METRICS)
     curve.json                       the evaluation at every checkpoint
@@ -18,6 +20,9 @@ Writes go to a temporary directory that is renamed into place, so an entry is co
 absent. A file lock per key makes concurrent processes (pytest-xdist workers) train a model
 once. An entry that fails its manifest is reported, removed and retrained, never loaded.
 The store lives in $MEMSUITE_STORE, or ~/.cache/memsuite/models.
+
+Models train and are judged on one device: $MEMSUITE_DEVICE (the run's --device), or cuda when
+present, else cpu (`device()`).
 """
 
 from __future__ import annotations
@@ -42,9 +47,11 @@ import torch
 import transformers
 from filelock import FileLock
 from safetensors.torch import load_file, save_file
-from transformers import GPT2LMHeadModel
+from transformers import AutoConfig, AutoModelForCausalLM, PreTrainedModel
 from transformers.utils import logging as hf_logging
 
+from suite import tokenizer
+from suite.interp.hooks import FAMILIES
 from suite.train import dynamics
 from suite.train.recipes import Recipe
 from suite.tasks import TaskData, Vocab, VocabMismatch, generate, spec_from_dict, spec_to_dict
@@ -58,6 +65,24 @@ TRAINING_MODULES = ("tasks/base.py", "tasks/fda.py", "tasks/khop.py", "tasks/thr
 
 class CorruptEntry(RuntimeError):
     """A store entry whose files are missing or do not match its manifest."""
+
+
+def device() -> torch.device:
+    """Where models train and are judged: $MEMSUITE_DEVICE (set by --device), else cuda when
+    present, else cpu. A device this machine lacks is an error that says so."""
+    name = os.environ.get("MEMSUITE_DEVICE")
+    if not name:
+        return default_device()
+    try:
+        chosen = torch.device(name)
+    except RuntimeError:
+        raise ValueError(f"--device {name!r} is not a device name (cpu, cuda, cuda:1)") from None
+    if chosen.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"--device {name}: this machine has no CUDA device (torch "
+                         f"{torch.__version__})")
+    if chosen.type not in ("cpu", "cuda"):
+        raise ValueError(f"--device {name}: the suite trains and judges on cpu or cuda")
+    return chosen
 
 
 def store_root() -> Path:
@@ -94,7 +119,7 @@ def entry_key(recipe: Recipe) -> str:
     content["transformers"] = transformers.__version__
     # Float sums are reduced in a different order on another device or CPU thread count, so
     # the same seed trains a (slightly) different model there: such models get their own key.
-    content["device"] = default_device().type
+    content["device"] = device().type
     content["cpu_threads"] = torch.get_num_threads()
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -150,7 +175,7 @@ def write_entry(result: TrainResult, recipe: Recipe, directory: Path) -> None:
     directory.mkdir(parents=True)
     hf_logging.disable_progress_bar()
     result.model.save_pretrained(directory, safe_serialization=True)
-    result.data.vocab.save(directory / "vocab.json")
+    tokenizer.save(result.data.vocab, directory)
     _write_json(directory / "task.json", spec_to_dict(recipe.task))
     _write_json(directory / "noisy.json", noisy_records(result.data.noisy))
     _write_json(directory / "recipe.json", recipe.to_dict())
@@ -165,7 +190,8 @@ def write_entry(result: TrainResult, recipe: Recipe, directory: Path) -> None:
     _write_json(directory / "curve.json", result.curve)
     (directory / "checkpoints").mkdir()
     for step, state in result.checkpoints.items():
-        # GPT-2 ties lm_head to the token embedding; safetensors refuses shared tensors.
+        # lm_head is tied to the token embedding (both families); safetensors refuses shared
+        # tensors.
         state = {k: v.contiguous() for k, v in state.items() if k != "lm_head.weight"}
         save_file(state, directory / "checkpoints" / f"step-{step:06d}.safetensors")
     files = sorted(p for p in directory.rglob("*") if p.is_file())
@@ -187,17 +213,21 @@ def verify_entry(directory: Path) -> None:
             raise CorruptEntry(f"{directory}: {rel} is missing")
         if _sha256(path) != digest:
             raise CorruptEntry(f"{directory}: {rel} does not match its checksum")
-    for needed in ("config.json", "model.safetensors", "vocab.json", "task.json", "curve.json",
+    for needed in ("config.json", "model.safetensors", "task.json", "curve.json",
                    "metrics.json", "recipe.json"):
         if needed not in manifest:
             raise CorruptEntry(f"{directory}: manifest does not list {needed}")
+    if tokenizer.TOKENIZER_FILE not in manifest and tokenizer.LEGACY_VOCAB_FILE not in manifest:
+        raise CorruptEntry(f"{directory}: manifest lists neither {tokenizer.TOKENIZER_FILE} nor "
+                           f"{tokenizer.LEGACY_VOCAB_FILE}")
 
 
 @dataclass(frozen=True)
 class StoredModel:
     """A trained model on disk: a verified store entry, or a --model-dir laid out like one.
 
-    Only config.json + weights, vocab.json and task.json are required; recipe.json, metrics.json,
+    Only config.json + weights, a tokenizer (or the suite's older vocab.json) and task.json are
+    required; recipe.json, metrics.json,
     curve.json, noisy.json and checkpoints/ are read when present (claims that need them report
     a precondition when they are absent).
     """
@@ -243,6 +273,11 @@ class StoredModel:
         return len(data.noisy) / total if total else 0.0
 
     @property
+    def arch(self) -> str:
+        """The model family, config.json's model_type (gpt2, llama)."""
+        return str(self._json("config.json", {}).get("model_type", ""))
+
+    @property
     def key(self) -> str:
         return str(self.metrics.get("key") or self.path.name)
 
@@ -256,13 +291,11 @@ class StoredModel:
 
     @cached_property
     def vocab(self) -> Vocab:
-        if not (self.path / "vocab.json").is_file():
-            raise FileNotFoundError(f"{self.path}: no vocab.json")
-        return Vocab.load(self.path / "vocab.json")
+        return tokenizer.read_vocab(self.path)
 
     @cached_property
     def data(self) -> TaskData:
-        """The task data, regenerated from task.json and checked against vocab.json.
+        """The task data, regenerated from task.json and checked against the model's vocabulary.
 
         noisy.json, when present, lists the noisy training items and the labels they were
         trained on. A store entry's must equal the regenerated one. A model trained elsewhere
@@ -286,38 +319,38 @@ class StoredModel:
         if config is None:
             raise FileNotFoundError(f"{self.path}: no config.json (save the model with "
                                     "save_pretrained)")
-        if config.get("model_type") != "gpt2":
+        if config.get("model_type") not in FAMILIES:
             raise ValueError(f"{self.path}: model_type is {config.get('model_type')!r}; the "
-                             "suite judges GPT-2 family models (GPT2LMHeadModel)")
+                             f"suite judges these model families: {', '.join(FAMILIES)}")
         if config.get("vocab_size") != len(self.vocab):
             raise VocabMismatch(f"{self.path}: config.json has vocab_size "
-                                f"{config.get('vocab_size')} but vocab.json has "
+                                f"{config.get('vocab_size')} but its tokenizer has "
                                 f"{len(self.vocab)} tokens")
         self.data  # regenerates the task and compares vocabularies
 
-    def model(self) -> GPT2LMHeadModel:
+    def model(self) -> PreTrainedModel:
         hf_logging.disable_progress_bar()  # a per-load progress bar drowns the suite's output
-        model = GPT2LMHeadModel.from_pretrained(self.path)
-        return model.eval()
+        model = AutoModelForCausalLM.from_pretrained(self.path)
+        return model.to(device()).eval()
 
     @property
     def checkpoint_steps(self) -> list[int]:
         folder = self.path / "checkpoints"
         return sorted(int(p.stem.split("-")[1]) for p in folder.glob("step-*.safetensors"))
 
-    def checkpoint(self, step: int) -> GPT2LMHeadModel:
+    def checkpoint(self, step: int) -> PreTrainedModel:
         """The model as it was at an evaluated step."""
         path = self.path / "checkpoints" / f"step-{step:06d}.safetensors"
         if not path.is_file():
             raise KeyError(f"no checkpoint at step {step} in {self.path}; "
                            f"steps: {self.checkpoint_steps}")
-        model = GPT2LMHeadModel(GPT2LMHeadModel.config_class.from_pretrained(self.path))
+        model = AutoModelForCausalLM.from_config(AutoConfig.from_pretrained(self.path))
         missing, unexpected = model.load_state_dict(load_file(path), strict=False)
         if unexpected or [k for k in missing if k != "lm_head.weight"]:
             raise CorruptEntry(f"{path}: does not fit the model (missing {missing}, "
                                f"unexpected {unexpected})")
         model.tie_weights()
-        return model.eval()
+        return model.to(device()).eval()
 
 
 def with_noise_list(data: TaskData, noisy: Any, where: Path) -> TaskData:
@@ -412,7 +445,8 @@ def get_or_train(
         tmp = root / ".tmp" / f"{name}-{os.getpid()}"
         try:
             with _terminate_as_exception():
-                result = train(recipe, progress=bar_for(recipe).update if progress else None)
+                result = train(recipe, device=device(),
+                               progress=bar_for(recipe).update if progress else None)
                 write_entry(result, recipe, tmp)
                 os.rename(tmp, path)
         finally:

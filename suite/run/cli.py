@@ -3,7 +3,7 @@
     ls [--markdown [--write]]  claims with their sources, recipes, stored models (--markdown:
                                the claim catalogue; --write: into docs/CLAIMS.md)
     train RECIPE --seed N      train a recipe into the store (or load it)
-    run [-k EXPR] [--model-dir DIR] [--scale S] [--seeds N] [--noise R] [--report DIR]
+    run [-k EXPR] [--model-dir DIR] [--scale S] [--arch A] [--seeds N] [--noise R] [--report DIR]
         [--baseline DIR]       judge the claims: pytest on claims/ with these options
     report DIR                 re-render DIR/report.html and report.md from DIR/results.jsonl
     findings DIR               draft claims/findings.toml entries for DIR's non-holding claims
@@ -32,9 +32,18 @@ def _train(args: argparse.Namespace) -> int:
     except (KeyError, FileNotFoundError, ValueError) as err:
         print(f"memsuite train: {err.args[0] if err.args else err}", file=sys.stderr)
         return 2
+    import os
     import time
 
     from suite import store
+
+    if args.device:
+        os.environ["MEMSUITE_DEVICE"] = args.device
+    try:
+        store.device()
+    except ValueError as err:
+        print(f"memsuite train: {err}", file=sys.stderr)
+        return 2
 
     stored = store.get_or_train(recipe, refresh_before=time.time() if args.refresh else None,
                                 progress=not args.quiet)
@@ -196,6 +205,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     t.add_argument("--json", action="store_true", help="print one JSON object")
     t.add_argument("--refresh", action="store_true", help="retrain even if stored")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
+    t.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default: cuda when "
+                   "present, else cpu)")
     t.set_defaults(run=_train)
     ls = sub.add_parser("ls", help="list claims, recipes and stored models")
     ls.add_argument("--markdown", action="store_true",

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from suite import store
 from suite.train import dynamics
@@ -218,16 +219,60 @@ def test_external_model_dir_is_validated(store_dir, tmp_path):
     entry = store.get_or_train(micro_recipe(), progress=False)
     external = tmp_path / "mine"
     entry.model().save_pretrained(external)
-    for name in ("vocab.json", "task.json"):
-        (external / name).write_text((entry.path / name).read_text())
+    AutoTokenizer.from_pretrained(entry.path).save_pretrained(external)
+    (external / "task.json").write_text((entry.path / "task.json").read_text())
     model = store.StoredModel(external)
     model.validate()
     assert model.curve == [] and not preconditions.check(model, "curve")[0].met
-    tokens = json.loads((external / "vocab.json").read_text())
-    tokens["tokens"][1], tokens["tokens"][2] = tokens["tokens"][2], tokens["tokens"][1]
-    (external / "vocab.json").write_text(json.dumps(tokens))
+    (external / "tokenizer.json").unlink()  # an entry of the suite's older layout: vocab.json
+    tokens = list(entry.vocab.tokens)
+    (external / "vocab.json").write_text(json.dumps({"tokens": tokens}))
+    store.StoredModel(external).validate()
+    tokens[1], tokens[2] = tokens[2], tokens[1]
+    (external / "vocab.json").write_text(json.dumps({"tokens": tokens}))
     with pytest.raises(ValueError, match="differs from the task's at id 1"):
         store.StoredModel(external).validate()
     (external / "task.json").unlink()
     with pytest.raises(FileNotFoundError, match="no task.json"):
         store.StoredModel(external).validate()
+
+
+@pytest.mark.parametrize("arch", ["gpt2", "llama"])
+def test_a_stored_model_loads_with_auto_classes_and_answers_through_generate(store_dir, arch):
+    recipe = micro_recipe(steps=30)
+    if arch == "llama":
+        recipe = dataclasses.replace(recipe, model=ModelSpec(
+            n_layer=1, n_embd=16, n_head=2, arch="llama", activation="silu"))
+    entry = store.get_or_train(recipe, progress=False)
+    assert (entry.path / "tokenizer.json").is_file() and not (entry.path / "vocab.json").exists()
+    tokenizer = AutoTokenizer.from_pretrained(entry.path)
+    model = AutoModelForCausalLM.from_pretrained(entry.path).eval()
+    assert model.config.model_type == arch == entry.arch
+    item = entry.data.heldout[0]
+    inputs = tokenizer(" ".join(item.prompt), return_tensors="pt")
+    assert inputs.input_ids[0].tolist() == entry.vocab.encode(item.prompt)
+    out = model.generate(input_ids=inputs.input_ids, attention_mask=inputs.attention_mask,
+                         max_new_tokens=len(item.clean), do_sample=False,
+                         pad_token_id=tokenizer.pad_token_id)
+    answer = tokenizer.decode(out[0, inputs.input_ids.shape[1]:]).split()
+    # the same greedy answer as the suite's own model and vocabulary give, token by token
+    ids = entry.vocab.encode(item.prompt)
+    with torch.no_grad():
+        suite_model = entry.model()
+        for _ in item.clean:
+            ids.append(int(suite_model(input_ids=torch.tensor([ids])).logits[0, -1].argmax()))
+    assert answer == list(entry.vocab.decode(ids[len(item.prompt):]))
+    last = entry.checkpoint(entry.checkpoint_steps[-1])  # checkpoints load for either family
+    torch.testing.assert_close(last.get_output_embeddings().weight, model.get_input_embeddings().weight)
+
+
+def test_the_device_is_chosen_once_and_a_missing_one_is_named(monkeypatch):
+    monkeypatch.setenv("MEMSUITE_DEVICE", "cpu")
+    assert store.device() == torch.device("cpu")
+    monkeypatch.setenv("MEMSUITE_DEVICE", "gpu0")
+    with pytest.raises(ValueError, match="'gpu0' is not a device name"):
+        store.device()
+    if not torch.cuda.is_available():
+        monkeypatch.setenv("MEMSUITE_DEVICE", "cuda")
+        with pytest.raises(ValueError, match="--device cuda: this machine has no CUDA device"):
+            store.device()

@@ -60,8 +60,9 @@ def _copy(src: Path, dst: Path) -> Path:
 
 @pytest.mark.parametrize("breakage, message", [
     ("no-task", "no task.json"),
-    ("not-gpt2", "model_type is 'llama'"),
+    ("unsupported-family", "model_type is 'mamba'; the suite judges these model families: gpt2, llama"),
     ("vocab", "vocabulary differs from the task's at id 1"),
+    ("gpt2-vocab-file", "vocab.json is a tokenizer's {token: id} map"),
     ("noise-prompt", "is not a training query"),
 ])
 def test_a_broken_model_dir_is_refused_with_the_reason(own_model, tmp_path, pytester, breakage,
@@ -69,13 +70,19 @@ def test_a_broken_model_dir_is_refused_with_the_reason(own_model, tmp_path, pyte
     bad = _copy(own_model, tmp_path / breakage)
     if breakage == "no-task":
         (bad / "task.json").unlink()
-    elif breakage == "not-gpt2":
+    elif breakage == "unsupported-family":
         config = json.loads((bad / "config.json").read_text())
-        (bad / "config.json").write_text(json.dumps({**config, "model_type": "llama"}))
-    elif breakage == "vocab":
-        tokens = json.loads((bad / "vocab.json").read_text())["tokens"]
-        tokens[1], tokens[2] = tokens[2], tokens[1]
-        (bad / "vocab.json").write_text(json.dumps({"tokens": tokens}))
+        (bad / "config.json").write_text(json.dumps({**config, "model_type": "mamba"}))
+    elif breakage == "vocab":  # a tokenizer that numbers two tokens the other way round
+        saved = json.loads((bad / "tokenizer.json").read_text())
+        ids = saved["model"]["vocab"]
+        first, second = sorted(ids, key=ids.get)[1:3]
+        ids[first], ids[second] = ids[second], ids[first]
+        (bad / "tokenizer.json").write_text(json.dumps(saved))
+    elif breakage == "gpt2-vocab-file":  # a GPT-2 tokenizer's vocab.json, no tokenizer.json
+        ids = json.loads((bad / "tokenizer.json").read_text())["model"]["vocab"]
+        (bad / "tokenizer.json").unlink()
+        (bad / "vocab.json").write_text(json.dumps(ids))
     else:
         noisy = json.loads((bad / "noisy.json").read_text())
         noisy[0]["prompt"] = noisy[0]["prompt"][::-1]
