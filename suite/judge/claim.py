@@ -172,6 +172,9 @@ class Verdict:
     # its threshold ((1 - confidence) / 2); None where a quantity is exact (no sampling)
     higher_is_better: bool = True  # the headline's passing side (the first rule's direction)
     scale: str = ""  # the recipe's scale (tiny, small, paper); "" for a model from elsewhere
+    arch: str = ""  # the model family (gpt2, llama); "" where unknown (older records)
+    sentence: str = ""  # the claim as its paper says it (Claim.sentence), for the report
+    source: str = ""  # the paper and figure or section (Claim.source)
 
     @property
     def holds(self) -> bool:
@@ -232,7 +235,7 @@ def _model_fields(stored: Any) -> dict[str, Any]:
     recipe = getattr(stored, "recipe", None)
     return dict(task=spec.task, recipe=stored.name, seed=spec.seed,
                 noise=float(getattr(stored, "noise", spec.noise)), model_key=stored.key,
-                scale=getattr(recipe, "scale", ""))
+                scale=getattr(recipe, "scale", ""), arch=getattr(stored, "arch", ""))
 
 
 def _finite(x: float) -> float:
@@ -307,8 +310,8 @@ def decide(claim: Claim, stored: Any, measured: Mapping[str, Measure] | None = N
         ci_low=None if e.low == e.high else e.low, ci_high=None if e.low == e.high else e.high,
         p=p, threshold=claim.threshold, outcome=outcome, details={**info, **details},
         variant=variant, replicate=claim.replicate, family=claim.family, test=test,
-        protocol=claim.protocol, version=claim.version,
-        error_rate=None if exact else (1 - claim.confidence) / 2,
+        protocol=claim.protocol, version=claim.version, sentence=claim.sentence,
+        source=claim.source, error_rate=None if exact else (1 - claim.confidence) / 2,
         higher_is_better=sign > 0,
     )
     headline = alternatives[label][head]
@@ -327,4 +330,5 @@ def unjudged(claim: Claim, stored: Any, *reasons: str, variant: str = "", test: 
                    ci_high=None, p=None, threshold=claim.threshold, outcome=NOT_JUDGED,
                    details={"reasons": "; ".join(reasons)}, variant=variant,
                    replicate=claim.replicate, family=claim.family, test=test,
-                   protocol=claim.protocol, version=claim.version)
+                   protocol=claim.protocol, version=claim.version, sentence=claim.sentence,
+                   source=claim.source)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from suite.train.recipes import SCALES
+from suite.train.recipes import ARCHS, SCALES
 
 
 def fmt(v: Any) -> str:
@@ -81,19 +81,36 @@ def seeds_said(verdicts: Any) -> str:
             "; ".join(f"seed {v.seed} n{v.noise:g}: {said(v)}" for v in vs))
 
 
+def model_columns(verdicts: Any) -> tuple[list[str], Any]:
+    """The kinds of model a run judged, as column names in ladder order, and v -> its column:
+    the scale ("tiny", "small"), with the family beside it ("tiny llama") once a run has a
+    family other than GPT-2. Models from elsewhere (no scale) have no column."""
+    archs = {v.arch or "gpt2" for v in verdicts if v.scale}
+    with_arch = archs != {"gpt2"}
+
+    def column(v: Any) -> str:
+        return f"{v.scale} {v.arch or 'gpt2'}" if with_arch else v.scale
+
+    order = [f"{s} {a}" if with_arch else s for s in SCALES for a in ARCHS]
+    present = {column(v) for v in verdicts if v.scale}
+    return [c for c in dict.fromkeys(order) if c in present], column
+
+
 def by_scale(verdicts: Any) -> tuple[list[str], list[list[str]]] | None:
-    """The verdicts side by side across scales: one row per claim x task x noise rate, one
-    column per scale (tiny, small, paper) holding each seed's outcome and estimate, so a reader
-    sees whether an effect grows, stays or vanishes with depth. None with fewer than two scales."""
-    scales = [s for s in SCALES if any(v.scale == s for v in verdicts)]
-    if len(scales) < 2:
+    """The verdicts side by side across scales and model families: one row per claim x task x
+    noise rate, one column per scale (tiny, small, paper; with the family when a run has more
+    than GPT-2) holding each seed's outcome and estimate, so a reader sees whether an effect
+    grows, stays or vanishes with depth, and whether it survives another architecture. None
+    with fewer than two columns."""
+    columns, column = model_columns(verdicts)
+    if len(columns) < 2:
         return None
     cells: dict[tuple[str, str, str], dict[str, list[Any]]] = {}
     for v in verdicts:
         if v.scale:
-            cells.setdefault((v.name, v.task, f"{v.noise:g}"), {}).setdefault(v.scale, []).append(v)
+            cells.setdefault((v.name, v.task, f"{v.noise:g}"), {}).setdefault(column(v), []).append(v)
     rows = [[claim, task, noise] + ["; ".join(f"s{v.seed}: {said(v)}" for v in
-                                              sorted(by.get(s, []), key=lambda v: v.seed)) or "-"
-                                    for s in scales]
+                                              sorted(by.get(c, []), key=lambda v: v.seed)) or "-"
+                                    for c in columns]
             for (claim, task, noise), by in sorted(cells.items())]
-    return ["claim", "task", "noise", *scales], rows
+    return ["claim", "task", "noise", *columns], rows

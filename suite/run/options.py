@@ -1,7 +1,7 @@
 """The suite's run options, declared once: the pytest plugin adds them to pytest, the CLI's
 `run` command to its parser, with the same names, defaults and help.
 
-parse_scales, parse_seeds and parse_noise read the options with a syntax of their own; a bad value is a
+parse_scales, parse_archs, parse_seeds and parse_noise read the options with a syntax of their own; a bad value is a
 ValueError that names it (the plugin reports it as a usage error, the CLI as exit status 2).
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from suite.train.recipes import SCALES, available, load
+from suite.train.recipes import ARCHS, SCALES, available, load
 
 
 @dataclass(frozen=True)
@@ -27,11 +27,16 @@ class Option:
 OPTIONS = (
     Option("--scale", f"recipe scale(s) to judge claims on, one or a list ({','.join(SCALES)}); "
            "several are shown side by side (default: tiny)", {"default": "tiny"}),
+    Option("--arch", f"model families to judge claims on, one or a list ({','.join(ARCHS)}); "
+           "each recipe names its family, e.g. fda-tiny-llama (default: gpt2)",
+           {"default": "gpt2"}),
     Option("--seeds", "a count (3 = seeds 0,1,2) or a list (7,11); default 1", {"default": "1"}),
     Option("--noise", "comma-separated noise rates overriding each recipe's rate, e.g. 0.02,0.1",
            {"default": None}),
     Option("--model-dir", "judge this saved model (save_pretrained + vocab.json + task.json)",
            {"default": None}),
+    Option("--device", "where models train and are judged: cpu, cuda or cuda:N (default: cuda "
+           "when present, else cpu)", {"default": None}),
     Option("--refresh-models", "retrain every model this run uses, even if stored",
            {"action": "store_true"}),
     Option("--report", "write results.jsonl, items.jsonl, plots, report.md and report.html "
@@ -62,6 +67,16 @@ def parse_scales(text: str) -> list[str]:
         raise ValueError(f"--scale {','.join(empty)}: no recipe has that scale, so no claim would "
                          f"run; scales with recipes: {', '.join(s for s in SCALES if s in have)}")
     return list(dict.fromkeys(scales))
+
+
+def parse_archs(text: str) -> tuple[str, ...]:
+    """'gpt2' -> ('gpt2',); 'gpt2,llama' -> ('gpt2', 'llama')."""
+    archs = [a.strip() for a in text.split(",") if a.strip()]
+    bad = [a for a in archs if a not in ARCHS]
+    if not archs or bad:
+        raise ValueError(f"--arch takes one or more of {', '.join(ARCHS)} (comma-separated), "
+                         f"got {text!r}")
+    return tuple(dict.fromkeys(archs))
 
 
 def parse_seeds(text: str) -> list[int]:

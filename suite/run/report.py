@@ -7,7 +7,9 @@ models' saved training curves: nothing is recomputed from a model here.
     figure_<claim>[_<variant>]_<recipe>.png   every figure a claim declared with its verdict
                               (suite.judge.figures: per-site lines, an intervention beside its
                               control, a sweep), each seed's values in one panel
-    report.md, report.html    the claims table, replication, family-wise correction and the
+    report.md, report.html    the run header (run.json), the claims judged (sentence, source,
+                              rule), the verdicts with their numbers, the known answers,
+                              replication, family-wise correction, the baseline diff and the
                               plots (embedded in the HTML, so the file travels alone)
 """
 
@@ -25,7 +27,6 @@ import matplotlib.pyplot as plt  # noqa: E402
 from suite.train import dynamics  # noqa: E402
 from suite.judge import render  # noqa: E402
 from suite.judge.claim import Verdict  # noqa: E402
-from suite.train.recipes import SCALES  # noqa: E402
 
 
 def plot_dynamics(curve: Sequence[dict[str, Any]], title: str, path: Path) -> None:
@@ -96,14 +97,15 @@ def plot_figures(verdicts: Sequence[Verdict], out: Path) -> list[Path]:
 
 
 def plot_by_scale(verdicts: Sequence[Verdict], out: Path) -> list[Path]:
-    """One panel per claim x task judged at two scales or more: each seed's estimate and interval
-    at each scale (by_scale.png), the picture beside render.by_scale's table."""
-    scales = [s for s in SCALES if any(v.scale == s and v.judged for v in verdicts)]
+    """One panel per claim x task judged on two kinds of model or more (scales, families): each
+    seed's estimate and interval per kind (by_scale.png), the picture beside render.by_scale's
+    table."""
+    scales, column = render.model_columns([v for v in verdicts if v.judged])
     groups: dict[tuple[str, str], list[Verdict]] = defaultdict(list)
     for v in verdicts:
-        if v.scale in scales and v.judged and v.estimate is not None:
+        if v.scale and v.judged and v.estimate is not None:
             groups[(v.name, v.task)].append(v)
-    groups = {k: vs for k, vs in groups.items() if len({v.scale for v in vs}) >= 2}
+    groups = {k: vs for k, vs in groups.items() if len({column(v) for v in vs}) >= 2}
     if len(scales) < 2 or not groups:
         return []
     cols = 3
@@ -111,7 +113,7 @@ def plot_by_scale(verdicts: Sequence[Verdict], out: Path) -> list[Path]:
     fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 2.6 * rows), squeeze=False)
     for ax, ((claim, task), vs) in zip(axes.flat, sorted(groups.items())):
         for v in vs:
-            x = scales.index(v.scale) + 0.08 * (v.seed % 5 - 2)
+            x = scales.index(column(v)) + 0.08 * (v.seed % 5 - 2)
             low = max(0.0, v.estimate - (v.ci_low if v.ci_low is not None else v.estimate))
             high = max(0.0, (v.ci_high if v.ci_high is not None else v.estimate) - v.estimate)
             ax.errorbar([x], [v.estimate], yerr=[[low], [high]], fmt="o", ms=4, capsize=2,
@@ -121,7 +123,7 @@ def plot_by_scale(verdicts: Sequence[Verdict], out: Path) -> list[Path]:
         ax.tick_params(labelsize=6)
     for ax in list(axes.flat)[len(groups):]:
         ax.axis("off")
-    fig.suptitle("estimate by scale (green holds, red does not hold, grey inconclusive; "
+    fig.suptitle("estimate by scale and model family (green holds, red does not hold, grey inconclusive; "
                  "one point per seed)", fontsize=9)
     return [_save(fig, out / "by_scale.png")]
 
@@ -150,10 +152,51 @@ def _row(v: Verdict, known: frozenset = frozenset()) -> list[str]:
     status = v.outcome if v.judged else "not judged (precondition)"
     if v.outcome == "does not hold" and (v.claim, v.variant, v.recipe) in known:
         status = "known: does not hold (recorded finding)"
-    return [name, v.task, v.recipe, str(v.seed), f"{v.noise:g}", estimate, interval, p, status]
+    return [name, v.task, v.recipe, str(v.seed), f"{v.noise:g}", estimate, interval, p,
+            _numbers(v), status]
 
 
-HEADER = ["claim", "task", "model", "seed", "noise", "estimate", "interval", "p", "outcome"]
+HEADER = ["claim", "task", "model", "seed", "noise", "estimate", "interval", "p",
+          "numbers behind the verdict", "outcome"]
+HIDDEN_DETAILS = ("figure", "quantities")  # drawn as plots, or repeated by the columns
+
+
+def _numbers(v: Verdict) -> str:
+    """The claim-specific numbers a verdict rests on (its details, less plots), one line."""
+    return "; ".join(f"{k}={render.fmt(x)}" for k, x in v.details.items()
+                     if k not in HIDDEN_DETAILS)
+
+
+def _claims_judged(verdicts: Sequence[Verdict]) -> tuple[list[str], list[list[str]]]:
+    """One row per claim (and variant) judged: its sentence, source and decision rule."""
+    rows: dict[str, list[str]] = {}
+    for v in verdicts:
+        rows.setdefault(v.name, [v.name, v.sentence or "(not recorded)", v.source, v.threshold])
+    return ["claim", "sentence", "source", "rule"], [rows[k] for k in sorted(rows)]
+
+
+def _run_table(run: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """The run header as key / value rows (package versions on one row)."""
+    rows = []
+    for key, value in run.items():
+        if key == "packages" and isinstance(value, dict):
+            value = ", ".join(f"{k} {v}" for k, v in value.items() if v)
+        elif isinstance(value, list):
+            value = " ".join(str(x) for x in value)
+        rows.append([key, "" if value is None else str(value)])
+    return ["run", "value"], rows
+
+
+def _changes_table(changes: Sequence[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
+    shown = [c for c in changes if c["kind"] not in ("not in baseline", "not in this run")]
+    rows = [[c["claim"], c["model"], c["kind"], c["before"], c["after"],
+             "regression" if c["regression"] else "change"] for c in shown]
+    regressions = sum(c["regression"] for c in changes)
+    rows.append(["(all)", "", f"{regressions} regression(s), {len(shown) - regressions} other "
+                 f"change(s); {sum(c['kind'] == 'not in baseline' for c in changes)} not in the "
+                 f"baseline, {sum(c['kind'] == 'not in this run' for c in changes)} not in this "
+                 "run", "", "", "regression" if regressions else "change"])
+    return ["claim", "model", "change", "baseline", "this run", "status"], rows
 
 
 def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -175,28 +218,39 @@ def _html_table(header: Sequence[str], rows: Sequence[Sequence[str]], css: str =
 STYLE = """body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}
 table{border-collapse:collapse;font-size:13px;margin:1em 0}td,th{border:1px solid #ccc;
 padding:3px 6px;text-align:left}tr.holds td:last-child{color:#060}tr.does td:last-child{color:#a00}
-tr.inconclusive td:last-child,tr.not td:last-child,tr.known td:last-child{color:#888}img{max-width:100%;display:block;margin:1em 0}"""
+tr.inconclusive td:last-child,tr.not td:last-child,tr.known td:last-child{color:#888}
+tr.regression td:last-child{color:#a00;font-weight:bold}img{max-width:100%;display:block;margin:1em 0}"""
 
 
-def summary_tables(verdicts: Sequence[Verdict], known: frozenset = frozenset()
+def summary_tables(verdicts: Sequence[Verdict], known: frozenset = frozenset(),
+                   run: dict[str, Any] | None = None,
+                   changes: Sequence[dict[str, Any]] | None = None
                    ) -> dict[str, tuple[list[str], list[list[str]]]]:
-    """The report's tables: known answers (the instrument's validation, first: it says which
-    verdicts can be read), claims, replication across seeds, family-corrected p-values."""
+    """The report's tables: the run header, the baseline diff (when there is one: it says
+    whether the run passes), known answers (the instrument's validation: it says which verdicts
+    can be read), the claims judged, their verdicts, replication across seeds, family-corrected
+    p-values."""
     from suite.judge.replication import family_correct, replicate
     from suite.validate.known import split, validations
 
     verdicts, answers = split(verdicts)
     tables = {}
+    if run:
+        tables["Run"] = _run_table(run)
+    if changes is not None:
+        tables["Against the baseline"] = _changes_table(changes)
     if answers:
         tables["Known answers (each claim on a planted-true and a planted-false subject)"] = (
             ["claim", "task", "planted true", "planted false", "validated"],
             [[r.claim, r.task] + ["; ".join(_said_known(k) for k in cases) or "no case"
                                   for cases in (r.true, r.false)]
              + ["yes" if r.validated else "NO"] for r in validations(answers)])
-    tables["Claims"] = (HEADER, [_row(v, known) for v in verdicts])
+    if verdicts:
+        tables["Claims judged"] = _claims_judged(verdicts)
+    tables["Verdicts"] = (HEADER, [_row(v, known) for v in verdicts])
     scaled = render.by_scale(verdicts)
     if scaled:
-        tables["By scale (each seed's outcome and estimate)"] = scaled
+        tables["By scale and model family (each seed's outcome and estimate)"] = scaled
     reps = replicate(verdicts)
     if reps:
         tables["Replication across seeds (k-of-n)"] = (
@@ -223,8 +277,9 @@ def _said_known(k) -> str:
 
 
 def write_summary(out: Path, verdicts: Sequence[Verdict], plots: Sequence[Path],
-                  title: str = "memsuite report", known: frozenset = frozenset()
-                  ) -> tuple[Path, Path]:
+                  title: str = "memsuite report", known: frozenset = frozenset(),
+                  run: dict[str, Any] | None = None,
+                  changes: Sequence[dict[str, Any]] | None = None) -> tuple[Path, Path]:
     """report.md (tables, plots linked) and report.html (tables, plots embedded: one file that
     opens anywhere)."""
     import base64
@@ -238,7 +293,7 @@ def write_summary(out: Path, verdicts: Sequence[Verdict], plots: Sequence[Path],
     counts = {k: sum(v.outcome == k for v in models) for k in OUTCOMES}
     line = (f"{len(models)} verdicts: " + ", ".join(f"{n} {k}" for k, n in counts.items())
             + (f"; {len(answers)} known-answer verdicts" if answers else ""))
-    tables = summary_tables(verdicts, known)
+    tables = summary_tables(verdicts, known, run, changes)
     md = [f"# {title}", "", line, ""]
     html = [f"<!doctype html><html><head><meta charset='utf-8'><title>{escape(title)}</title>"
             f"<style>{STYLE}</style></head><body><h1>{escape(title)}</h1><p>{escape(line)}</p>"]
@@ -260,11 +315,13 @@ def write_summary(out: Path, verdicts: Sequence[Verdict], plots: Sequence[Path],
 
 
 def write_report(out: Path, verdicts: Sequence[Verdict], curves: dict[str, list[dict[str, Any]]],
-                 known: frozenset = frozenset()) -> tuple[Path, Path]:
+                 known: frozenset = frozenset(), run: dict[str, Any] | None = None,
+                 changes: Sequence[dict[str, Any]] | None = None) -> tuple[Path, Path]:
     """Plots, report.md and report.html for a run (or a re-render of one). known: the
-    (claim, variant, recipe) keys of recorded findings whose protocol matches, shown as known."""
+    (claim, variant, recipe) keys of recorded findings whose protocol matches, shown as known;
+    run: the run header; changes: baseline_diff.jsonl's records, when the run had a baseline."""
     plots = write_plots(out, verdicts, curves)
-    return write_summary(out, verdicts, plots, known=known)
+    return write_summary(out, verdicts, plots, known=known, run=run, changes=changes)
 
 
 def known_findings(verdicts: Sequence[Verdict], findings: dict) -> frozenset:
@@ -282,4 +339,5 @@ def rerender(directory: Path) -> tuple[Path, Path]:
 
     verdicts = results.read_verdicts(directory)
     known = known_findings(verdicts, findings.load())
-    return write_report(directory, verdicts, results.read_curves(directory), known)
+    return write_report(directory, verdicts, results.read_curves(directory), known,
+                        results.read_run(directory), results.read_changes(directory))

@@ -11,6 +11,7 @@
     run.json           the run header: what produced these verdicts (code, packages, machine,
                        seeds, date, command), so a lab can tell months later where they came from
     curves.json        the training curve of every model the run judged
+    baseline_diff.jsonl   with --baseline: each change against it (suite.run.baseline.Change)
     report.md/.html    and the plots: suite.run.report
 
 All of it is strict JSON (NaN and infinities written as null).
@@ -18,6 +19,7 @@ All of it is strict JSON (NaN and infinities written as null).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import os
 import platform
@@ -89,14 +91,20 @@ def _jsonl(path: Path, rows: Sequence[str]) -> None:
 
 
 def write(out: Path, verdicts: Sequence[Verdict], items: Sequence[dict[str, Any]],
-          run: dict[str, Any], curves: dict[str, list[dict[str, Any]]]) -> None:
-    """Every JSON file of a results directory (the report is written beside them)."""
+          run: dict[str, Any], curves: dict[str, list[dict[str, Any]]],
+          changes: Sequence[Any] | None = None) -> None:
+    """Every JSON file of a results directory (the report is written beside them). changes:
+    this run against --baseline (suite.run.baseline.Change), when there was one."""
     out.mkdir(parents=True, exist_ok=True)
     _jsonl(out / "results.jsonl", [v.to_json() for v in verdicts])
     _jsonl(out / "items.jsonl", [json.dumps(strict_json(i), allow_nan=False) for i in items])
     _jsonl(out / "replication.jsonl", [r.to_json() for r in replicate(verdicts)])
     (out / "run.json").write_text(json.dumps(strict_json(run), indent=1, allow_nan=False))
     (out / "curves.json").write_text(json.dumps(strict_json(curves), allow_nan=False))
+    (out / "baseline_diff.jsonl").unlink(missing_ok=True)  # a stale one from an earlier run
+    if changes is not None:
+        _jsonl(out / "baseline_diff.jsonl",
+               [json.dumps({**dataclasses.asdict(c), "regression": c.regression}) for c in changes])
 
 
 def results_file(path: Path) -> Path:
@@ -129,6 +137,20 @@ def read_items(path: Path) -> list[dict[str, Any]]:
     if not items.is_file():
         return []
     return [json.loads(line) for line in items.read_text().splitlines() if line.strip()]
+
+
+def read_run(path: Path) -> dict[str, Any] | None:
+    """The run header (run.json) beside a results.jsonl; None for directories without one."""
+    run = results_file(path).parent / "run.json"
+    return json.loads(run.read_text()) if run.is_file() else None
+
+
+def read_changes(path: Path) -> list[dict[str, Any]] | None:
+    """The baseline diff beside a results.jsonl; None when the run had no baseline."""
+    diff = results_file(path).parent / "baseline_diff.jsonl"
+    if not diff.is_file():
+        return None
+    return [json.loads(line) for line in diff.read_text().splitlines() if line.strip()]
 
 
 def read_curves(path: Path) -> dict[str, list[dict[str, Any]]]:

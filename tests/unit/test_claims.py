@@ -275,7 +275,9 @@ def test_report_rerenders_from_results_alone(sample_report):
     md, html = rerender(sample_report)
     text = md.read_text()
     assert "| rr.clean_label_decodable[lens] | thr | thr-tiny | 0 | 0.05 | 0.300 | [0.200, 0.400] " \
-           "| 0.01 | holds |" in text
+           "| 0.01 |  | holds |" in text  # its only detail is a figure, drawn below
+    assert "| rr.bridge_decodable | thr | thr-tiny | 0 | 0.05 | 1.000 | [0.900, 1.000] | 0 | " \
+           "by_site={embed@1: 0.100, resid.0@1: 1.000} | holds |" in text
     assert "## Family-wise correction (Holm, alpha 0.05)" in text
     assert "![dynamics_thr-tiny-s0](dynamics_thr-tiny-s0.png)" in text
     page = html.read_text()
@@ -325,9 +327,9 @@ def test_the_report_marks_recorded_findings_as_known(tmp_path):
     assert known == {("c.x", "", "thr-tiny")}  # c.y's finding is of another protocol
     md, _ = write_summary(tmp_path, rows, [], known=known)
     text = md.read_text()
-    assert "| c.x | thr | thr-tiny | 0 | 0.05 | 0.500 | [0.400, 0.600] | 0.01 | known: does not " \
+    assert "| c.x | thr | thr-tiny | 0 | 0.05 | 0.500 | [0.400, 0.600] | 0.01 |  | known: does not " \
            "hold (recorded finding) |" in text
-    assert "| c.y | thr | thr-tiny | 0 | 0.05 | 0.500 | [0.400, 0.600] | 0.01 | does not hold |" in text
+    assert "| c.y | thr | thr-tiny | 0 | 0.05 | 0.500 | [0.400, 0.600] | 0.01 |  | does not hold |" in text
 
 
 def test_an_inconclusive_some_claim_reports_the_undecided_alternative():
@@ -391,3 +393,26 @@ def test_verdicts_at_two_scales_read_side_by_side_in_a_table_and_a_plot(tmp_path
     assert table[1][3] == "s0: holds 0.700 [0.400, 0.600]; s1: holds 0.500 [0.400, 0.600]"
     assert table[1][4] == "s0: does not hold 0.100 [0.400, 0.600]"
     assert [p.name for p in plot_by_scale(rows, tmp_path)] == ["by_scale.png"]
+
+
+def test_the_report_shows_the_run_the_claims_their_numbers_and_the_baseline_diff(tmp_path):
+    from suite.run.report import write_summary
+
+    rows = [verdict("c.x", sentence="the clean label stays decodable", source="Paper, Fig. 2",
+                    details={"by_site": {"resid.0": 0.25}}, scale="tiny", arch="gpt2"),
+            verdict("c.x", recipe="thr-tiny-llama", outcome="does not hold", scale="tiny",
+                    arch="llama", sentence="the clean label stays decodable")]
+    run = {"date": "2026-11-24T00:00:00+00:00", "git_commit": "abc123",
+           "packages": {"torch": "2.13.0", "transformers": "5.23.0"}, "seeds": [0]}
+    changes = [{"kind": "no longer holds", "claim": "c.x", "model": "thr-tiny-llama",
+                "before": "holds 0.5", "after": "does not hold 0.5", "regression": True}]
+    md, html = write_summary(tmp_path, rows, [], run=run, changes=changes)
+    text = md.read_text()
+    assert "| git_commit | abc123 |" in text and "| packages | torch 2.13.0, transformers 5.23.0 |" in text
+    assert "| c.x | the clean label stays decodable | Paper, Fig. 2 | rule |" in text
+    assert "| by_site={resid.0: 0.250} | holds |" in text
+    assert "| c.x | thr-tiny-llama | no longer holds | holds 0.5 | does not hold 0.5 | regression |" in text
+    assert "1 regression(s), 0 other change(s)" in text
+    assert "| claim | task | noise | tiny gpt2 | tiny llama |" in text  # the per-family view
+    page = html.read_text()
+    assert '<tr class="regression">' in page and "the clean label stays decodable" in page
