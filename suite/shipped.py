@@ -22,8 +22,8 @@ def folder(name: str) -> Path:
     if name not in PACKAGES:
         raise KeyError(f"unknown shipped folder {name!r} (known: {', '.join(PACKAGES)})")
     local = CHECKOUT / name
-    if local.is_dir():  # a checkout (editable or not installed): its own folder
-        return local
+    if (CHECKOUT / "pyproject.toml").is_file() and local.is_dir():
+        return local  # a checkout (editable, or on the path): its own folder, not another's
     spec = importlib.util.find_spec(PACKAGES[name])
     if spec is None or not spec.submodule_search_locations:
         raise FileNotFoundError(f"no {name}/ folder beside {CHECKOUT} and no installed "

@@ -71,7 +71,9 @@ def _report_rows() -> list:
     return [
         Verdict("rr.clean_label_decodable", "thr", "thr-tiny", 0, 0.05, 10, 0.3, 0.2, 0.4, 0.01,
                 "r", "holds", {"figure": lines(a=[0.1, 0.3], b=[0.1, 0.1])},
-                variant="lens", family="rr.decodability"),
+                variant="lens", family="rr.decodability",
+                sentence="the correct label is still decodable at earlier layers when a noisy "
+                         "label is recalled", source="a paper, Fig. 3"),
         Verdict("rr.noisy_overrides_late", "thr", "thr-tiny", 0, 0.05, 10, 0.1, 0.0, 0.2, 1.0,
                 "r", "does not hold", {"figure": lines(a=[0.0, 0.2, 0.0], b=[0.0, 0.1, 1.0])},
                 family="rr.decodability"),

@@ -102,7 +102,7 @@ def test_exact_gelu_is_a_recipe_field_and_gpt2_tanh_gelu_the_default():
     assert ModelSpec(1, 16, 2).activation == "gelu_new"
     model = build_model(ModelSpec(1, 16, 2, activation="gelu"), micro_data().vocab, 8)
     assert model.config.activation_function == "gelu"
-    with pytest.raises(ValueError, match="activation must be one of"):
+    with pytest.raises(ValueError, match="activation of a gpt2 model must be one of"):
         ModelSpec(1, 16, 2, activation="relu6")
 
 

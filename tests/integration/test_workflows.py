@@ -58,6 +58,25 @@ def _copy(src: Path, dst: Path) -> Path:
     return dst
 
 
+def test_a_llama_from_a_plain_loop_loads_with_its_tokenizer_and_is_judged(tmp_path):
+    """A Llama trained with a plain transformers loop and saved with save_pretrained (model and
+    tokenizer) is judged through --model-dir like a GPT-2."""
+    out = tmp_path / "my-llama"
+    made = _run(str(ROOT / "examples" / "own_training_loop.py"), str(out), "--steps", "60",
+                "--arch", "llama")
+    assert made.returncode == 0, made.stderr
+    assert "(clean answer: " in made.stdout  # it loaded back and answered through generate
+    assert json.loads((out / "config.json").read_text())["model_type"] == "llama"
+    StoredModel(out).validate()
+    report = tmp_path / "report"
+    done = _run("-m", "suite", "run", "--model-dir", str(out), "-k", "memorize_later",
+                "--report", str(report), "--quiet", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    rows = [json.loads(line) for line in (report / "results.jsonl").read_text().splitlines()]
+    assert [(r["claim"], r["recipe"], r["arch"], r["outcome"]) for r in rows] == [
+        ("rr.memorize_later", "my-llama", "llama", "not judged")]  # 60 steps teach nothing
+
+
 @pytest.mark.parametrize("breakage, message", [
     ("no-task", "no task.json"),
     ("unsupported-family", "model_type is 'mamba'; the suite judges these model families: gpt2, llama"),
@@ -174,6 +193,9 @@ def test_parallel_workers_train_a_shared_model_once_and_the_report_gathers_them(
     report = pytester.path / "report"
     result = pytester.runpytest_subprocess("-n", "2", "--report", str(report))
     result.assert_outcomes(skipped=4)
+    # the training worker's progress reaches the terminal through xdist
+    shown = result.stdout.str() + result.stderr.str()
+    assert "[thr-micro seed 0] step 30/30" in shown and "[memsuite] trained thr-micro" in shown
     runs = [p.name for p in log.iterdir()]
     assert len(runs) == 4 and len({r.split("-")[0] for r in runs}) == 2, runs
     # a worker's session fixture trains (or loads) once; of the two workers exactly one trained
@@ -202,12 +224,20 @@ def _chromium() -> str | None:
     return None
 
 
-def test_report_html_renders_its_table_and_images_in_headless_chromium(tmp_path, sample_report):
+def test_report_html_renders_its_table_and_images_in_headless_chromium(tmp_path, sample_report,
+                                                                      monkeypatch):
     browser = _chromium()
     if browser is None:
         pytest.skip("no Chromium on this machine (Debian: apt-get install chromium)")
     from suite.run.report import rerender
 
+    # a run header, and a recorded finding covering the sample's verdict that does not hold
+    (sample_report / "run.json").write_text(json.dumps(
+        {"date": "2026-11-24T00:00:00+00:00", "git_commit": "0123abc", "seeds": [0]}))
+    findings = tmp_path / "findings.toml"
+    findings.write_text('[[finding]]\nclaim = "rr.noisy_overrides_late"\nrecipe = "thr-tiny"\n'
+                        'protocol = ""\nmeasured = "seed 0: does not hold"\n')
+    monkeypatch.setenv("MEMSUITE_FINDINGS", str(findings))
     _, html = rerender(sample_report)
     n_verdicts = len((sample_report / "results.jsonl").read_text().splitlines())
     # A probe page: the report plus a script that writes what the browser rendered into the DOM.
@@ -216,7 +246,8 @@ def test_report_html_renders_its_table_and_images_in_headless_chromium(tmp_path,
       window.addEventListener('load', () => {
         const sizes = [...document.images].map(i => i.complete ? i.naturalWidth : 0);
         const rows = document.querySelectorAll('table.verdicts tbody tr').length;
-        document.body.setAttribute('data-rendered', JSON.stringify({sizes, rows}));
+        const text = document.body.innerText;
+        document.body.setAttribute('data-rendered', JSON.stringify({sizes, rows, text}));
       });</script></body>"""))
     done = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu",
                            "--virtual-time-budget=5000", "--dump-dom", probe.as_uri()],
@@ -231,3 +262,7 @@ def test_report_html_renders_its_table_and_images_in_headless_chromium(tmp_path,
     # the dynamics plot and the three figures the sample verdicts declare
     assert len(rendered["sizes"]) == 4 and all(w > 100 for w in rendered["sizes"]), rendered
     assert rendered["rows"] >= n_verdicts, rendered
+    text = rendered["text"]
+    assert "git_commit\t0123abc" in text  # the run header
+    assert "the correct label is still decodable at earlier layers" in text  # a claim's sentence
+    assert "rule" in text and "known: does not hold (recorded finding)" in text
