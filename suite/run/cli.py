@@ -97,7 +97,8 @@ def _ls(args: argparse.Namespace) -> int:
     print("recipes:")
     for name in recipes.available():
         r = recipes.load(name)
-        print(f"  {name:20s} {r.scale:6s} {r.task_name:5s} {r.regime or '-':8s} {r.description}")
+        print(f"  {name:20s} {r.scale:6s} {r.model.arch:6s} {r.task_name:5s} {r.regime or '-':8s} "
+              f"{r.description}")
     from suite import store
 
     print(f"stored models ({store.store_root()}):")

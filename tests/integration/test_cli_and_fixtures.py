@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from suite.run.options import parse_noise, parse_scales, parse_seeds
+from suite.run.options import parse_archs, parse_noise, parse_scales, parse_seeds
 from suite.train import recipes
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,6 +43,19 @@ def test_shipped_recipes_load_and_cover_both_tasks_at_every_scale():
         for scale in ("tiny", "small", "paper"):
             names = [r.name for r in recipes.for_scale(task, scale)]
             assert f"{task}-{scale}" in names
+        # the Llama twins are picked by --arch only; by default the run stays GPT-2
+        assert f"{task}-tiny-llama" not in [r.name for r in recipes.for_scale(task, "tiny")]
+        twins = recipes.for_scale(task, "tiny", ("llama",))
+        assert [r.name for r in twins] == [f"{task}-tiny-llama"]
+        gpt2 = recipes.load(f"{task}-tiny")
+        assert twins[0].task == gpt2.task and twins[0].train == gpt2.train  # same task, budget
+
+
+def test_arch_takes_the_supported_families():
+    assert parse_archs("gpt2") == ("gpt2",) and parse_archs("llama,gpt2,llama") == ("llama", "gpt2")
+    for bad in ("", "mamba", "gpt2,neox"):
+        with pytest.raises(ValueError, match="--arch takes one or more of gpt2, llama"):
+            parse_archs(bad)
 
 
 def test_unknown_recipe_suggests_the_closest(recipe_dir):
