@@ -3,7 +3,8 @@ models' saved training curves: nothing is recomputed from a model here.
 
     dynamics_<model>.png      held-out accuracy, noisy recall and noisy_clean_share (noisy
                               items answered with their clean label) over training steps, with M_pre marked
-    by_scale.png              each claim's estimate at each scale of the run (two or more)
+    by_scale.png              each claim's estimate at each scale and model family of the run
+                              (two or more)
     figure_<claim>[_<variant>]_<recipe>.png   every figure a claim declared with its verdict
                               (suite.judge.figures: per-site lines, an intervention beside its
                               control, a sweep), each seed's values in one panel
@@ -43,8 +44,9 @@ def plot_dynamics(curve: Sequence[dict[str, Any]], title: str, path: Path) -> No
     _save(fig, path)
 
 
-def _save(fig: Any, path: Path) -> Path:
-    fig.tight_layout()
+def _save(fig: Any, path: Path, title_inches: float = 0.0) -> Path:
+    """Lay out, write and close `fig`; title_inches keeps room at the top for a suptitle."""
+    fig.tight_layout(rect=(0, 0, 1, 1 - title_inches / fig.get_figheight()))
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
@@ -119,13 +121,14 @@ def plot_by_scale(verdicts: Sequence[Verdict], out: Path) -> list[Path]:
             ax.errorbar([x], [v.estimate], yerr=[[low], [high]], fmt="o", ms=4, capsize=2,
                         color={"holds": "C2", "does not hold": "C3"}.get(v.outcome, "grey"))
         ax.set_xticks(range(len(scales)), scales, fontsize=7)
+        ax.set_xlim(-0.5, len(scales) - 0.5)
         ax.set_title(f"{claim} ({task})", fontsize=7)
         ax.tick_params(labelsize=6)
     for ax in list(axes.flat)[len(groups):]:
         ax.axis("off")
-    fig.suptitle("estimate by scale and model family (green holds, red does not hold, grey inconclusive; "
-                 "one point per seed)", fontsize=9)
-    return [_save(fig, out / "by_scale.png")]
+    fig.suptitle("estimate by scale and model family (green holds, red does not hold, grey "
+                 "inconclusive; one point per seed)", fontsize=9)
+    return [_save(fig, out / "by_scale.png", title_inches=0.3)]
 
 
 def write_plots(out: Path, verdicts: Sequence[Verdict],
