@@ -51,9 +51,8 @@ from transformers import AutoConfig, AutoModelForCausalLM, PreTrainedModel
 from transformers.utils import logging as hf_logging
 
 from suite import tokenizer
-from suite.interp.hooks import FAMILIES
 from suite.train import dynamics
-from suite.train.recipes import Recipe
+from suite.train.recipes import ARCHS, Recipe
 from suite.tasks import TaskData, Vocab, VocabMismatch, generate, spec_from_dict, spec_to_dict
 from suite.train.loop import TrainResult, default_device, train
 from suite.train.progress import bar_for
@@ -319,9 +318,9 @@ class StoredModel:
         if config is None:
             raise FileNotFoundError(f"{self.path}: no config.json (save the model with "
                                     "save_pretrained)")
-        if config.get("model_type") not in FAMILIES:
+        if config.get("model_type") not in ARCHS:  # the families hooks.FAMILIES maps
             raise ValueError(f"{self.path}: model_type is {config.get('model_type')!r}; the "
-                             f"suite judges these model families: {', '.join(FAMILIES)}")
+                             f"suite judges these model families: {', '.join(ARCHS)}")
         if config.get("vocab_size") != len(self.vocab):
             raise VocabMismatch(f"{self.path}: config.json has vocab_size "
                                 f"{config.get('vocab_size')} but its tokenizer has "

@@ -162,3 +162,13 @@ def test_an_unsupported_family_is_one_error_listing_the_supported_ones():
         ModelSpec(n_layer=1, n_embd=8, n_head=1, arch="mamba")
     with pytest.raises(ValueError, match="activation of a llama model must be one of"):
         ModelSpec(n_layer=1, n_embd=8, n_head=1, arch="llama")
+
+
+def test_every_recipe_family_has_a_site_map_and_no_other():
+    """Recipes (suite.train.recipes.ARCHS) and the store name the families the hook layer maps;
+    the store cannot import the hook layer (imports run one way), so the two lists are kept
+    equal here."""
+    from suite.train.recipes import ARCHS
+
+    assert list(ARCHS) == list(hooks.FAMILIES)
+    assert all(hooks.FAMILIES[name].model_type == name for name in ARCHS)
