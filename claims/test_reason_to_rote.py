@@ -11,7 +11,6 @@ Rules are at version 2 (docs/CLAIMS.md, "Versions", says what changed from versi
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 import torch
 
@@ -21,7 +20,8 @@ from suite.measure import mechanism as measures
 from suite.train.batching import encode, exact_match
 from suite.judge import Claim, Rule
 from suite.judge.figures import Bars, Lines
-from suite.judge.stats import Difference, Exact, ItemMean, ItemStatistic, Largest, Share, hypergeometric_overlap
+from suite.judge.stats import (Difference, Exact, ItemMean, ItemStatistic, Largest, Share,
+                               hypergeometric_overlap, median_column_mean)
 
 # Mechanism claims analyse a model that generalized and then memorized, so they need M_pre
 # (gate "pre") besides the learned and memorized gates. The dynamics claims test that sequence
@@ -749,7 +749,7 @@ def test_heuristic_neurons_reused(trained, judge):
         HEURISTIC_NEURONS, trained,
         {"overlap_share": Share(overlap.overlap, k),
          "median_item_share": ItemStatistic(membership.numpy(),
-                                            lambda rows: float(np.median(rows.mean(0))))},
+                                            median_column_mean)},
         n=len(items), k=k, population=population, expected_overlap=overlap.expected,
         overlap_p=overlap.p,
     )

@@ -33,7 +33,7 @@ from typing import Any, Mapping, Sequence
 
 from suite.judge import render
 from suite.judge.figures import Bars, Lines, as_record
-from suite.judge.stats import Estimate, Measure, is_exact
+from suite.judge.stats import Estimate, Measure, is_exact, to_record
 
 HOLDS, DOES_NOT_HOLD, INCONCLUSIVE, NOT_JUDGED = ("holds", "does not hold", "inconclusive",
                                                  "not judged")
@@ -175,6 +175,9 @@ class Verdict:
     arch: str = ""  # the model family (gpt2, llama); "" where unknown (older records)
     sentence: str = ""  # the claim as its paper says it (Claim.sentence), for the report
     source: str = ""  # the paper and figure or section (Claim.source)
+    # what decided it, to re-decide without a model (memsuite rescore): the rule and every
+    # measurement's per-item values (suite.judge.stats.to_record); written to measurements.jsonl
+    measured: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def holds(self) -> bool:
@@ -199,9 +202,13 @@ class Verdict:
         """One readable line: the model, the outcome with its numbers, and the rule."""
         return render.message(self)
 
-    def to_json(self) -> str:
-        """Strict JSON: NaN and infinities are written as null."""
-        return json.dumps(strict_json(asdict(self)), default=_jsonable, allow_nan=False)
+    def to_json(self, measured: bool = True) -> str:
+        """Strict JSON: NaN and infinities are written as null. measured=False leaves out the
+        measurement records (results.jsonl keeps them in a file of their own)."""
+        d = asdict(self)
+        if not measured:
+            d.pop("measured")
+        return json.dumps(strict_json(d), default=_jsonable, allow_nan=False)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Verdict":
@@ -302,6 +309,14 @@ def decide(claim: Claim, stored: Any, measured: Mapping[str, Measure] | None = N
         info["decidable_beyond"] = {str(r): round(r.margin(estimates[r.quantity]), 4)
                                     for r in straddling}
     exact = any(is_exact(m) for a in alternatives.values() for m in a.values())
+    records = {lab: {q: to_record(m) for q, m in a.items()} for lab, a in alternatives.items()}
+    measured_record = {
+        "statistic": claim.statistic, "unit": claim.unit, "confidence": claim.confidence,
+        "some": claim.some, "rules": [[r.quantity, r.op, r.threshold] for r in claim.rules],
+        "alternatives": records if some is not None else records[""],
+        "claim_details": sorted(details)}  # the test's own details (the rest decide adds)
+    if any(r is None for a in records.values() for r in a.values()):
+        measured_record = {}  # a statistic without a name: this verdict cannot be re-decided
     if isinstance(details.get("figure"), (Lines, Bars)):
         details["figure"] = as_record(details["figure"])
     e = estimates[head]
@@ -312,7 +327,7 @@ def decide(claim: Claim, stored: Any, measured: Mapping[str, Measure] | None = N
         variant=variant, replicate=claim.replicate, family=claim.family, test=test,
         protocol=claim.protocol, version=claim.version, sentence=claim.sentence,
         source=claim.source, error_rate=None if exact else (1 - claim.confidence) / 2,
-        higher_is_better=sign > 0,
+        higher_is_better=sign > 0, measured=measured_record,
     )
     headline = alternatives[label][head]
     rows = getattr(headline, "rows", None)

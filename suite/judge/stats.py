@@ -336,3 +336,72 @@ def is_exact(measure: Measure) -> bool:
     if isinstance(measure, Shifted):
         return is_exact(measure.measure)
     return isinstance(measure, Exact)
+
+
+# --- measurements as records: what `memsuite rescore` re-decides a run from, without models ---
+
+def median_column_mean(rows: np.ndarray) -> float:
+    """The median over columns of each column's mean over items (e.g. over neurons, the share
+    of items whose own top set holds the neuron)."""
+    return float(np.median(rows.mean(0)))
+
+
+# ItemStatistic's statistics that a record can name (a lambda cannot be written to a file)
+STATISTICS: dict[str, Callable[[np.ndarray], float]] = {"median_column_mean": median_column_mean}
+
+
+def to_record(measure: Measure) -> dict | None:
+    """A JSON-able record of `measure` from which from_record rebuilds it exactly (its per-item
+    values, not its interval), or None for an ItemStatistic whose statistic STATISTICS does
+    not name."""
+    if isinstance(measure, Share):
+        return {"share": [int(measure.k), int(measure.n)]}
+    if isinstance(measure, ItemMean):
+        return {"item_mean": measure.rows.tolist(), "seed": int(measure.seed)}
+    if isinstance(measure, ItemStatistic):
+        name = next((k for k, f in STATISTICS.items() if f is measure.statistic), None)
+        return None if name is None else {"item_statistic": measure.rows.tolist(),
+                                          "statistic": name, "seed": int(measure.seed)}
+    if isinstance(measure, Difference):
+        return {"difference": [measure.a.rows.tolist(), measure.b.rows.tolist()],
+                "seed": int(measure.a.seed)}
+    if isinstance(measure, Auc):
+        return {"auc": [[float(x) for x in measure.positive],
+                        [float(x) for x in measure.negative]]}
+    if isinstance(measure, Exact):
+        return {"exact": float(measure.value), "method": measure.method}
+    if isinstance(measure, (Largest, Smallest)):
+        parts = [to_record(p) for p in measure.parts]
+        kind = "largest" if isinstance(measure, Largest) else "smallest"
+        return None if any(p is None for p in parts) else {kind: parts}
+    if isinstance(measure, Shifted):
+        inner = to_record(measure.measure)
+        return None if inner is None else {"shifted": inner, "by": float(measure.by)}
+    return None
+
+
+def from_record(record: dict) -> Measure:
+    """The measurement a to_record record describes; a ValueError names an unknown kind."""
+    r = record
+    if "share" in r:
+        return Share(*r["share"])
+    if "item_mean" in r:
+        return ItemMean(r["item_mean"], r["seed"])
+    if "item_statistic" in r:
+        if r["statistic"] not in STATISTICS:
+            raise ValueError(f"unknown statistic {r['statistic']!r} (known: {sorted(STATISTICS)})")
+        rows = np.asarray(r["item_statistic"], dtype=float)
+        return ItemStatistic(rows, STATISTICS[r["statistic"]], r["seed"])
+    if "difference" in r:
+        return Difference(*r["difference"], seed=r["seed"])
+    if "auc" in r:
+        return Auc(tuple(r["auc"][0]), tuple(r["auc"][1]))
+    if "exact" in r:
+        return Exact(r["exact"], r["method"])
+    if "largest" in r:
+        return Largest(tuple(from_record(p) for p in r["largest"]))
+    if "smallest" in r:
+        return Smallest(tuple(from_record(p) for p in r["smallest"]))
+    if "shifted" in r:
+        return Shifted(from_record(r["shifted"]), r["by"])
+    raise ValueError(f"not a measurement record: keys {sorted(r)}")

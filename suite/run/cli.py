@@ -6,6 +6,8 @@
     run [-k EXPR] [--model-dir DIR] [--scale S] [--arch A] [--seeds N] [--noise R] [--report DIR]
         [--baseline DIR]       judge the claims: pytest on claims/ with these options
     report DIR                 re-render DIR/report.html and report.md from DIR/results.jsonl
+    rescore DIR                re-decide every verdict of DIR from its measurement records, no
+                               model (exit 1 when one differs from what DIR recorded)
     findings DIR               draft claims/findings.toml entries for DIR's non-holding claims
     rules OLD NEW              which claims' rules (protocols) differ between two results dirs
 
@@ -152,6 +154,24 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _rescore(args: argparse.Namespace) -> int:
+    from suite.run.rescore import rescore
+
+    try:
+        rows = rescore(Path(args.directory))
+    except (FileNotFoundError, ValueError) as err:
+        print(f"memsuite rescore: {err}", file=sys.stderr)
+        return 2
+    for row in rows:
+        print(row.line)
+    redone = [r for r in rows if r.now is not None]
+    changed = [r for r in redone if not r.same]
+    print(f"{len(redone)} verdicts re-decided from their records: {len(redone) - len(changed)} "
+          f"the same, {len(changed)} changed; {len(rows) - len(redone)} with nothing to "
+          "re-decide (not judged, or a statistic without a name)")
+    return 1 if changed else 0
+
+
 def _findings(args: argparse.Namespace) -> int:
     from suite.run import findings
     from suite.run.results import read_verdicts
@@ -226,6 +246,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     rep = sub.add_parser("report", help="re-render a report from its results.jsonl")
     rep.add_argument("directory", help="a --report directory")
     rep.set_defaults(run=_report)
+    rs = sub.add_parser("rescore", help="re-decide a run's verdicts from its records, no model")
+    rs.add_argument("directory", help="a --report directory")
+    rs.set_defaults(run=_rescore)
     f = sub.add_parser("findings", help="draft findings.toml entries for a run's non-holding claims")
     f.add_argument("directory", help="a --report directory")
     f.set_defaults(run=_findings)

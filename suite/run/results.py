@@ -7,6 +7,9 @@
                        "seed", "noise", "item", ...} with the claim's per-item fields (e.g.
                        "prompt", "clean_hit", "headline"), so a statistic can be recomputed
                        without running a model
+    measurements.jsonl one line per line of results.jsonl: what decided that verdict (its rule
+                       and every measurement's per-item values, suite.judge.stats.to_record),
+                       from which `memsuite rescore DIR` re-decides it without a model
     replication.jsonl  the k-of-n verdict of each claim across seeds (suite.judge.replication)
     run.json           the run header: what produced these verdicts (code, packages, machine,
                        seeds, date, command), so a lab can tell months later where they came from
@@ -96,7 +99,10 @@ def write(out: Path, verdicts: Sequence[Verdict], items: Sequence[dict[str, Any]
     """Every JSON file of a results directory (the report is written beside them). changes:
     this run against --baseline (suite.run.baseline.Change), when there was one."""
     out.mkdir(parents=True, exist_ok=True)
-    _jsonl(out / "results.jsonl", [v.to_json() for v in verdicts])
+    _jsonl(out / "results.jsonl", [v.to_json(measured=False) for v in verdicts])
+    _jsonl(out / "measurements.jsonl", [json.dumps(strict_json(
+        {"claim": v.claim, "variant": v.variant, "model_key": v.model_key, "test": v.test,
+         "measured": v.measured}), allow_nan=False) for v in verdicts])
     _jsonl(out / "items.jsonl", [json.dumps(strict_json(i), allow_nan=False) for i in items])
     _jsonl(out / "replication.jsonl", [r.to_json() for r in replicate(verdicts)])
     (out / "run.json").write_text(json.dumps(strict_json(run), indent=1, allow_nan=False))
@@ -129,6 +135,21 @@ def read_verdicts(path: Path) -> list[Verdict]:
             raise ValueError(f"{path}:{number}: not a verdict record of this suite version "
                              f"({err})") from None
     return out
+
+
+def read_measured(path: Path) -> list[Verdict]:
+    """The verdicts of a results directory with what decided each (measurements.jsonl)."""
+    verdicts = read_verdicts(path)
+    source = results_file(path).parent / "measurements.jsonl"
+    if not source.is_file():
+        raise FileNotFoundError(f"{source}: no such file (runs before the suite recorded "
+                                "measurements cannot be re-decided)")
+    rows = [json.loads(line) for line in source.read_text().splitlines() if line.strip()]
+    if len(rows) != len(verdicts) or any(
+            (r["claim"], r["variant"], r["model_key"]) != (v.claim, v.variant, v.model_key)
+            for r, v in zip(rows, verdicts)):
+        raise ValueError(f"{source} does not match results.jsonl line by line")
+    return [dataclasses.replace(v, measured=r["measured"]) for v, r in zip(verdicts, rows)]
 
 
 def read_items(path: Path) -> list[dict[str, Any]]:

@@ -416,3 +416,48 @@ def test_the_report_shows_the_run_the_claims_their_numbers_and_the_baseline_diff
     assert "| claim | task | noise | tiny gpt2 | tiny llama |" in text  # the per-family view
     page = html.read_text()
     assert '<tr class="regression">' in page and "the clean label stays decodable" in page
+
+
+def test_a_run_is_re_decided_from_its_measurement_records_without_a_model(tmp_path):
+    """Every kind of measurement, alone and as alternatives, survives the trip through
+    results.jsonl + measurements.jsonl, and rescore gives the recorded verdicts back; a
+    changed per-item value is reported as a change (exit 1)."""
+    from suite.judge.claim import decide
+    from suite.judge.stats import (Auc, Difference, Exact, ItemStatistic, Largest, Shifted,
+                                   median_column_mean)
+    from suite.run import results
+    from suite.run.cli import main
+    from suite.run.rescore import rescore
+
+    rng = np.random.default_rng(0)
+    many = claim("t.many", Rule("share", ">=", 0.5), Rule("mean", ">", 0.0), Rule("gap", ">", 0),
+                 Rule("auc", ">=", 0.6), Rule("step", ">", 0), Rule("top", ">=", 0.2),
+                 Rule("median", ">=", 0.1))
+    measured = {"share": Share(70, 100), "mean": ItemMean(rng.normal(0.3, 1, 80)),
+                "gap": Difference(rng.normal(1, 1, 50), rng.normal(0, 1, 60)),
+                "auc": Auc(tuple(rng.normal(1, 1, 40)), tuple(rng.normal(0, 1, 40))),
+                "step": Exact(300.0), "median": ItemStatistic(rng.random((30, 5)) < 0.4,
+                                                               median_column_mean),
+                "top": Largest((Shifted(Share(30, 100), 0.1), ItemMean(rng.random(50))))}
+    at_some = claim("t.some3", Rule("effect", ">=", 0.1), some="site")
+    rows = [decide(many, MODEL, measured, n=100, figure_note="kept")[0],
+            decide(at_some, MODEL, some={"a": {"effect": ItemMean(rng.random(60) * 0.1)},
+                                         "b": {"effect": Share(40, 100)}}, n=100)[0],
+            decide(claim("t.lambda", Rule("x", ">=", 0.5)), MODEL,
+                   {"x": ItemStatistic(rng.random((20, 2)), lambda r: float(r.max()))}, n=20)[0]]
+    assert rows[0].measured and rows[1].measured and not rows[2].measured
+    results.write(tmp_path, rows, [], {}, {})
+    assert "item_mean" not in (tmp_path / "results.jsonl").read_text()  # kept apart
+    again = rescore(tmp_path)
+    assert [r.same for r in again] == [True, True, True]
+    assert again[0].now == rows[0] and again[1].now == rows[1]  # every field, details included
+    assert again[2].now is None and "no measurement record" in again[2].line
+    assert main(["rescore", str(tmp_path)]) == 0
+    lines = (tmp_path / "measurements.jsonl").read_text().splitlines()
+    record = json.loads(lines[0])
+    record["measured"]["alternatives"]["share"] = {"share": [40, 100]}  # now below 0.5
+    (tmp_path / "measurements.jsonl").write_text("\n".join([json.dumps(record), *lines[1:]]))
+    changed = rescore(tmp_path)[0]
+    assert not changed.same and changed.now.outcome == "does not hold"
+    assert "CHANGED: recorded" in changed.line
+    assert main(["rescore", str(tmp_path)]) == 1
