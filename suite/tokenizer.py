@@ -42,10 +42,6 @@ def save(vocab: Vocab, directory: Path) -> None:
     build(vocab).save_pretrained(str(directory))
 
 
-def has_vocab(directory: Path) -> bool:
-    return (directory / TOKENIZER_FILE).is_file() or (directory / LEGACY_VOCAB_FILE).is_file()
-
-
 def read_vocab(directory: Path) -> Vocab:
     """The vocabulary a model directory declares (see the module docstring for the order)."""
     tokenizer_path = directory / TOKENIZER_FILE
