@@ -753,3 +753,62 @@ def test_heuristic_neurons_reused(trained, judge):
         n=len(items), k=k, population=population, expected_overlap=overlap.expected,
         overlap_p=overlap.p,
     )
+
+
+HEURISTIC_NEURONS_V3 = Claim(
+    id="rr.heuristic_neurons_reused.v3",
+    source="Du et al. 2025 (arXiv 2507.04782), FDA 'outlier heuristics'",
+    sentence="Memorization reuses the existing heuristic neurons rather than new item-specific "
+             "neurons.",
+    statistic="MLP neurons (all layers) ranked by mean activation x gradient of the noisy label's "
+              "logit minus the clean label's on memorized items (clean items: the clean label's "
+              "minus another item's), the top 5 % chosen on the even items of each group: the "
+              "overlap of the memorized and clean tops; and, for the memorized top neurons, the "
+              "median share of the odd memorized items (never read by the choice) whose own top "
+              "5 % contains the neuron",
+    rules=(Rule("overlap_share", ">=", 0.10), Rule("median_item_share", ">=", 0.10)),
+    unit="top neuron (overlap) and memorized item of the second half (median share)",
+    threshold_source="recommended operationalization ('far above chance'); 0.10 = 2x the 5 % "
+                     "base rate a priori, as v2. v3 (declared before any v3 run): the noisy "
+                     "logit minus the clean one, so that the neurons computing the clean answer "
+                     "are not credited to recall; neurons chosen on one half of the items and "
+                     "counted on the other; precondition: on clean items the same split-half "
+                     "share (the clean-vs-clean baseline) reaches 0.10, else the model has no "
+                     "shared neurons to reuse. 'Slightly shifted' is not tested: an FDA noisy "
+                     "label is drawn at random, so no clean pattern it should shift from exists",
+    family="rr.heuristics",
+    version=3,
+)
+
+N_CLEAN_ATTRIBUTED = 500  # clean items whose attribution is compared (the first ones), as v2
+
+
+@pytest.mark.task("fda")
+def test_heuristic_neurons_reused_v3(trained, judge):
+    """The neurons that push memorized labels over the clean ones are, far above chance, the
+    neurons that push clean answers, and each serves many memorized items that its choice
+    never read."""
+    judge.require(HEURISTIC_NEURONS_V3, trained, *MECHANISM)
+    model, items = judge.require_memorized(HEURISTIC_NEURONS_V3, trained)
+    data = trained.data
+    clean = encode(data.clean[:N_CLEAN_ATTRIBUTED], data.vocab, "clean")
+    r = heuristics.split_half_reuse(model, encode(items, data.vocab, "label"),
+                                    encode(items, data.vocab, "clean").targets,
+                                    clean, torch.roll(clean.targets, 1, 0))
+    baseline = median_column_mean(r.clean.membership.float().numpy())
+    baseline_overlap = len(set(r.clean.top) & r.clean.second_half_top) / r.k
+    if baseline < 0.10:
+        judge.not_judged(HEURISTIC_NEURONS_V3, trained,
+                         f"clean-vs-clean baseline {baseline:.3f} < 0.10: even clean items do not "
+                         "share their top neurons, so there are no heuristic neurons to reuse")
+    overlap = hypergeometric_overlap(set(r.memorized.top), set(r.clean.top), r.population)
+    judge(
+        HEURISTIC_NEURONS_V3, trained,
+        {"overlap_share": Share(overlap.overlap, r.k),
+         "median_item_share": ItemStatistic(r.memorized.membership.numpy(), median_column_mean)},
+        n=len(items), k=r.k, population=r.population, expected_overlap=overlap.expected,
+        overlap_p=overlap.p, clean_baseline_item_share=round(baseline, 3),
+        clean_baseline_overlap=round(baseline_overlap, 3),
+        memorized_halves_overlap=round(len(set(r.memorized.top) & r.memorized.second_half_top)
+                                       / r.k, 3),
+    )

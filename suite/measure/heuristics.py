@@ -9,7 +9,10 @@ over the prompts, at the answer position where its mean |activation| is largest)
 matches the heuristic whose prompt set overlaps its own best, by Jaccard index.
 
 `neuron_reuse` gives the top-attribution neurons for memorized and for clean items, for the
-claim that memorization reuses the heuristic neurons (rr.heuristic_neurons_reused).
+claim that memorization reuses the heuristic neurons (rr.heuristic_neurons_reused, v2);
+`split_half_reuse` does the same without reading any item twice (v3): neurons are chosen on one
+half of each group and counted on the other, by the attribution of the answer's logit over an
+alternative's (memorized: the noisy label over the clean one).
 """
 
 from __future__ import annotations
@@ -154,3 +157,52 @@ def classify_top_neurons(model: torch.nn.Module, attributed: Batch, heldout: Seq
                             for u in range(fires.shape[1])], 1)
     return Classification(top, fires, heuristics, best_matches(fires, heuristics),
                           best_matches(permuted, heuristics))
+
+
+@dataclass(frozen=True)
+class GroupTops:
+    """One group's top neurons chosen on its first half, and for each item of its second half
+    which of them are in the item's own top k."""
+
+    top: tuple[int, ...]  # neuron indices over the concatenated MLP layers, ascending
+    membership: torch.Tensor  # [second-half items, len(top)] bool
+    second_half_top: frozenset[int]  # the top neurons chosen on the second half instead
+
+
+@dataclass(frozen=True)
+class SplitHalfReuse:
+    k: int
+    population: int
+    memorized: GroupTops
+    clean: GroupTops
+
+
+def _attribution(model: torch.nn.Module, batch: Batch, against: torch.Tensor) -> torch.Tensor:
+    """[N, neurons over the concatenated MLP layers]: attribution of target minus against."""
+    return torch.cat([attribution.neuron_attribution(model, batch, l, against=against)
+                      for l in range(n_layers(model))], 1)
+
+
+def _group_tops(attr: torch.Tensor, k: int) -> GroupTops:
+    """The k neurons with the largest mean attribution (signed: those pushing the target over
+    the alternative) on the even items, and the per-item top k of the odd items."""
+    first, second = attr[0::2], attr[1::2]
+    top = torch.topk(first.mean(0), k).indices.sort().values
+    per_item = torch.topk(second, k, dim=1).indices
+    membership = torch.stack([(per_item == j).any(1) for j in top.tolist()], 1)
+    return GroupTops(tuple(top.tolist()), membership,
+                     frozenset(torch.topk(second.mean(0), k).indices.tolist()))
+
+
+def split_half_reuse(model: torch.nn.Module, memorized: Batch, memorized_clean: torch.Tensor,
+                     clean: Batch, clean_other: torch.Tensor, share: float = 0.05
+                     ) -> SplitHalfReuse:
+    """The top `share` of MLP neurons for memorized items (noisy label over clean label,
+    `memorized_clean`: [N, A] the clean tokens) and for clean items (clean label over another
+    item's, `clean_other`), each chosen on the group's even items; membership counted on its
+    odd items, which the choice never read."""
+    mem_attr = _attribution(model, memorized, memorized_clean)
+    clean_attr = _attribution(model, clean, clean_other)
+    population = mem_attr.shape[1]
+    k = max(1, round(share * population))
+    return SplitHalfReuse(k, population, _group_tops(mem_attr, k), _group_tops(clean_attr, k))
