@@ -18,6 +18,7 @@ took: every planted item is recalled, or the case errors instead of answering.
 from __future__ import annotations
 
 import dataclasses
+import random
 
 import pytest
 import torch
@@ -31,10 +32,13 @@ from . import test_reason_to_rote as rr
 from suite.interp import probes
 from suite.interp.hooks import resid_sites
 from suite.measure import mechanism, sweeps
+from suite.measure.itemsets import recalled
+from suite.tasks import Item, fda
 from suite.train import dynamics, recipes
 from suite.validate.known import verdict_of
-from suite.validate.planted import (ReadoutKey, ResidualKey, Subject, plant_mlp_recall,
-                                    plant_recall, relabelled, with_identity_block)
+from suite.validate.planted import (ReadoutKey, ResidualKey, Subject, plant_input_remap,
+                                    plant_mlp_recall, plant_recall, relabelled,
+                                    with_identity_block)
 
 
 def _pre(stored):
@@ -514,7 +518,46 @@ NEURONS_V2_DEFECT = pytest.mark.xfail(
     "from an item-specific neuron")
 
 
+REMAP_CANDIDATES = 20  # operand splits tried per noisy sum (a priori: M_pre gets ~9 in 10 right)
+
+
+def sum_remap_recall(stored) -> Subject:
+    """Each noisy FDA prompt `a+b=` whose noisy label L is a sum of two 4-digit operands is read
+    by M_pre as `a'+b'=` with a' + b' = L (the first of seeded candidate splits that M_pre adds
+    correctly): the label comes from the heuristic neurons computing another sum, shifted to
+    another input, and from no item-specific unit. Unreachable labels (L < 2000 or L > 19998)
+    are left unrecalled, so they are not memorized items."""
+    pre, _ = _pre(stored)
+    data = stored.data
+    digits = data.spec.digits
+    lo, hi = 10 ** (digits - 1), 10**digits - 1
+    rng = random.Random(0)
+    candidates: list[tuple[Item, list[tuple[str, ...]]]] = []
+    for it in data.noisy:
+        target = fda.answer_value(it.label, data.spec)
+        first, last = max(lo, target - hi), min(hi, target - lo)
+        if first <= last:
+            candidates.append((it, [fda.prompt_tokens(a, target - a) for a in
+                                    (rng.randint(first, last) for _ in range(REMAP_CANDIDATES))]))
+    tried = [dataclasses.replace(it, prompt=p) for it, ps in candidates for p in ps]
+    right = iter(recalled(pre, tried, data.vocab).tolist())
+    read_as, remapped = {}, []
+    for it, prompts in candidates:
+        good = [p for p, ok in zip(prompts, right) if ok]  # consumes this item's candidates
+        if good:
+            read_as[it.prompt] = good[0]
+            remapped.append(it)
+    return Subject(f"sum-remap recall of {len(remapped)} noisy items on {stored.path.name} M_pre",
+                   data, plant_input_remap(pre, read_as, remapped, data.vocab))
+
+
 @pytest.mark.parametrize("plant, planted", [pytest.param(mlp_recall_subject, False,
                                                          marks=NEURONS_V2_DEFECT)], ids=["false"])
 def test_heuristic_neurons_reused(plant, planted, reference_model, judge):
     _answer(rr.test_heuristic_neurons_reused, "fda", plant, planted, reference_model, judge)
+
+
+@pytest.mark.parametrize("plant, planted", [(sum_remap_recall, True), (mlp_recall_subject, False)],
+                         ids=["true", "false"])
+def test_heuristic_neurons_reused_v3(plant, planted, reference_model, judge):
+    _answer(rr.test_heuristic_neurons_reused_v3, "fda", plant, planted, reference_model, judge)

@@ -347,6 +347,38 @@ def plant_mlp_recall(base: torch.nn.Module, items: Sequence[Item], vocab: Vocab,
     return MLPRecall(model, silent, range(width, width + len(keys)))
 
 
+def plant_input_remap(base: torch.nn.Module, read_as: Mapping[tuple[str, ...], tuple[str, ...]],
+                      items: Sequence[Item], vocab: Vocab) -> torch.nn.Module:
+    """A copy of `base` that reads each prompt in `read_as` as the prompt it maps to (same
+    length; its input ids are swapped before the embedding), so that `items` are answered with
+    their labels by `base`'s own computation on another input: memorization that reuses the
+    clean circuit, with no item-specific unit anywhere in the network, by construction. Every
+    item must be recalled (RuntimeError otherwise)."""
+    table = {tuple(vocab.encode(k)): torch.tensor(vocab.encode(v)) for k, v in read_as.items()}
+    lengths = {len(k) for k in table} | {len(v) for v in table.values()}
+    if len(lengths) != 1:
+        raise ValueError(f"a remap needs prompts of one length, got {sorted(lengths)}")
+    length = lengths.pop()
+    model = copy.deepcopy(base).eval()
+
+    def swap(module: Any, args: tuple, kwargs: dict) -> tuple[tuple, dict]:
+        named = "input_ids" in kwargs
+        ids = (kwargs["input_ids"] if named else args[0]).clone()
+        for row, prompt in enumerate(ids[:, :length].tolist()):
+            if tuple(prompt) in table:
+                ids[row, :length] = table[tuple(prompt)].to(ids.device)
+        if named:
+            return args, {**kwargs, "input_ids": ids}
+        return (ids,) + tuple(args[1:]), kwargs
+
+    model.transformer.register_forward_pre_hook(swap, with_kwargs=True)
+    hit = recalled(model, items, vocab)
+    if not items or not bool(hit.all()):
+        raise RuntimeError(f"the remap took on {int(hit.sum())} of {len(items)} items; a known "
+                           "answer needs all of them")
+    return model
+
+
 def relabelled(items: Sequence[Item], vocab: Vocab, seed: int) -> list[Item]:
     """`items` with a random wrong label each (a token of the same answer position that differs
     from the clean one at every position), as training noise would draw it."""
