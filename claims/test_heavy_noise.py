@@ -37,12 +37,14 @@ def _heavy_noise_items(judge, claim, trained):
 _probes: dict = {}
 
 
-def _probed(trained, model, items, which: str = "trained"):
-    """probe_decodability of `model` on `items`, once per stored model (v2 and v3 share it)."""
-    if (trained.key, which) not in _probes:
-        _probes[(trained.key, which)] = measures.probe_decodability(
-            model, trained.data.clean[:N_PROBE_TRAIN], items, trained.data.vocab)
-    return _probes[(trained.key, which)]
+def _probed(trained, model, items, which: str = "trained", differing_only: bool = False):
+    """probe_decodability of `model` on `items`, once per stored model and counting (v2 and v3
+    share it)."""
+    if (trained.key, which, differing_only) not in _probes:
+        _probes[(trained.key, which, differing_only)] = measures.probe_decodability(
+            model, trained.data.clean[:N_PROBE_TRAIN], items, trained.data.vocab,
+            differing_only=differing_only)
+    return _probes[(trained.key, which, differing_only)]
 
 
 CLEAN_STRUCTURE = Claim(
@@ -103,15 +105,6 @@ CLEAN_STRUCTURE_V3 = CLEAN_STRUCTURE.revised(
                      "a model with 0.5 % held-out accuracy); the random-model control does",
 )
 
-RANDOM_MODEL_SEED = 0  # a priori: the capacity control's initialisation
-
-
-def random_like(model: torch.nn.Module, seed: int = RANDOM_MODEL_SEED) -> torch.nn.Module:
-    """A randomly initialised model of `model`'s architecture (seeded)."""
-    torch.manual_seed(seed)
-    return type(model)(model.config).eval()
-
-
 @pytest.mark.task("fda", "thr", regime="coexist")
 def test_clean_structure_survives_heavy_noise_v3(trained, judge):
     """As v2, and the probes decode the clean answer better from the trained model than from a
@@ -119,7 +112,7 @@ def test_clean_structure_survives_heavy_noise_v3(trained, judge):
     data = trained.data
     share, model, items = _heavy_noise_items(judge, CLEAN_STRUCTURE_V3, trained)
     d = _probed(trained, model, items)
-    r = _probed(trained, random_like(model), items, "random model")
+    r = _probed(trained, measures.random_model_like(model), items, "random model")
     clean, control = d.shares()
     random_clean, _ = r.shares()
     judge(
@@ -131,6 +124,44 @@ def test_clean_structure_survives_heavy_noise_v3(trained, judge):
          "random_model_share": ItemMean(random_clean.numpy())},
         n=len(items), noise_share=share, memorized=len(items), noisy=len(data.noisy),
         heldout_acc=trained.metrics.get("heldout_acc"),
+        by_site_clean=d.by_site_clean.mean(1).tolist(),
+        by_site_random_model=r.by_site_clean.mean(1).tolist(),
+    )
+
+
+CLEAN_STRUCTURE_V4 = CLEAN_STRUCTURE_V3.revised(
+    4,
+    statistic="as v3, over the answer positions where a memorized item's noisy label differs "
+              "from its clean label (a control hit counts only where the control token differs "
+              "from the noisy one too)",
+    threshold_source="recommended operationalization ('well above chance'); the paired "
+                     "comparisons, alpha and the 2x margin are a priori. v4 (declared before any "
+                     "v4 run): v2/v3 counted answer positions where the noisy label equals the "
+                     "clean one, where decoding the clean token is decoding the recalled label "
+                     "(the defect rr.clean_label_decodable.v3 fixed); v4 counts where they differ",
+)
+
+
+@pytest.mark.task("fda", "thr", regime="coexist")
+def test_clean_structure_survives_heavy_noise_v4(trained, judge):
+    """As v3, over the answer positions where the recalled label differs from the clean one."""
+    data = trained.data
+    share, model, items = _heavy_noise_items(judge, CLEAN_STRUCTURE_V4, trained)
+    d = _probed(trained, model, items, differing_only=True)
+    r = _probed(trained, measures.random_model_like(model), items, "random model",
+                differing_only=True)
+    clean, control = d.shares()
+    random_clean, _ = r.shares()
+    judge(
+        CLEAN_STRUCTURE_V4, trained,
+        {"clean_minus_control_share": ItemMean((clean - control).numpy()),
+         "clean_minus_twice_control_share": ItemMean((clean - 2 * control).numpy()),
+         "clean_minus_random_model_share": ItemMean((clean - random_clean).numpy()),
+         "clean_share": ItemMean(clean.numpy()), "control_share": ItemMean(control.numpy()),
+         "random_model_share": ItemMean(random_clean.numpy())},
+        n=len(items), noise_share=share, memorized=len(items), noisy=len(data.noisy),
+        heldout_acc=trained.metrics.get("heldout_acc"),
+        counted_positions=float(d.positions.float().mean()),
         by_site_clean=d.by_site_clean.mean(1).tolist(),
         by_site_random_model=r.by_site_clean.mean(1).tolist(),
     )

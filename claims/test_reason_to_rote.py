@@ -176,20 +176,29 @@ def test_clean_label_decodable(trained, decoder, judge):
     _clean_label_decodable(CLEAN_LABEL_DECODABLE, trained, decoder, judge, differing_only=False)
 
 
-def _clean_label_decodable(claim, trained, decoder, judge, differing_only: bool) -> None:
+def _decoded(model, items, data, decoder: str, differing_only: bool):
+    if decoder == "lens":
+        return measures.lens_decodability(model, items, data.vocab, differing_only=differing_only)
+    return measures.probe_decodability(model, data.clean[:N_PROBE_TRAIN], items, data.vocab,
+                                       differing_only=differing_only)
+
+
+def _clean_label_decodable(claim, trained, decoder, judge, differing_only: bool,
+                           capacity_control: bool = False) -> None:
     judge.require(claim, trained, *MECHANISM, "deep", variant=decoder)
     model, items = judge.require_memorized(claim, trained, variant=decoder)
     data = trained.data
-    if decoder == "lens":
-        d = measures.lens_decodability(model, items, data.vocab, differing_only=differing_only)
-    else:
-        d = measures.probe_decodability(model, data.clean[:N_PROBE_TRAIN], items, data.vocab,
-                                        differing_only=differing_only)
+    d = _decoded(model, items, data, decoder, differing_only)
     clean, control = d.shares()
+    measured = {"clean_minus_control_share": _paired(clean, control),
+                "clean_share": ItemMean(clean.numpy()), "control_share": ItemMean(control.numpy())}
+    if capacity_control:
+        random_clean, _ = _decoded(measures.random_model_like(model), items, data, decoder,
+                                   differing_only).shares()
+        measured["clean_minus_random_model_share"] = _paired(clean, random_clean)
+        measured["random_model_share"] = ItemMean(random_clean.numpy())
     judge(
-        claim, trained,
-        {"clean_minus_control_share": _paired(clean, control), "clean_share": ItemMean(clean.numpy()),
-         "control_share": ItemMean(control.numpy())},
+        claim, trained, measured,
         n=len(items), variant=decoder, by_site_clean=d.by_site_clean.mean(1).tolist(),
         by_site_control=d.by_site_control.mean(1).tolist(),
         figure=_by_site(f"clean label, clean prefix ({decoder})",
@@ -225,6 +234,31 @@ def test_clean_label_decodable_v3(trained, decoder, judge):
     differs from the recalled label, more often than a control label: v2 over the positions
     where the labels differ."""
     _clean_label_decodable(CLEAN_LABEL_DECODABLE_V3, trained, decoder, judge, differing_only=True)
+
+
+CLEAN_LABEL_DECODABLE_V4 = CLEAN_LABEL_DECODABLE_V3.revised(
+    4,
+    statistic="as v3, and a capacity control: the same decoder (lens, or probes fitted the same "
+              "way) on a randomly initialised model of the same architecture; the clean share "
+              "must exceed the random model's",
+    rules=(Rule("clean_minus_control_share", ">", 0),
+           Rule("clean_minus_random_model_share", ">", 0)),
+    threshold_source="recommended operationalization ('above a control'); alpha a priori, "
+                     "Bonferroni over the two decoders (97.5 % intervals); both rules must hold. "
+                     "v4 (declared before any v4 run): v3's control label measures chance for "
+                     "the decoder, not what a linear probe reads off the prompt tokens without "
+                     "any learned computation (the capacity control of "
+                     "coexist.clean_structure_survives_heavy_noise.v3)",
+)
+
+
+@pytest.mark.task("fda", "thr")
+@pytest.mark.parametrize("decoder", ["lens", "probe"])
+def test_clean_label_decodable_v4(trained, decoder, judge):
+    """As v3, and the clean answer is decoded more often from the model than by the same
+    decoder from a randomly initialised model of its architecture."""
+    _clean_label_decodable(CLEAN_LABEL_DECODABLE_V4, trained, decoder, judge, differing_only=True,
+                           capacity_control=True)
 
 
 NOISY_OVERRIDES_LATE = Claim(

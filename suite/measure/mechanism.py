@@ -307,3 +307,13 @@ def checkpoint_mlp_patches(donor: torch.nn.Module, model: torch.nn.Module, heldo
                     == memorized.targets).all(-1)
         out.append(CheckpointPatch(layer, held_hit, recalled))
     return out
+
+
+RANDOM_MODEL_SEED = 0  # a priori: the capacity controls' initialisation
+
+
+def random_model_like(model: torch.nn.Module, seed: int = RANDOM_MODEL_SEED) -> torch.nn.Module:
+    """A randomly initialised model of `model`'s architecture (seeded, on its device): the
+    capacity control of a decoder, which reads what the prompt alone gives a linear readout."""
+    torch.manual_seed(seed)
+    return type(model)(model.config).to(next(model.parameters()).device).eval()
