@@ -27,6 +27,7 @@ import dataclasses
 
 import hashlib
 import json
+import re
 import math
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from typing import Any, Mapping, Sequence
@@ -107,9 +108,11 @@ class Claim:
                 f"; {self.confidence:.1%} intervals, unit: {self.unit}")
 
     def revised(self, version: int, **changes: Any) -> "Claim":
-        """The next version of this claim, as its own claim id `<id>.v<version>`: the fields
-        not named in `changes` (source, sentence, rules, ...) stay as they are."""
-        return dataclasses.replace(self, id=f"{self.id}.v{version}", version=version, **changes)
+        """The next version of this claim, as its own claim id `<base id>.v<version>` (a
+        revision of a revision drops the first's suffix): the fields not named in `changes`
+        (source, sentence, rules, ...) stay as they are."""
+        base = re.sub(r"\.v\d+$", "", self.id)
+        return dataclasses.replace(self, id=f"{base}.v{version}", version=version, **changes)
 
     @property
     def protocol(self) -> str:

@@ -102,6 +102,14 @@ def test_the_protocol_changes_with_the_rule_and_only_with_it():
         by_id([a, claim("t.p1", Rule("x", ">=", 0.7))])
 
 
+def test_a_revision_is_named_from_the_base_claim():
+    v2 = claim("t.rev", Rule("x", ">=", 0.5), version=2)
+    v3 = v2.revised(3, statistic="changed")
+    assert (v3.id, v3.version, v3.rules) == ("t.rev.v3", 3, v2.rules)
+    assert v3.revised(4).id == "t.rev.v4"  # not t.rev.v3.v4
+    assert len({v2.protocol, v3.protocol, v3.revised(4).protocol}) == 3
+
+
 def test_not_judged_is_recorded_and_raised(recorded):
     with pytest.raises(NotJudged, match="precondition not met: heldout 0.2"):
         JUDGE.not_judged(SHARE_AT_LEAST_HALF, MODEL, "heldout 0.2")
