@@ -31,7 +31,7 @@ from . import test_random_labels as zhang
 from . import test_reason_to_rote as rr
 from suite.interp import probes
 from suite.interp.hooks import resid_sites
-from suite.measure import mechanism, sweeps
+from suite.measure import curvature_sweep, mechanism, sweeps
 from suite.measure.itemsets import recalled
 from suite.tasks import Item, fda
 from suite.train import dynamics, recipes
@@ -103,7 +103,8 @@ DECODABLE_V2_DEFECT = pytest.mark.xfail(
                  f"-{decoder}-{task}", marks=DECODABLE_V2_DEFECT if (v, task, planted) == (
                      "v2", "fda", False) else ())
     for v, version in (("v2", rr.test_clean_label_decodable),
-                       ("v3", rr.test_clean_label_decodable_v3))
+                       ("v3", rr.test_clean_label_decodable_v3),
+                       ("v4", rr.test_clean_label_decodable_v4))
     for task in ("fda", "thr") for decoder in ("lens", "probe")
     for plant, planted in ((late_recall, True), (embed_recall, False))])
 def test_clean_label_decodable(version, task, decoder, plant, planted, reference_model, judge):
@@ -196,6 +197,67 @@ def test_intermediate_patching_changes_memory(plant, planted, reference_model, j
     (rr.test_bridge_removal_hurts_memorization_v3, late_recall, False),
 ], ids=["v2-true", "v2-false", "v3-true", "v3-false"])
 def test_bridge_removal_hurts_memorization(version, plant, planted, reference_model, judge):
+    _answer(version, "thr", plant, planted, reference_model, judge)
+
+
+# Generalization through the bridge: every two-hop prompt (training and held-out) answered by
+# a late lookup keyed on the bridge a probe reads at r2 and the r2 token, noisy prompts recalled
+# by prompt: held-out accuracy rests on the bridge at r2, by construction. Its absence: the same
+# answers keyed on the whole prompt, which no erasure of the bridge can reach.
+
+def _prompt_or(key, items, vocab):
+    """A lookup key: the whole prompt for `items`, `key` for every other row."""
+    length = len(items[0].prompt)
+    known = {tuple(vocab.encode(it.prompt)) for it in items}
+
+    def either(hidden, ids):
+        rows = [tuple(p) for p in ids[:, :length].tolist()]
+        return [("prompt", p) if p in known else k for p, k in zip(rows, key(hidden, ids))]
+    return either
+
+
+def bridge_computed(stored) -> Subject:
+    """Two-hop answers computed from the bridge read at r2 (held-out prompts included), noisy
+    labels recalled by prompt, on M_pre."""
+    pre, _ = _pre(stored)
+    data = stored.data
+    fit = data.clean[:3000]
+    features = mechanism.bridge_features(pre, fit, data.vocab, 2)[resid_sites(pre)[-1]]
+    probe = probes.train_probe(features, mechanism.bridges(fit))
+    key = _prompt_or(ReadoutKey(probe, position=2, token_position=2), data.noisy, data.vocab)
+    return Subject(f"two-hop answers keyed on the bridge at r2 on {stored.path.name} M_pre", data,
+                   plant_recall(pre, data.noisy + data.clean + data.heldout, data.vocab, "late",
+                                key=key))
+
+
+def prompt_answered(stored) -> Subject:
+    """The same answers (noisy labels, and every two-hop prompt's clean answer) keyed on the
+    whole prompt: no site's bridge decides any answer."""
+    pre, _ = _pre(stored)
+    data = stored.data
+    return Subject(f"two-hop answers keyed on the prompt on {stored.path.name} M_pre", data,
+                   plant_recall(pre, data.noisy + data.clean + data.heldout, data.vocab, "late"))
+
+
+GENERALIZATION_V2_DEFECT = pytest.mark.xfail(
+    strict=True, reason="instrument defect (issue 11): rr.bridge_removal_hurts_generalization v2 "
+    "erases the bridge in atomic prompts at their last position, where the bridge is their "
+    "answer, so its clause 'atomic recall is less affected' cannot hold: on two-hop answers "
+    "keyed on the bridge at r2 it measured held-out drop 0.888 [0.867, 0.906] (beyond random "
+    "0.863) and atomic drop 0.942, so held-out minus atomic -0.054 [-0.081, -0.028]; v3 drops "
+    "the clause")
+
+
+@pytest.mark.parametrize("version, plant, planted", [
+    pytest.param(rr.test_bridge_removal_hurts_generalization, bridge_computed, True,
+                 marks=GENERALIZATION_V2_DEFECT, id="v2-true"),
+    pytest.param(rr.test_bridge_removal_hurts_generalization, prompt_answered, False,
+                 id="v2-false"),
+    pytest.param(rr.test_bridge_removal_hurts_generalization_v3, bridge_computed, True,
+                 id="v3-true"),
+    pytest.param(rr.test_bridge_removal_hurts_generalization_v3, prompt_answered, False,
+                 id="v3-false")])
+def test_bridge_removal_hurts_generalization(version, plant, planted, reference_model, judge):
     _answer(version, "thr", plant, planted, reference_model, judge)
 
 
@@ -299,7 +361,7 @@ def _heavy_noise_on_random(stored) -> Subject:
     """Heavy-noise late recall on a randomly initialised model: every label is recalled and
     nothing is computed, so no clean structure exists to survive."""
     subject = _heavy_noise(stored, "late")
-    fresh = heavy.random_like(_pre(stored)[0], seed=1)  # not the v3 control's initialisation
+    fresh = mechanism.random_model_like(_pre(stored)[0], seed=1)  # not the v3 control's initialisation
     noisy = subject.data.noisy
     return Subject(f"late recall of {len(noisy)} noisy items on a randomly initialised "
                    f"{stored.path.name}", subject.data,
@@ -312,8 +374,9 @@ def _heavy_noise_on_random(stored) -> Subject:
     (lambda stored: _heavy_noise(stored, "embed"), False),
     (_heavy_noise_on_random, False)], ids=["true", "false-embed", "false-random-model"])
 @pytest.mark.parametrize("version", [heavy.test_clean_structure_survives_heavy_noise,
-                                     heavy.test_clean_structure_survives_heavy_noise_v3],
-                         ids=["v2", "v3"])
+                                     heavy.test_clean_structure_survives_heavy_noise_v3,
+                                     heavy.test_clean_structure_survives_heavy_noise_v4],
+                         ids=["v2", "v3", "v4"])
 def test_clean_structure_survives_heavy_noise(task, plant, planted, version, reference_model,
                                               judge):
     _answer(version, task, plant, planted, reference_model, judge)
@@ -501,6 +564,66 @@ def late_recall_with_curve(stored) -> Subject:
                          ids=["v1", "v2"])
 def test_edit_suppresses_memorization(task, version, reference_model, judge):
     _answer(version, task, late_recall, False, reference_model, judge)
+
+
+# curv.fact_recall_suffers: the K-FAC sweep is written (as the k-hop sweeps are), so these
+# cases validate the claim's statistic and rule on a known outcome, not the edit; the edit's
+# own known answers are the unit tests of suite.interp.curvature. True: the edit costs half the
+# atomic facts and nothing else, so a two-hop answer is lost exactly when one of its two facts
+# is (reasoning intact). False: it costs a tenth of the facts and, besides, half of the two-hop
+# answers whose facts survive (reasoning hurt more than fact recall).
+
+def _written_curvature(monkeypatch, facts_lost: float, reasoning_lost: float) -> None:
+    """curvature_sweep.sweep answers with written hits at every kept mass: the unedited model
+    right on every item, the edited one missing a seeded `facts_lost` share of the atomic facts
+    and every two-hop item that rests on a missed fact or, with chance `reasoning_lost`, not."""
+    def sweep(model, data, memorized, keep_mass):
+        rng = random.Random(0)
+        lost = {it.prompt for it in data.atomic if rng.random() < facts_lost}
+        heldout = torch.tensor([not any(f in lost for f in curv._facts_of(it))
+                                and rng.random() >= reasoning_lost for it in data.heldout])
+        atomic = torch.tensor([it.prompt not in lost for it in data.atomic])
+        edited = {"memorized": torch.zeros(len(memorized), dtype=torch.bool),
+                  "heldout": heldout, "atomic": atomic}
+        base = {k: torch.ones(len(v), dtype=torch.bool) for k, v in edited.items()}
+        return curvature_sweep.Sweep(base, [{"rho": rho, "kfac": edited, "svd": edited}
+                                            for rho in keep_mass], len(memorized))
+    monkeypatch.setattr(curvature_sweep, "sweep", sweep)
+
+
+FACT_RECALL_TILT = pytest.mark.xfail(
+    strict=True, reason="instrument defect (issue 11): curv.fact_recall_suffers v1/v2 compare "
+    "fact recall with two-hop accuracy, and a two-hop answer needs both of its facts: on the "
+    "written sweep that costs half the facts and no reasoning, two-hop accuracy falls by about "
+    "0.75, so the claim does not hold where it is true by construction; v3 compares with the "
+    "items whose facts survive")
+
+
+@pytest.mark.parametrize("planted", [
+    pytest.param(True, marks=FACT_RECALL_TILT, id="v1-true"), pytest.param(False, id="v1-false")])
+def test_fact_recall_suffers(planted, monkeypatch, reference_model, judge):
+    _fact_recall_case(curv.test_fact_recall_suffers, planted, monkeypatch, reference_model, judge)
+
+
+@pytest.mark.parametrize("version, planted", [
+    pytest.param(curv.test_fact_recall_suffers_v2, True, marks=FACT_RECALL_TILT, id="v2-true"),
+    pytest.param(curv.test_fact_recall_suffers_v2, False, id="v2-false"),
+    pytest.param(curv.test_fact_recall_suffers_v3, True, id="v3-true"),
+    pytest.param(curv.test_fact_recall_suffers_v3, False, id="v3-false")])
+def test_fact_recall_suffers_versions(version, planted, monkeypatch, reference_model, judge):
+    _fact_recall_case(version, planted, monkeypatch, reference_model, judge)
+
+
+def _fact_recall_case(version, planted, monkeypatch, reference_model, judge):
+    facts_lost, reasoning_lost = (0.5, 0.0) if planted else (0.1, 0.5)
+    _written_curvature(monkeypatch, facts_lost, reasoning_lost)
+    stored = reference_model("thr")
+    subject = Subject(f"written K-FAC sweep: {facts_lost} of the facts lost, {reasoning_lost} of "
+                      f"the rest of two-hop answers ({stored.path.name})", stored.data,
+                      stored.model())
+    known = verdict_of(version, subject, judge, planted)
+    print(known.summary)
+    assert known.correct, known.summary
 
 
 @pytest.mark.parametrize("plant, planted", [(mlp_recall_subject, True),
