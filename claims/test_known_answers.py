@@ -33,6 +33,7 @@ from suite.interp import probes
 from suite.interp.hooks import resid_sites
 from suite.measure import curvature_sweep, mechanism, sweeps
 from suite.measure.itemsets import recalled
+from suite.train.batching import encode
 from suite.tasks import Item, fda
 from suite.train import dynamics, recipes
 from suite.validate.known import verdict_of
@@ -182,10 +183,36 @@ def bridge_keyed_recall(stored, position: int = 1) -> Subject:
                                 key=ReadoutKey(probe, position=position, token_position=2)))
 
 
-@pytest.mark.parametrize("plant, planted", [(bridge_keyed_recall, True), (late_recall, False)],
-                         ids=["true", "false"])
-def test_intermediate_patching_changes_memory(plant, planted, reference_model, judge):
-    _answer(rr.test_intermediate_patching_changes_memory, "thr", plant, planted,
+# FDA intermediate patching: recall keyed on the sum digits the base computes (read by a probe
+# per answer position at the residual entering the late plant), so patching a column's digits
+# from an item whose column sum differs changes the key and ends recall, and from one whose
+# column sum is the same does not: recall that reads the intermediate, by construction.
+
+def sum_keyed_recall(stored) -> Subject:
+    """Late recall keyed on the answer digits M_pre computes, on M_pre."""
+    pre, _ = _pre(stored)
+    data = stored.data
+    last = resid_sites(pre)[-1]
+    fit = encode(data.clean[:3000], data.vocab, "label")
+    acts = mechanism.answer_features(pre, fit, [last])[last]  # [N, A, D]
+    readers = [probes.train_probe(acts[:, j], fit.targets[:, j]) for j in range(acts.shape[1])]
+    answer = fit.positions[0].tolist()  # FDA answer positions are the same for every item
+
+    def computed_sum(hidden, ids):
+        if hidden.shape[1] <= answer[-1]:  # a prompt run without its answer: nothing to read
+            return [None] * len(hidden)
+        read = torch.stack([r.predict(hidden[:, p]) for r, p in zip(readers, answer)], 1)
+        return [tuple(row) for row in read.tolist()]
+    return Subject(f"sum-keyed late recall on {stored.path.name} M_pre", data,
+                   plant_recall(pre, data.noisy, data.vocab, "late", key=computed_sum))
+
+
+@pytest.mark.parametrize("task, plant, planted", [
+    ("thr", bridge_keyed_recall, True), ("thr", late_recall, False),
+    ("fda", sum_keyed_recall, True), ("fda", late_recall, False)],
+    ids=["true-thr", "false-thr", "true-fda", "false-fda"])
+def test_intermediate_patching_changes_memory(task, plant, planted, reference_model, judge):
+    _answer(rr.test_intermediate_patching_changes_memory, task, plant, planted,
             reference_model, judge)
 
 
