@@ -150,9 +150,10 @@ def override_layers(model: torch.nn.Module, items: Sequence[Item], vocab: Vocab,
                     score_decodable, tuple(resid_sites(model)[first_site:]))
 
 
-def bridge_features(model: torch.nn.Module, items: Sequence[Item], vocab: Vocab,
+def prompt_features(model: torch.nn.Module, items: Sequence[Item], vocab: Vocab,
                     position: int) -> dict[str, torch.Tensor]:
-    """{site: [N, D]} residual stream at prompt position `position` (THR: 1 = r1, 2 = r2)."""
+    """{site: [N, D]} residual stream at prompt position `position` (e.g. THR: 1 = r1, 2 = r2;
+    FDA: an operand digit)."""
     batch = encode(items, vocab, "clean")
     acts = run_capture(model, batch.ids, resid_sites(model))
     return {s: a[:, position] for s, a in acts.items()}
@@ -183,8 +184,8 @@ def bridge_probe(model: torch.nn.Module, fit_items: Sequence[Item], select_items
     by_site: dict[str, float] = {}
     y_fit, y_sel, y = bridges(fit_items), bridges(select_items), bridges(items)
     for position in positions:
-        f_fit = bridge_features(model, fit_items, vocab, position)
-        f_sel = bridge_features(model, select_items, vocab, position)
+        f_fit = prompt_features(model, fit_items, vocab, position)
+        f_sel = prompt_features(model, select_items, vocab, position)
         for site in resid_sites(model):
             acc = probes.train_probe(f_fit[site], y_fit).accuracy(f_sel[site], y_sel)
             by_site[f"{site}@{position}"] = acc
@@ -192,7 +193,7 @@ def bridge_probe(model: torch.nn.Module, fit_items: Sequence[Item], select_items
                 best = (acc, site, position, f_fit[site])
     assert best is not None
     acc, site, position, f_site = best
-    f_items = bridge_features(model, items, vocab, position)[site]
+    f_items = prompt_features(model, items, vocab, position)[site]
     real = probes.train_probe(f_site, y_fit)
     fake = probes.train_probe(f_site, probes.shuffled(y_fit, seed))
     return BridgeProbe(site, position, acc, by_site, real.correct(f_items, y),
@@ -216,7 +217,7 @@ def erase_bridge(model: torch.nn.Module, fit_items: Sequence[Item], items: Seque
     """LEACE-erase the bridge entity at (site, position), fitted on `fit_items` (clean), and
     score `items` against their `target` label; control: a random subspace of the same rank
     or, `matched`, one that removes as much variance of the fit features (rank reported)."""
-    features = bridge_features(model, fit_items, vocab, position)[site]
+    features = prompt_features(model, fit_items, vocab, position)[site]
     eraser = erasure.leace(features, bridges(fit_items))
     control = (erasure.random_subspace_matched(features, eraser.removed_variance(features), seed)
                if matched else erasure.random_subspace(eraser.mean, eraser.rank, seed))
@@ -268,6 +269,34 @@ def intermediate_patch(model: torch.nn.Module, items: Sequence[Item],
             pred = patched_answers(model, [sources[i] for i in rows], tgt, vocab, site, group)
             out[rows] = ~_answers_equal(pred, tgt, vocab)
     return PatchOutcome(site, changed, changed_same)
+
+
+def intermediate_subspace_patch(model: torch.nn.Module, items: Sequence[Item],
+                                counterfactual: Sequence[Item],
+                                same_intermediate: Sequence[Item], vocab: Vocab, site: str,
+                                positions: Sequence[int], erasers: dict[int, erasure.Eraser]
+                                ) -> PatchOutcome:
+    """As intermediate_patch, but only the intermediate's subspace moves: at each item's one
+    position, the component that `erasers[position]` (LEACE for the intermediate, fitted on
+    clean items there) removes is taken from the source and the rest of the target's vector is
+    kept. Did the memorized (noisy) output change?"""
+    changed = torch.zeros(len(items), dtype=torch.bool)
+    changed_same = torch.zeros(len(items), dtype=torch.bool)
+    for position in sorted(set(positions)):
+        rows = [i for i, p in enumerate(positions) if p == position]
+        tgt = [items[i] for i in rows]
+        for sources, out in ((counterfactual, changed), (same_intermediate, changed_same)):
+            pred = patching.patch_inputs(model, encode([sources[i] for i in rows], vocab, "label"),
+                                         encode(tgt, vocab, "label"), site, [position],
+                                         subspace=erasers[position].removed).argmax(-1)
+            out[rows] = ~_answers_equal(pred, tgt, vocab)
+    return PatchOutcome(site, changed, changed_same)
+
+
+def intermediate_eraser(model: torch.nn.Module, items: Sequence[Item], vocab: Vocab, site: str,
+                        position: int, labels: torch.Tensor) -> erasure.Eraser:
+    """LEACE for an intermediate's `labels` [N] at (site, position), fitted on `items`."""
+    return erasure.leace(prompt_features(model, items, vocab, position)[site], labels)
 
 
 def transfer_rates(model: torch.nn.Module, items: Sequence[Item], vocab: Vocab,

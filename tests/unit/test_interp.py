@@ -10,7 +10,7 @@ from transformers import GPT2Config, GPT2LMHeadModel
 
 from suite.train.batching import answer_logits, encode
 from suite.interp import attribution, curvature, directions, erasure, lens, patching, probes
-from suite.interp.hooks import hooked, resid_sites, run_capture, sites
+from suite.interp.hooks import at_positions, hooked, resid_sites, run_capture, sites
 from suite.tasks import generate, make_spec
 
 
@@ -115,6 +115,34 @@ def test_patching_from_another_input_moves_the_output_towards_it(model, data, ba
     patched = patching.patch_inputs(model, other, batch, f"resid.{len(model.transformer.h) - 1}",
                                     [int(last[0])])
     torch.testing.assert_close(patched, answer_logits(model, other))  # last layer, answer position
+
+
+@torch.no_grad()
+def test_a_subspace_patch_moves_only_its_subspace(model, data, batch):
+    """The whole space is the full patch, the empty one no patch, and a half-space patch lands
+    between: the component in the subspace is the source's, the rest the target's."""
+    other = encode(data.clean[: len(batch)], data.vocab)
+    last, site = int(batch.positions[0, 0]), f"resid.{len(model.transformer.h) - 1}"
+    d = model.config.n_embd
+    full = patching.patch_inputs(model, other, batch, site, [last])
+    torch.testing.assert_close(patching.patch_inputs(model, other, batch, site, [last],
+                                                     subspace=torch.eye(d)), full)
+    torch.testing.assert_close(patching.patch_inputs(model, other, batch, site, [last],
+                                                     subspace=torch.zeros(d, d)),
+                               answer_logits(model, batch))
+    half = torch.diag((torch.arange(d) < d // 2).float())
+    seen = {}
+    with hooked(model, capture=[site]) as acts:
+        model(input_ids=other.ids)
+    seen["source"] = acts[site][:, last]
+    with hooked(model, capture=[site]) as acts:
+        model(input_ids=batch.ids)
+    seen["target"] = acts[site][:, last]
+    mixed = torch.cat([seen["source"][:, : d // 2], seen["target"][:, d // 2:]], 1)
+    with hooked(model, edit={site: at_positions(mixed, torch.full((len(batch),), last))}):
+        expected = answer_logits(model, batch)
+    torch.testing.assert_close(patching.patch_inputs(model, other, batch, site, [last],
+                                                     subspace=half), expected)
 
 
 @torch.no_grad()
