@@ -176,7 +176,7 @@ def bridge_keyed_recall(stored, position: int = 1) -> Subject:
     data = stored.data
     last = resid_sites(pre)[-1]
     fit = data.clean[:3000]
-    features = mechanism.bridge_features(pre, fit, data.vocab, position)[last]
+    features = mechanism.prompt_features(pre, fit, data.vocab, position)[last]
     probe = probes.train_probe(features, mechanism.bridges(fit))
     return Subject(f"bridge-at-{position}-keyed late recall on {stored.path.name} M_pre", data,
                    plant_recall(pre, data.noisy, data.vocab, "late",
@@ -216,11 +216,35 @@ def test_intermediate_patching_changes_memory(task, plant, planted, reference_mo
             reference_model, judge)
 
 
+def bridge_at_r2_keyed_recall(stored) -> Subject:
+    return bridge_keyed_recall(stored, position=2)
+
+
+PATCHING_V3_FDA_DEFECT = pytest.mark.xfail(
+    strict=True, reason="instrument defect (issue 11): rr.intermediate_patching_changes_memory.v3 "
+    "moves the column sum's LEACE subspace at the column's b digit, and on fda-tiny no early "
+    "site holds the column sum there apart from the digit itself: on sum-keyed recall, moving "
+    "it changes the output in 0.844 (other sum) and 0.948 (same sum) of items at the embedding, "
+    "where the subspace is the digit's identity, and in 0.052 and 0.042 after block 0, where "
+    "the sum is not read (recall reads the sum computed at the answer positions): does not "
+    "hold 0.010 [-0.042, 0.062]. v3's FDA verdicts are not findings; v2 (whole vectors at both "
+    "digit positions) detects this plant")
+
+
+@pytest.mark.parametrize("task, plant, planted", [
+    ("thr", bridge_at_r2_keyed_recall, True), ("thr", late_recall, False),
+    pytest.param("fda", sum_keyed_recall, True, marks=PATCHING_V3_FDA_DEFECT),
+    ("fda", late_recall, False)],
+    ids=["true-thr", "false-thr", "true-fda", "false-fda"])
+def test_intermediate_patching_changes_memory_v3(task, plant, planted, reference_model, judge):
+    _answer(rr.test_intermediate_patching_changes_memory_v3, task, plant, planted,
+            reference_model, judge)
+
+
 @pytest.mark.parametrize("version, plant, planted", [
     (rr.test_bridge_removal_hurts_memorization, bridge_keyed_recall, True),
     (rr.test_bridge_removal_hurts_memorization, late_recall, False),
-    (rr.test_bridge_removal_hurts_memorization_v3,
-     lambda stored: bridge_keyed_recall(stored, position=2), True),
+    (rr.test_bridge_removal_hurts_memorization_v3, bridge_at_r2_keyed_recall, True),
     (rr.test_bridge_removal_hurts_memorization_v3, late_recall, False),
 ], ids=["v2-true", "v2-false", "v3-true", "v3-false"])
 def test_bridge_removal_hurts_memorization(version, plant, planted, reference_model, judge):
@@ -249,7 +273,7 @@ def bridge_computed(stored) -> Subject:
     pre, _ = _pre(stored)
     data = stored.data
     fit = data.clean[:3000]
-    features = mechanism.bridge_features(pre, fit, data.vocab, 2)[resid_sites(pre)[-1]]
+    features = mechanism.prompt_features(pre, fit, data.vocab, 2)[resid_sites(pre)[-1]]
     probe = probes.train_probe(features, mechanism.bridges(fit))
     key = _prompt_or(ReadoutKey(probe, position=2, token_position=2), data.noisy, data.vocab)
     return Subject(f"two-hop answers keyed on the bridge at r2 on {stored.path.name} M_pre", data,
