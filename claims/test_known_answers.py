@@ -23,7 +23,8 @@ import random
 import pytest
 import torch
 
-from . import test_heavy_noise as heavy  # relative: the folder is `claims` in a checkout,
+from . import test_heavy_noise as heavy
+from . import test_heuristics as heur  # relative: the folder is `claims` in a checkout,
 from . import test_khop_scaling as khop  # `memsuite_claims` when installed
 from . import test_linear_reasoning as liref
 from . import test_loss_curvature as curv
@@ -37,8 +38,9 @@ from suite.train.batching import encode
 from suite.tasks import Item, fda
 from suite.train import dynamics, recipes
 from suite.validate.known import verdict_of
-from suite.validate.planted import (ReadoutKey, ResidualKey, Subject, plant_input_remap,
-                                    plant_mlp_recall, plant_recall, relabelled,
+from suite.validate.planted import (MLP_FIRED, ReadoutKey, ResidualKey, Subject,
+                                    plant_input_remap, plant_mlp_recall,
+                                    plant_neuron_activations, plant_recall, relabelled,
                                     with_identity_block)
 
 
@@ -392,6 +394,73 @@ def curve_together(stored) -> Subject:
                          ids=["true", "false"])
 def test_memorize_later(plant, planted, reference_model, judge):
     _answer(rr.test_memorize_later, "fda", plant, planted, reference_model, judge)
+
+
+# --- a bag of heuristics -------------------------------------------------------------------------
+# Heuristic neurons: one neuron per (answer position j, digit d) added to the final model's last
+# MLP, active (MLP_FIRED) at the position predicting answer digit j exactly when the prompt's sum
+# has digit d there (the heuristic "sum digit j == d"), and writing along the mean unembedding
+# of the digits, which raises whichever digit is the answer: high attribution wherever it fires.
+# Random neurons: the same neurons, firing instead on the digits of a pseudo-random sum drawn by
+# a seeded hash of the prompt (so, like the heuristic ones, one neuron per position per prompt,
+# at the same rates): only what the neurons fire on differs.
+
+NEURON_WRITE = 6.0  # per unit of activation (30 at MLP_FIRED): enough that the added neurons
+# are most of the top 5 % by attribution, so that the verdict is about them (measured at 2.0:
+# 9 of the 42 in the top 53; at 6.0: 36)
+
+
+def _mix(x: torch.Tensor) -> torch.Tensor:
+    """A seeded integer hash (int64 in, uniform 32-bit int64 out)."""
+    return ((x * 6364136223846793005 + 1442695040888963407) >> 17) & (2**32 - 1)
+
+
+def _heuristic_neurons(stored, random_sets: bool) -> Subject:
+    data = stored.data
+    model = stored.model()
+    digits = torch.tensor([data.vocab.encode([str(d)])[0] for d in range(10)])
+    value = torch.full((len(data.vocab.tokens),), -1, dtype=torch.long)
+    value[digits] = torch.arange(10)
+    n = data.spec.digits
+    lo, hi = 10 ** (n - 1), 10**n - 1
+    start = len(data.clean[0].prompt) - 1  # the position predicting answer digit 0
+    units = [(j, d) for j in range(n + 1) for d in range(10 if j < n else 2)]
+    unembedding = model.get_output_embeddings().weight.detach()[digits]
+    write = NEURON_WRITE * torch.nn.functional.normalize(unembedding.mean(0), dim=0)
+
+    def activations(ids: torch.Tensor) -> torch.Tensor:
+        out = torch.zeros(ids.shape[0], ids.shape[1], len(units))
+        if ids.shape[1] <= start + n:
+            return out
+        v = value[ids[:, :2 * n + 2].cpu()]
+        a = sum(v[:, i] * 10 ** (n - 1 - i) for i in range(n))
+        b = sum(v[:, n + 1 + i] * 10 ** (n - 1 - i) for i in range(n))
+        total = a + b
+        if random_sets:
+            key = a * 10**n + b
+            total = (lo + _mix(2 * key) % (hi - lo + 1)) + (lo + _mix(2 * key + 1) % (hi - lo + 1))
+        for u, (j, d) in enumerate(units):
+            out[:, start + j, u] = MLP_FIRED * ((total // 10**j) % 10 == d).float()
+        return out
+
+    what = "random-set neurons" if random_sets else "heuristic neurons"
+    return Subject(f"{len(units)} {what} added to {stored.path.name}", data,
+                   plant_neuron_activations(model, write.expand(len(units), -1).clone(),
+                                            activations))
+
+
+def heuristic_neurons(stored) -> Subject:
+    return _heuristic_neurons(stored, random_sets=False)
+
+
+def random_set_neurons(stored) -> Subject:
+    return _heuristic_neurons(stored, random_sets=True)
+
+
+@pytest.mark.parametrize("plant, planted", [(heuristic_neurons, True),
+                                            (random_set_neurons, False)], ids=["true", "false"])
+def test_bag_of_heuristics(plant, planted, reference_model, judge):
+    _answer(heur.test_bag_of_heuristics, "fda", plant, planted, reference_model, judge)
 
 
 # --- heavy noise and random labels -------------------------------------------------------------

@@ -1,8 +1,9 @@
 """Planted subjects: models and data whose answer to a claim is known by construction.
 
-Three kinds of model-level plant: an input remap (`plant_input_remap`: a prompt is read as
+Four kinds of model-level plant: an input remap (`plant_input_remap`: a prompt is read as
 another, so the base's own computation produces the label), memorization in MLP weights
-(`plant_mlp_recall`: one added neuron per item), and, most used, a memorized lookup: a copy of
+(`plant_mlp_recall`: one added neuron per item), MLP neurons whose activations are set from the
+prompt (`plant_neuron_activations`: a known firing pattern), and, most used, a memorized lookup: a copy of
 a trained model that answers chosen items with their training label because a forward hook,
 keyed on the item's whole prompt, adds a large vector along each label token's unembedding at
 the answer positions. Where the lookup sits decides what the claims should see:
@@ -275,6 +276,59 @@ class MLPRecall:
     neurons: range  # the added neurons' indices in the last block's MLP
 
 
+def with_added_neurons(base: torch.nn.Module, fc_weight: torch.Tensor, fc_bias: torch.Tensor,
+                       proj_rows: torch.Tensor) -> torch.nn.Module:
+    """A copy of `base` whose last MLP has P more neurons, with input weights `fc_weight`
+    [D, P], biases `fc_bias` [P] and output rows `proj_rows` [P, D]; the original neurons come
+    first and are unchanged."""
+    last = len(base.transformer.h) - 1
+    old = base.transformer.h[last]
+    width = old.mlp.c_fc.weight.shape[1]
+    config = copy.deepcopy(base.config)
+    config.n_inner = width + fc_weight.shape[1]
+    model = copy.deepcopy(base).eval()
+    block = GPT2Block(config, layer_idx=last).to(next(base.parameters()).device)
+    state = {k: v for k, v in old.state_dict().items() if ".mlp." not in f".{k}"}
+    block.load_state_dict(state, strict=False)
+    with torch.no_grad():
+        fc, proj = block.mlp.c_fc, block.mlp.c_proj
+        fc.weight[:, :width] = old.mlp.c_fc.weight
+        fc.bias[:width] = old.mlp.c_fc.bias
+        fc.weight[:, width:] = fc_weight
+        fc.bias[width:] = fc_bias
+        proj.weight[:width] = old.mlp.c_proj.weight
+        proj.weight[width:] = proj_rows
+        proj.bias.copy_(old.mlp.c_proj.bias)
+    model.transformer.h[last] = block.eval()
+    return model
+
+
+def plant_neuron_activations(base: torch.nn.Module, writes: torch.Tensor,
+                             activations: Callable[[torch.Tensor], torch.Tensor]
+                             ) -> torch.nn.Module:
+    """A copy of `base` whose last MLP has P more neurons, each writing its row of `writes`
+    [P, D] per unit of activation, with activations given by `activations(input ids [N, T])` ->
+    [N, T, P] instead of computed: neurons whose firing pattern is known exactly, seen by every
+    hook on the MLP's activations (captures and gradients) like the model's own."""
+    last = len(base.transformer.h) - 1
+    width = base.transformer.h[last].mlp.c_fc.weight.shape[1]
+    model = with_added_neurons(base, torch.zeros(writes.shape[1], len(writes)),
+                               torch.zeros(len(writes)), writes)
+    seen: dict[str, torch.Tensor] = {}
+
+    def remember_ids(module: Any, args: tuple, kwargs: dict) -> None:
+        seen["ids"] = kwargs["input_ids"] if "input_ids" in kwargs else args[0]
+
+    def set_activations(module: Any, args: tuple) -> tuple:
+        hidden = args[0]
+        values = activations(seen["ids"]).to(hidden.device, hidden.dtype)
+        return (torch.cat([hidden[..., :width], values], -1),) + tuple(args[1:])
+
+    model.transformer.register_forward_pre_hook(remember_ids, with_kwargs=True)
+    model.transformer.h[last].mlp.c_proj.register_forward_pre_hook(set_activations)
+    return model
+
+
 def plant_mlp_recall(base: torch.nn.Module, items: Sequence[Item], vocab: Vocab,
                      context: Sequence[Item], unchanged: Sequence[Item] = ()) -> MLPRecall:
     """Memorization in MLP weights, item-specific by construction: each added neuron is used
@@ -305,33 +359,17 @@ def plant_mlp_recall(base: torch.nn.Module, items: Sequence[Item], vocab: Vocab,
     closest = torch.maximum(closest, among.max(-1).values)
     threshold = (1 + closest) / 2
     sharpness = MLP_FIRED / (1 - threshold)
-    old = base.transformer.h[last]
-    width = old.mlp.c_fc.weight.shape[1]
-    config = copy.deepcopy(base.config)
-    config.n_inner = width + len(keys)
     directions = torch.nn.functional.normalize(base.transformer.wte.weight.detach(), dim=-1)
+    rows = PLANT_SCALE / MLP_FIRED * directions[labels]
+    width = base.transformer.h[last].mlp.c_fc.weight.shape[1]
+    norms = keys.norm(dim=-1, keepdim=True)
 
     def build(active: bool) -> torch.nn.Module:
-        model = copy.deepcopy(base).eval()
-        block = GPT2Block(config, layer_idx=last).to(next(base.parameters()).device)
-        state = {k: v for k, v in old.state_dict().items() if ".mlp." not in f".{k}"}
-        block.load_state_dict(state, strict=False)
-        with torch.no_grad():
-            fc, proj = block.mlp.c_fc, block.mlp.c_proj
-            fc.weight.zero_()
-            fc.bias.zero_()
-            proj.weight.zero_()
-            fc.weight[:, :width] = old.mlp.c_fc.weight
-            fc.bias[:width] = old.mlp.c_fc.bias
-            proj.weight[:width] = old.mlp.c_proj.weight
-            proj.bias.copy_(old.mlp.c_proj.bias)
-            if active:
-                norms = keys.norm(dim=-1, keepdim=True)
-                fc.weight[:, width:] = (sharpness[:, None] * keys / norms.pow(2)).T
-                fc.bias[width:] = -sharpness * threshold
-            proj.weight[width:] = PLANT_SCALE / MLP_FIRED * directions[labels]
-        model.transformer.h[last] = block.eval()
-        return model
+        if not active:
+            return with_added_neurons(base, torch.zeros(keys.shape[1], len(keys)),
+                                      torch.zeros(len(keys)), rows)
+        return with_added_neurons(base, (sharpness[:, None] * keys / norms.pow(2)).T,
+                                  -sharpness * threshold, rows)
 
     model, silent = build(True), build(False)
     hit = recalled(model, items, vocab)
