@@ -674,16 +674,88 @@ def late_recall_with_curve(stored) -> Subject:
                    {int(p["step"]): plain for p in stored.curve})
 
 
-# The curvature claims have a planted-false case only. The planted-true candidate, MLP recall,
-# does not isolate the claim: the K-FAC edit of its extended MLP takes held-out accuracy to 0.0
-# at every rho (the unplanted final model keeps 0.913 at rho 0.99), so a miss there cannot tell
-# the instrument from the plant. A planted-true case for curv is open work (issue 11 note).
+# The curvature edit: item-specific neurons (one per item and answer position, set active on
+# that item's prompt alone) added to the final model's last MLP, writing the label: memorization
+# carried by output weights that only one token of the training set ever uses, so the loss barely
+# curves along them. Their items are held-out queries relabelled at random (the model never saw
+# them), which the subject's data lists as its noisy items. Absence: late recall, outside the
+# weights (no edit touches it). MLP recall (weights-computed neurons) is not used: the K-FAC edit
+# of its widened MLP takes held-out accuracy to 0 at every rho, so a miss there could not tell
+# the instrument from the plant.
+
+ITEM_NEURON_WRITE = 40.0  # per unit of activation (200 at MLP_FIRED), as MLP recall's writes;
+# it recalls every item (measured: 4.0 recalls 14 %, 10.0 and 40.0 all)
+
+
+def _relabelled_heldout(data):
+    """Held-out queries relabelled at random, as many as the noisy items, moved into the noisy
+    split (the rest stay held out)."""
+    n = len(data.noisy)
+    items = tuple(relabelled(data.heldout[:n], data.vocab, seed=0))
+    return items, dataclasses.replace(data, noisy=items, heldout=data.heldout[n:])
+
+
+def item_neurons(stored) -> Subject:
+    """The final model plus one neuron per (relabelled held-out item, answer position)."""
+    model = stored.model()
+    items, moved = _relabelled_heldout(stored.data)
+    vocab, n = moved.vocab, len(items)
+    batch = encode(items, vocab, "label")
+    length, answers = len(items[0].prompt), batch.targets.shape[1]
+    row_of = {tuple(p): i for i, p in enumerate(batch.ids[:, :length].tolist())}
+    directions = torch.nn.functional.normalize(model.transformer.wte.weight.detach(), dim=-1)
+    labels = batch.targets.T.reshape(-1)  # unit j * n + i: item i, answer position j
+
+    def activations(ids: torch.Tensor) -> torch.Tensor:
+        out = torch.zeros(ids.shape[0], ids.shape[1], n * answers)
+        if ids.shape[1] < length + answers - 1:
+            return out
+        for r, prompt in enumerate(ids[:, :length].tolist()):
+            i = row_of.get(tuple(prompt))
+            if i is not None:
+                for j in range(answers):
+                    out[r, length - 1 + j, j * n + i] = MLP_FIRED
+        return out
+
+    planted = plant_neuron_activations(model, ITEM_NEURON_WRITE * directions[labels], activations)
+    hit = recalled(planted, items, vocab)
+    if not bool(hit.all()):
+        raise RuntimeError(f"item neurons recall {int(hit.sum())} of {n} items; a known answer "
+                           "needs all of them")
+    return Subject(f"{n} relabelled held-out items recalled by item neurons on "
+                   f"{stored.path.name}", moved, planted)
+
+
+def late_recall_of_heldout(stored) -> Subject:
+    """The same relabelled held-out items recalled by a late lookup (outside the weights)."""
+    items, moved = _relabelled_heldout(stored.data)
+    return Subject(f"{len(items)} relabelled held-out items recalled late on "
+                   f"{stored.path.name}", moved,
+                   plant_recall(stored.model(), items, moved.vocab, "late"))
+
+
+EDIT_V1_SWEEP = pytest.mark.xfail(
+    strict=True, reason="instrument defect (issue 11): curv.edit_suppresses_memorization v1 "
+    "sweeps rho in (0.5, 0.7, 0.9), which on these models keeps under 1.5 % of the components "
+    "and takes held-out accuracy to about 0 whatever memorization does (why the v2 sweep was "
+    "declared), so it cannot hold on item neurons")
+
+
 @pytest.mark.parametrize("task", ["fda", "thr"])
-@pytest.mark.parametrize("version", [curv.test_edit_suppresses_memorization,
-                                     curv.test_edit_suppresses_memorization_v2],
-                         ids=["v1", "v2"])
-def test_edit_suppresses_memorization(task, version, reference_model, judge):
-    _answer(version, task, late_recall, False, reference_model, judge)
+@pytest.mark.parametrize("version, plant, planted", [
+    pytest.param(curv.test_edit_suppresses_memorization, item_neurons, True,
+                 marks=EDIT_V1_SWEEP, id="v1-true"),
+    pytest.param(curv.test_edit_suppresses_memorization, late_recall_of_heldout, False,
+                 id="v1-false"),
+    pytest.param(curv.test_edit_suppresses_memorization, late_recall, False,
+                 id="v1-false-noisy"),
+    pytest.param(curv.test_edit_suppresses_memorization_v2, item_neurons, True, id="v2-true"),
+    pytest.param(curv.test_edit_suppresses_memorization_v2, late_recall_of_heldout, False,
+                 id="v2-false"),
+    pytest.param(curv.test_edit_suppresses_memorization_v2, late_recall, False,
+                 id="v2-false-noisy")])
+def test_edit_suppresses_memorization(task, version, plant, planted, reference_model, judge):
+    _answer(version, task, plant, planted, reference_model, judge)
 
 
 # curv.fact_recall_suffers: the K-FAC sweep is written (as the k-hop sweeps are), so these
