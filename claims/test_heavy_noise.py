@@ -109,14 +109,20 @@ CLEAN_STRUCTURE_V3 = CLEAN_STRUCTURE.revised(
 def test_clean_structure_survives_heavy_noise_v3(trained, judge):
     """As v2, and the probes decode the clean answer better from the trained model than from a
     randomly initialised one (so they read learned computation, not the prompt)."""
+    _judge_with_capacity_control(judge, CLEAN_STRUCTURE_V3, trained, differing_only=False)
+
+
+def _judge_with_capacity_control(judge, claim, trained, differing_only: bool) -> None:
+    """v3 and v4: v2's comparison plus the random-model capacity control."""
     data = trained.data
-    share, model, items = _heavy_noise_items(judge, CLEAN_STRUCTURE_V3, trained)
-    d = _probed(trained, model, items)
-    r = _probed(trained, measures.random_model_like(model), items, "random model")
+    share, model, items = _heavy_noise_items(judge, claim, trained)
+    d = _probed(trained, model, items, differing_only=differing_only)
+    r = _probed(trained, measures.random_model_like(model), items, "random model",
+                differing_only=differing_only)
     clean, control = d.shares()
     random_clean, _ = r.shares()
     judge(
-        CLEAN_STRUCTURE_V3, trained,
+        claim, trained,
         {"clean_minus_control_share": ItemMean((clean - control).numpy()),
          "clean_minus_twice_control_share": ItemMean((clean - 2 * control).numpy()),
          "clean_minus_random_model_share": ItemMean((clean - random_clean).numpy()),
@@ -124,6 +130,7 @@ def test_clean_structure_survives_heavy_noise_v3(trained, judge):
          "random_model_share": ItemMean(random_clean.numpy())},
         n=len(items), noise_share=share, memorized=len(items), noisy=len(data.noisy),
         heldout_acc=trained.metrics.get("heldout_acc"),
+        counted_positions=float(d.positions.float().mean()),
         by_site_clean=d.by_site_clean.mean(1).tolist(),
         by_site_random_model=r.by_site_clean.mean(1).tolist(),
     )
@@ -145,23 +152,4 @@ CLEAN_STRUCTURE_V4 = CLEAN_STRUCTURE_V3.revised(
 @pytest.mark.task("fda", "thr", regime="coexist")
 def test_clean_structure_survives_heavy_noise_v4(trained, judge):
     """As v3, over the answer positions where the recalled label differs from the clean one."""
-    data = trained.data
-    share, model, items = _heavy_noise_items(judge, CLEAN_STRUCTURE_V4, trained)
-    d = _probed(trained, model, items, differing_only=True)
-    r = _probed(trained, measures.random_model_like(model), items, "random model",
-                differing_only=True)
-    clean, control = d.shares()
-    random_clean, _ = r.shares()
-    judge(
-        CLEAN_STRUCTURE_V4, trained,
-        {"clean_minus_control_share": ItemMean((clean - control).numpy()),
-         "clean_minus_twice_control_share": ItemMean((clean - 2 * control).numpy()),
-         "clean_minus_random_model_share": ItemMean((clean - random_clean).numpy()),
-         "clean_share": ItemMean(clean.numpy()), "control_share": ItemMean(control.numpy()),
-         "random_model_share": ItemMean(random_clean.numpy())},
-        n=len(items), noise_share=share, memorized=len(items), noisy=len(data.noisy),
-        heldout_acc=trained.metrics.get("heldout_acc"),
-        counted_positions=float(d.positions.float().mean()),
-        by_site_clean=d.by_site_clean.mean(1).tolist(),
-        by_site_random_model=r.by_site_clean.mean(1).tolist(),
-    )
+    _judge_with_capacity_control(judge, CLEAN_STRUCTURE_V4, trained, differing_only=True)

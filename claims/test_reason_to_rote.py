@@ -613,18 +613,24 @@ def test_intermediate_patching_changes_memory(trained, judge):
         kept, cf, same, columns = counterfactuals.fda_sources(items, data.spec)
         positions = [counterfactuals.fda_column_positions(data.spec, c) for c in columns]
         candidates = [(s, positions) for s in measures.early_sites(model)]
-    by_site, changed, same_changed = {}, [], []
-    for site, positions in candidates:
-        o = measures.intermediate_patch(model, kept, cf, same, data.vocab, site, positions)
-        by_site[site] = {"changed_minus_same_intermediate": _paired(o.changed, o.changed_control),
-                         "changed": Share(int(o.changed.sum()), len(kept)),
-                         "changed_same_intermediate": Share(int(o.changed_control.sum()), len(kept))}
-        changed.append(float(o.changed.float().mean()))
-        same_changed.append(float(o.changed_control.float().mean()))
-    judge(INTERMEDIATE_PATCHING, trained, some=by_site, n=len(kept),
-          figure=Lines("memorized output changed by patching the intermediate",
-                       tuple(by_site), {"intermediate differs": changed,
-                                        "same intermediate (control)": same_changed},
+    _judge_patching(judge, INTERMEDIATE_PATCHING, trained, len(kept),
+                    [measures.intermediate_patch(model, kept, cf, same, data.vocab, site, positions)
+                     for site, positions in candidates],
+                    "memorized output changed by patching the intermediate")
+
+
+def _judge_patching(judge, claim, trained, n: int, outcomes, title: str) -> None:
+    """Judge a patching claim from one PatchOutcome per candidate site."""
+    by_site = {o.site: {"changed_minus_same_intermediate": _paired(o.changed, o.changed_control),
+                        "changed": Share(int(o.changed.sum()), n),
+                        "changed_same_intermediate": Share(int(o.changed_control.sum()), n)}
+               for o in outcomes}
+    changed = [round(float(o.changed.float().mean()), 3) for o in outcomes]
+    same_changed = [round(float(o.changed_control.float().mean()), 3) for o in outcomes]
+    judge(claim, trained, some=by_site, n=n, changed_by_site=changed,
+          changed_same_intermediate_by_site=same_changed,
+          figure=Lines(title, tuple(by_site), {"intermediate differs": changed,
+                                               "same intermediate (control)": same_changed},
                        xlabel="patched site"))
 
 
@@ -658,37 +664,26 @@ def test_intermediate_patching_changes_memory_v3(trained, judge):
         kept, cf, same = counterfactuals.thr_sources(items, data)
         fit, _ = _bridge_split(data)
         site = _bridge_probe(trained, model, items, positions=(2,)).site
-        erasers = {2: measures.intermediate_eraser(model, fit, data.vocab, site, 2,
-                                                   measures.bridges(fit))}
-        candidates = [(site, [2] * len(kept), erasers)]
+        erasers = {(2,): measures.intermediate_eraser(model, fit, data.vocab, site, 2,
+                                                      measures.bridges(fit)).removed}
+        candidates = [(site, [(2,)] * len(kept), erasers)]
     else:
         kept, cf, same, columns = counterfactuals.fda_sources(items, data.spec)
         fit = data.clean[:N_PROBE_TRAIN]
         at = {c: counterfactuals.fda_column_positions(data.spec, c)[1] for c in set(columns)}
-        positions = [at[c] for c in columns]
+        positions = [(at[c],) for c in columns]
         candidates = []
         for site in measures.early_sites(model):
-            erasers = {at[c]: measures.intermediate_eraser(
+            erasers = {(at[c],): measures.intermediate_eraser(
                 model, fit, data.vocab, site, at[c],
-                torch.tensor([it.intermediates["column_sums"][c] for it in fit]))
+                torch.tensor([it.intermediates["column_sums"][c] for it in fit])).removed
                 for c in at}
             candidates.append((site, positions, erasers))
-    by_site, changed, same_changed = {}, [], []
-    for site, positions, erasers in candidates:
-        o = measures.intermediate_subspace_patch(model, kept, cf, same, data.vocab, site,
+    _judge_patching(judge, INTERMEDIATE_PATCHING_V3, trained, len(kept),
+                    [measures.intermediate_patch(model, kept, cf, same, data.vocab, site,
                                                  positions, erasers)
-        by_site[site] = {"changed_minus_same_intermediate": _paired(o.changed, o.changed_control),
-                         "changed": Share(int(o.changed.sum()), len(kept)),
-                         "changed_same_intermediate": Share(int(o.changed_control.sum()), len(kept))}
-        changed.append(float(o.changed.float().mean()))
-        same_changed.append(float(o.changed_control.float().mean()))
-    judge(INTERMEDIATE_PATCHING_V3, trained, some=by_site, n=len(kept),
-          changed_by_site=[round(c, 3) for c in changed],
-          changed_same_intermediate_by_site=[round(c, 3) for c in same_changed],
-          figure=Lines("memorized output changed by moving the intermediate's subspace",
-                       tuple(by_site), {"intermediate differs": changed,
-                                        "same intermediate (control)": same_changed},
-                       xlabel="patched site"))
+                     for site, positions, erasers in candidates],
+                    "memorized output changed by moving the intermediate's subspace")
 
 
 NO_LOOKUP_KEY = Claim(

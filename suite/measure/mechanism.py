@@ -256,39 +256,23 @@ def _answers_equal(pred: torch.Tensor, items: Sequence[Item], vocab: Vocab) -> t
 
 def intermediate_patch(model: torch.nn.Module, items: Sequence[Item],
                        counterfactual: Sequence[Item], same_intermediate: Sequence[Item],
-                       vocab: Vocab, site: str,
-                       positions: Sequence[tuple[int, ...]]) -> PatchOutcome:
+                       vocab: Vocab, site: str, positions: Sequence[tuple[int, ...]],
+                       subspaces: dict[tuple[int, ...], torch.Tensor] | None = None
+                       ) -> PatchOutcome:
     """Patch `site` at each item's `positions` from a source whose intermediate differs and from
-    one whose intermediate is the same; did the memorized (noisy) output change?"""
+    one whose intermediate is the same; did the memorized (noisy) output change? subspaces
+    (per positions group, an operator such as an intermediate's LEACE eraser's `removed`): move
+    only that component and keep the rest of the target's vector."""
     changed = torch.zeros(len(items), dtype=torch.bool)
     changed_same = torch.zeros(len(items), dtype=torch.bool)
     for group in sorted(set(positions)):
         rows = [i for i, p in enumerate(positions) if p == group]
         tgt = [items[i] for i in rows]
-        for sources, out in ((counterfactual, changed), (same_intermediate, changed_same)):
-            pred = patched_answers(model, [sources[i] for i in rows], tgt, vocab, site, group)
-            out[rows] = ~_answers_equal(pred, tgt, vocab)
-    return PatchOutcome(site, changed, changed_same)
-
-
-def intermediate_subspace_patch(model: torch.nn.Module, items: Sequence[Item],
-                                counterfactual: Sequence[Item],
-                                same_intermediate: Sequence[Item], vocab: Vocab, site: str,
-                                positions: Sequence[int], erasers: dict[int, erasure.Eraser]
-                                ) -> PatchOutcome:
-    """As intermediate_patch, but only the intermediate's subspace moves: at each item's one
-    position, the component that `erasers[position]` (LEACE for the intermediate, fitted on
-    clean items there) removes is taken from the source and the rest of the target's vector is
-    kept. Did the memorized (noisy) output change?"""
-    changed = torch.zeros(len(items), dtype=torch.bool)
-    changed_same = torch.zeros(len(items), dtype=torch.bool)
-    for position in sorted(set(positions)):
-        rows = [i for i, p in enumerate(positions) if p == position]
-        tgt = [items[i] for i in rows]
+        subspace = subspaces[group] if subspaces is not None else None
         for sources, out in ((counterfactual, changed), (same_intermediate, changed_same)):
             pred = patching.patch_inputs(model, encode([sources[i] for i in rows], vocab, "label"),
-                                         encode(tgt, vocab, "label"), site, [position],
-                                         subspace=erasers[position].removed).argmax(-1)
+                                         encode(tgt, vocab, "label"), site, group,
+                                         subspace=subspace).argmax(-1)
             out[rows] = ~_answers_equal(pred, tgt, vocab)
     return PatchOutcome(site, changed, changed_same)
 
