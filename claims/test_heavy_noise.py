@@ -38,13 +38,12 @@ _probes: dict = {}
 
 
 def _probed(trained, model, items, which: str = "trained", differing_only: bool = False):
-    """probe_decodability of `model` on `items`, once per stored model and counting (v2 and v3
-    share it)."""
-    if (trained.key, which, differing_only) not in _probes:
-        _probes[(trained.key, which, differing_only)] = measures.probe_decodability(
-            model, trained.data.clean[:N_PROBE_TRAIN], items, trained.data.vocab,
-            differing_only=differing_only)
-    return _probes[(trained.key, which, differing_only)]
+    """The probes of `model` on `items`, fitted once per stored model (v2, v3 and v4 share
+    them), counted over every answer position or only where the labels differ."""
+    if (trained.key, which) not in _probes:
+        _probes[(trained.key, which)] = measures.probe_hits(
+            model, trained.data.clean[:N_PROBE_TRAIN], items, trained.data.vocab)
+    return _probes[(trained.key, which)].counted(items, trained.data.vocab, differing_only)
 
 
 CLEAN_STRUCTURE = Claim(

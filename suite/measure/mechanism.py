@@ -81,13 +81,26 @@ def answer_features(model: torch.nn.Module, batch: Batch, sites: Sequence[str]
                             for a in range(batch.positions.shape[1])], 1) for s in sites}
 
 
-def probe_decodability(model: torch.nn.Module, train_items: Sequence[Item],
-                       items: Sequence[Item], vocab: Vocab, seed: int = 0,
-                       differing_only: bool = False) -> Decodability:
+@dataclass(frozen=True)
+class ProbeHits:
+    """Per early site, item and answer position: did the clean-label probe, and the control
+    probe (fitted on shuffled labels), decode the item's clean token?"""
+
+    hit: torch.Tensor  # [S, N, A] bool
+    hit_control: torch.Tensor  # [S, N, A] bool
+    targets: torch.Tensor  # [N, A] the clean tokens
+
+    def counted(self, items: Sequence[Item], vocab: Vocab, differing_only: bool) -> Decodability:
+        return _decodability(self.hit, self.hit_control, items, self.targets, vocab,
+                             differing_only)
+
+
+def probe_hits(model: torch.nn.Module, train_items: Sequence[Item], items: Sequence[Item],
+               vocab: Vocab, seed: int = 0) -> ProbeHits:
     """Linear probes per early site and answer position, trained on clean items only (clean
     prefix forced) to predict the clean token; applied to `items`. Control: the same probes
     trained on the clean items' labels shuffled, scored against the items' clean labels (so a
-    control hit is a clean-token hit; differing_only counts it where the labels differ)."""
+    control hit is a clean-token hit)."""
     sites = early_sites(model)
     train = encode(train_items, vocab, "clean")
     test = encode(items, vocab, "clean")
@@ -102,7 +115,16 @@ def probe_decodability(model: torch.nn.Module, train_items: Sequence[Item],
             fake = probes.train_probe(f_train[s][:, a], probes.shuffled(y, seed + a))
             hit[s_i, :, a] = real.correct(f_test[s][:, a], test.targets[:, a])
             hit_control[s_i, :, a] = fake.correct(f_test[s][:, a], test.targets[:, a])
-    return _decodability(hit, hit_control, items, test.targets, vocab, differing_only)
+    return ProbeHits(hit, hit_control, test.targets)
+
+
+def probe_decodability(model: torch.nn.Module, train_items: Sequence[Item],
+                       items: Sequence[Item], vocab: Vocab, seed: int = 0,
+                       differing_only: bool = False) -> Decodability:
+    """probe_hits counted per item (differing_only: only where the labels differ, and a
+    control hit only where the control token differs from the training label too)."""
+    return probe_hits(model, train_items, items, vocab, seed).counted(items, vocab,
+                                                                       differing_only)
 
 
 @dataclass(frozen=True)
