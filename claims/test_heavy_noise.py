@@ -13,7 +13,6 @@ Rules are at version 2 (docs/CLAIMS.md, "Versions", says what changed from versi
 from __future__ import annotations
 
 import pytest
-import torch
 
 from suite.measure import mechanism as measures
 from suite.judge import Claim, Rule

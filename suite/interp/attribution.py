@@ -3,8 +3,9 @@
 The score of an item is the sum over its answer positions of the target token's logit (teacher
 forced), or, given an alternative token per position, of the target's logit minus the
 alternative's: the neurons that push the answer given over another (e.g. a memorized label over
-the clean one), rather than every neuron that raises the target's logit. attribution[n, j] = sum over positions t of act[n, t, j] * d score_n / d act[n, t, j],
-the first-order estimate of how much the score drops when neuron j is zeroed everywhere
+the clean one), rather than every neuron that raises the target's logit.
+attribution[n, j] = sum over positions t of act[n, t, j] * d score_n / d act[n, t, j], the
+first-order estimate of how much the score drops when neuron j is zeroed everywhere
 (`ablation_effect` measures that directly, and a test checks the two agree).
 """
 

@@ -27,8 +27,8 @@ import dataclasses
 
 import hashlib
 import json
-import re
 import math
+import re
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from typing import Any, Mapping, Sequence
 

@@ -258,11 +258,14 @@ def erase_bridge(model: torch.nn.Module, fit_items: Sequence[Item], items: Seque
 
 
 def patched_answers(model: torch.nn.Module, source: Sequence[Item], target: Sequence[Item],
-                    vocab: Vocab, site: str, positions: Sequence[int]) -> torch.Tensor:
+                    vocab: Vocab, site: str, positions: Sequence[int],
+                    subspace: torch.Tensor | None = None) -> torch.Tensor:
     """[N, A] greedy answer tokens of `target` items (label prefix forced) with `site` at each of
-    `positions` taken from the row-paired `source` items (interp.patching.patch_inputs)."""
+    `positions` taken from the row-paired `source` items (interp.patching.patch_inputs), or only
+    the component `subspace` selects."""
     return patching.patch_inputs(model, encode(source, vocab, "label"),
-                                 encode(target, vocab, "label"), site, positions).argmax(-1)
+                                 encode(target, vocab, "label"), site, positions,
+                                 subspace=subspace).argmax(-1)
 
 
 @dataclass(frozen=True)
@@ -292,9 +295,8 @@ def intermediate_patch(model: torch.nn.Module, items: Sequence[Item],
         tgt = [items[i] for i in rows]
         subspace = subspaces[group] if subspaces is not None else None
         for sources, out in ((counterfactual, changed), (same_intermediate, changed_same)):
-            pred = patching.patch_inputs(model, encode([sources[i] for i in rows], vocab, "label"),
-                                         encode(tgt, vocab, "label"), site, group,
-                                         subspace=subspace).argmax(-1)
+            pred = patched_answers(model, [sources[i] for i in rows], tgt, vocab, site, group,
+                                   subspace)
             out[rows] = ~_answers_equal(pred, tgt, vocab)
     return PatchOutcome(site, changed, changed_same)
 

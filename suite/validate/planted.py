@@ -3,10 +3,10 @@
 Four kinds of model-level plant: an input remap (`plant_input_remap`: a prompt is read as
 another, so the base's own computation produces the label), memorization in MLP weights
 (`plant_mlp_recall`: one added neuron per item), MLP neurons whose activations are set from the
-prompt (`plant_neuron_activations`: a known firing pattern), and, most used, a memorized lookup: a copy of
-a trained model that answers chosen items with their training label because a forward hook,
-keyed on the item's whole prompt, adds a large vector along each label token's unembedding at
-the answer positions. Where the lookup sits decides what the claims should see:
+prompt (`plant_neuron_activations`: a known firing pattern), and, most used, a memorized
+lookup: a copy of a trained model that answers chosen items with their training label because a
+forward hook, keyed on the item's whole prompt, adds a large vector along each label token's
+unembedding at the answer positions. Where the lookup sits decides what the claims should see:
 
 - "late": in an added last block that is otherwise the identity. Every site of the base model
   is untouched, so whatever the base computes (the clean answer, the bridge entity) is still
