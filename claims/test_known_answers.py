@@ -31,6 +31,8 @@ from . import test_loss_curvature as curv
 from . import test_random_labels as zhang
 from . import test_reason_to_rote as rr
 from suite.interp import probes
+from suite.judge import Judge
+from suite.judge.claim import HOLDS, NOT_JUDGED
 from suite.interp.hooks import resid_sites
 from suite.measure import curvature_sweep, mechanism, sweeps
 from suite.measure.itemsets import recalled
@@ -533,13 +535,16 @@ def test_random_labels_fit(plant, planted, reference_model, judge):
 # --- k-hop scaling (the sweeps are slow: their points are written here, through the claims'
 # own sweep reading and rule) -------------------------------------------------------------------
 
-def _written_sweeps(monkeypatch, needed: dict[int, int]) -> None:
+def _written_sweeps(monkeypatch, needed: dict[int, int | None]) -> None:
     """sweeps.run answers with written points: value v reaches the threshold for k iff
-    v >= needed[k]."""
+    v >= needed[k] (never where needed[k] is None)."""
+    def reaches(k, v):
+        return needed[k] is not None and v >= needed[k]
+
     def run(base, k, field, values, threshold, progress=True):
         return [sweeps.SweepPoint(k, field, v, f"written k={k} {field}={v}",
-                                  0.95 if v >= needed[k] else 0.3,
-                                  100 if v >= needed[k] else None, 0.0) for v in values]
+                                  0.95 if reaches(k, v) else 0.3,
+                                  100 if reaches(k, v) else None, 0.0) for v in values]
     monkeypatch.setattr(sweeps, "run", run)
 
 
@@ -549,8 +554,10 @@ def _khop_base(what: str):
 
 
 @pytest.mark.parametrize("test, grid", [(khop.test_data_grows_with_k, khop.DATA_GRID),
-                                        (khop.test_depth_grows_with_k, khop.DEPTH_GRID)],
-                         ids=["data", "depth"])
+                                        (khop.test_depth_grows_with_k, khop.DEPTH_GRID),
+                                        (khop.test_data_grows_with_k_v3, khop.DATA_GRID_V3),
+                                        (khop.test_depth_grows_with_k_v3, khop.DEPTH_GRID)],
+                         ids=["data", "depth", "data-v3", "depth-v3"])
 @pytest.mark.parametrize("planted", [True, False], ids=["true", "false"])
 def test_khop_growth(test, grid, planted, monkeypatch, judge):
     small, large = (grid[1], grid[2]) if planted else (grid[1], grid[1])
@@ -561,14 +568,31 @@ def test_khop_growth(test, grid, planted, monkeypatch, judge):
     assert known.correct, known.summary
 
 
+@pytest.mark.parametrize("test, grid, outcome", [
+    (khop.test_data_grows_with_k, khop.DATA_GRID, HOLDS),
+    (khop.test_data_grows_with_k_v3, khop.DATA_GRID_V3, NOT_JUDGED),
+    (khop.test_depth_grows_with_k_v3, khop.DEPTH_GRID, NOT_JUDGED)], ids=["v2", "data-v3", "depth-v3"])
+def test_khop_growth_when_large_k_is_never_learned(test, grid, outcome, monkeypatch):
+    """k = 3 reaching the threshold nowhere on the grid: v2 counts it as needing more (holds),
+    v3 does not judge it (the sweep did not reach where k = 3 is learned). Neither planted true
+    nor false, so the verdict is not recorded among the known answers."""
+    _written_sweeps(monkeypatch, {khop.SMALL_K: grid[1], khop.LARGE_K: None})
+    base = _khop_base(f"k={khop.LARGE_K} never reaches, k={khop.SMALL_K} at {grid[1]}")
+    known = verdict_of(test, base, Judge(), True, subject_arg="sweep_base")
+    print(known.summary)
+    assert known.verdict.outcome == outcome, known.summary
+
+
+@pytest.mark.parametrize("test, stage1", [(khop.test_curriculum_helps, khop.STAGE1_STEPS),
+                                          (khop.test_curriculum_helps_v3, khop.STAGE1_STEPS_V3)],
+                         ids=["v2", "v3"])
 @pytest.mark.parametrize("planted", [True, False], ids=["true", "false"])
-def test_khop_curriculum(planted, monkeypatch, judge):
-    stage1 = khop.STAGE1_STEPS
+def test_khop_curriculum(test, stage1, planted, monkeypatch, judge):
     alone, after = (3 * stage1, stage1) if planted else (stage1, 3 * stage1)
     monkeypatch.setattr(sweeps, "curriculum", lambda base, k, steps, threshold: sweeps.Curriculum(
         k, steps, alone, after))
     base = _khop_base(f"alone {alone} steps, curriculum {stage1} + {after}")
-    known = verdict_of(khop.test_curriculum_helps, base, judge, planted, subject_arg="sweep_base")
+    known = verdict_of(test, base, judge, planted, subject_arg="sweep_base")
     print(known.summary)
     assert known.correct, known.summary
 

@@ -42,7 +42,9 @@ def grid_recipe(base: Recipe, *, k: int, max_queries: int | None = None,
     """`base` (a k-hop recipe) with k hops, and the data size or depth of one grid point."""
     task = dataclasses.replace(base.task, k=k)
     if max_queries is not None:
-        task = dataclasses.replace(task, max_queries=max_queries)
+        # past the query space (E * R^k) every query is drawn: name that count, not the request
+        space = task.n_entities * task.n_relations**k
+        task = dataclasses.replace(task, max_queries=min(max_queries, space))
     model = base.model if n_layer is None else dataclasses.replace(base.model, n_layer=n_layer)
     name = (f"{base.name}-k{k}-q{task.max_queries}-L{model.n_layer}")
     return dataclasses.replace(base, name=name, task=task, model=model)
@@ -53,9 +55,13 @@ def run(base: Recipe, k: int, field: str, values: Sequence[int], threshold: floa
     """Train (or load) every grid point of one sweep and measure it."""
     if field not in ("max_queries", "n_layer"):
         raise ValueError(f"a sweep varies max_queries or n_layer, not {field!r}")
-    points = []
+    points: list[SweepPoint] = []
     for i, value in enumerate(values, 1):
         recipe = grid_recipe(base, k=k, **{field: value})
+        if field == "max_queries":
+            value = recipe.task.max_queries  # a request past the query space draws all of it
+            if any(p.value == value for p in points):
+                continue  # the same data as a smaller request: one model, one point
         if progress:
             print(f"[sweep] k={k} {field}={value} ({i}/{len(values)})", file=sys.stderr)
         stored = store.get_or_train(recipe, progress=progress)

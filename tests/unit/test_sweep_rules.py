@@ -29,6 +29,25 @@ def test_grid_recipes_change_one_field():
     assert (r.task.k, r.task.max_queries, r.model) == (2, 50, base.model)
     assert dataclasses.replace(r, name=base.name).train == base.train
 
+def test_data_sizes_past_the_query_space_are_one_point(monkeypatch):
+    """A request past E * R^k draws every query: it is named by that count, and a larger
+    request with the same data is neither trained again nor counted as a second point."""
+    base = micro_khop()
+    space = base.task.n_entities * base.task.n_relations**2
+    assert sweeps.grid_recipe(base, k=2, max_queries=10 * space).task.max_queries == space
+    trained = []
+
+    class Stored:
+        metrics = {"heldout_acc": 1.0, "seconds": 1.0}
+        curve = [{"step": 10, "heldout_acc": 1.0}]
+
+    monkeypatch.setattr(sweeps.store, "get_or_train",
+                        lambda recipe, progress=True: trained.append(recipe.name) or Stored())
+    points = sweeps.run(base, 2, "max_queries", (space // 2, 2 * space, 4 * space), 0.9,
+                        progress=False)
+    assert [p.value for p in points] == [space // 2, space]
+    assert len(trained) == 2
+
 def test_curriculum_rule():
     assert sweeps.Curriculum(3, 500, 1500, 800).helps  # 1300 < 1500
     assert not sweeps.Curriculum(3, 500, 1200, 800).helps  # 1300 >= 1200
