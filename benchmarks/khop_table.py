@@ -1,11 +1,12 @@
 """The k-hop sweeps as a table and a plot: held-out accuracy by training-set size and by depth,
 for each k, and where each curve first crosses the claims' threshold.
 
-    python benchmarks/khop_table.py                      # seed 0, --scale tiny
+    python benchmarks/khop_table.py                      # seed 0, --scale tiny, v3 grid
     python benchmarks/khop_table.py --seed 1 --out khop
+    python benchmarks/khop_table.py --version 2          # the v2 grid (to 4000 queries)
 
-The grid points are the ones the slow claims judge (claims/test_khop_scaling.py: DATA_GRID,
-DEPTH_GRID, k = 2 and 3, THRESHOLD), taken from the store through the same sweep code
+The grid points are the ones the slow claims judge (claims/test_khop_scaling.py: DATA_GRID or
+DATA_GRID_V3 with v3_base, DEPTH_GRID, k = 2 and 3, THRESHOLD), taken from the store through the same sweep code
 (suite.measure.sweeps.run), so a point is trained only if no run trained it before and a stopped
 run resumes where it stopped. The verdicts (and the curriculum, which is not a grid) come from
 `pytest claims/test_khop_scaling.py -m slow`; run that first and this reads the same models.
@@ -25,9 +26,14 @@ from suite.measure import sweeps  # noqa: E402
 from suite.train import recipes  # noqa: E402
 
 
-def sweep_points(base: recipes.Recipe) -> dict[tuple[str, int], list[sweeps.SweepPoint]]:
-    """{(field, k): points} for both sweeps and both k."""
-    grids = {"max_queries": khop.DATA_GRID, "n_layer": khop.DEPTH_GRID}
+def sweep_points(base: recipes.Recipe, version: int = 2
+                 ) -> dict[tuple[str, int], list[sweeps.SweepPoint]]:
+    """{(field, k): points} for both sweeps and both k, on the grid of the claims' `version`."""
+    if version == 3:
+        base, data_grid = khop.v3_base(base), khop.DATA_GRID_V3
+    else:
+        data_grid = khop.DATA_GRID
+    grids = {"max_queries": data_grid, "n_layer": khop.DEPTH_GRID}
     return {(field, k): sweeps.run(base, k, field, grid, khop.THRESHOLD)
             for field, grid in grids.items() for k in (khop.SMALL_K, khop.LARGE_K)}
 
@@ -80,6 +86,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--scale", default="tiny")
+    parser.add_argument("--version", type=int, choices=(2, 3), default=3,
+                        help="the claims' grid: 2 (to 4000 queries, 1500 steps) or 3 (to 32000, "
+                             "3000 steps)")
     parser.add_argument("--out", type=Path, default=Path("khop"),
                         help="directory for khop_sweeps.png")
     args = parser.parse_args()
@@ -88,7 +97,7 @@ def main() -> None:
     if not bases:
         raise SystemExit(f"no k-hop sweep base recipe at scale {args.scale!r} "
                          f"(looked for khop-sweep-{args.scale})")
-    points = sweep_points(bases[0].with_seed_and_noise(args.seed))
+    points = sweep_points(bases[0].with_seed_and_noise(args.seed), args.version)
     print(table(points))
     print(f"\nplot: {plot(points, args.out / 'khop_sweeps.png')}")
 
