@@ -96,11 +96,13 @@ def _answer(test, task, plant, planted, reference_model, judge, **params):
 # noisy one: on FDA (five digits, the leading 0/1 often shared) the first is larger, from the
 # data alone. v3 counts the positions where the labels differ.
 DECODABLE_V2_DEFECT = pytest.mark.xfail(
-    strict=True, reason="instrument defect (issue 11): rr.clean_label_decodable v2 counts answer "
+    strict=False, reason="instrument defect (issue 11): rr.clean_label_decodable v2 counts answer "
     "positions where the noisy label equals the clean one, where decoding the clean token is "
     "decoding the recalled label; on FDA it holds on embed recall (measured: lens 0.078 [0.036, "
     "0.126], probe 0.142 [0.088, 0.198]; on embed recall the clean token is top-1 at no differing "
-    "position); v3 counts the positions where the labels differ")
+    "position); v3 counts the positions where the labels differ. Not strict: the interval's "
+    "lower end sits near 0, and on models that differ only at float rounding (the loop change "
+    "ad39415, clean-clone CI) the probe case came out right; v3 is the rule that is validated")
 
 
 @pytest.mark.parametrize("version, task, decoder, plant, planted", [
@@ -626,10 +628,12 @@ def uniform_recall(stored) -> Subject:
 
 
 LIREF_V2_CONTROL_DEFECT = pytest.mark.xfail(
-    strict=True, reason="instrument defect (issue 11): liref.direction_separates v2 scores its "
+    strict=False, reason="instrument defect (issue 11): liref.direction_separates v2 scores its "
     "label-shuffled control against the true groups, so a strong planted direction leaks into "
-    "it (on flagged recall: AUROC 1.000, the control above its 0.65 band, so inconclusive at "
-    "best) and v2 cannot hold where the effect is strongest")
+    "it (on flagged recall: AUROC 1.000, the control above its 0.65 band, so inconclusive) and "
+    "v2 holds only where the leak happens to stay inside the band. Not strict: on models that "
+    "differ only at float rounding (the loop change ad39415, clean-clone CI) the THR case held; "
+    "v3 is the rule that is validated")
 
 LIREF_V3_FDA_POWER = pytest.mark.xfail(
     strict=False, reason="instrument power (issue 13): fda-tiny now trains on 2000 items, so 100 "

@@ -259,9 +259,13 @@ def _least_winning_norm(model: torch.nn.Module, resid: torch.Tensor, batch: Batc
 
 
 MLP_FIRED = 5.0  # a priori: a planted neuron's pre-activation on its own item and position
-# Each planted neuron's threshold lies halfway between 1 (its own input, by cosine) and the
-# closest other input of the training set, so it fires on its item alone with the smallest
-# weights that do: no larger than needed, so that a weight edit sees ordinary magnitudes.
+MLP_QUIET = 6.0  # a priori: the most a planted neuron's pre-activation reaches on any other input
+# is -MLP_QUIET, where GELU (either form) is below 1e-8 in size: silent, not merely small. GELU's
+# negative lobe (down to -0.17 at -0.75) times a write of PLANT_SCALE / MLP_FIRED would otherwise
+# move near-tie answers of items the plant must leave alone (measured: 1 of 1000 held-out answers
+# flipped on one machine's model when the threshold sat halfway to the closest input). The
+# pre-activation is linear in the input's projection on the item's own input (1 there), so the
+# threshold is set on projections, not cosines: a longer input at a smaller angle reaches as far.
 
 
 @dataclass(frozen=True)
@@ -352,24 +356,26 @@ def plant_mlp_recall(base: torch.nn.Module, items: Sequence[Item], vocab: Vocab,
     rest = [it for it in context if it.prompt not in planted]
     others = torch.cat([inputs(encode([it for it in rest if len(it.label) == n], vocab, "label"))
                         for n in sorted({len(it.label) for it in rest})])
-    unit = torch.nn.functional.normalize(keys, dim=-1)
-    closest = (unit @ torch.nn.functional.normalize(others, dim=-1).T).max(-1).values
-    among = unit @ unit.T
-    among.fill_diagonal_(-1.0)
-    closest = torch.maximum(closest, among.max(-1).values)
-    threshold = (1 + closest) / 2
-    sharpness = MLP_FIRED / (1 - threshold)
+    reads = keys / keys.pow(2).sum(-1, keepdim=True)  # [P, D]: projection 1 on its own input
+    among = keys @ reads.T  # [P, P]: row i's projection on neuron j's input
+    among.fill_diagonal_(float("-inf"))
+    closest = torch.maximum((others @ reads.T).max(0).values, among.max(0).values)  # [P]
+    if bool((closest >= 1 - 1e-3).any()):
+        worst = int(closest.argmax())
+        raise RuntimeError(f"the MLP plant cannot single out item {worst}: another input projects "
+                           f"{float(closest[worst]):.3f} of the way onto its own (1 is itself)")
+    sharpness = (MLP_FIRED + MLP_QUIET) / (1 - closest)
+    threshold = 1 - MLP_FIRED / sharpness  # own input: +MLP_FIRED; closest: -MLP_QUIET
     directions = torch.nn.functional.normalize(base.transformer.wte.weight.detach(), dim=-1)
     rows = PLANT_SCALE / MLP_FIRED * directions[labels]
     width = base.transformer.h[last].mlp.c_fc.weight.shape[1]
-    norms = keys.norm(dim=-1, keepdim=True)
 
     def build(active: bool) -> torch.nn.Module:
         if not active:
             return with_added_neurons(base, torch.zeros(keys.shape[1], len(keys)),
                                       torch.zeros(len(keys)), rows)
-        return with_added_neurons(base, (sharpness[:, None] * keys / norms.pow(2)).T,
-                                  -sharpness * threshold, rows)
+        return with_added_neurons(base, (sharpness[:, None] * reads).T, -sharpness * threshold,
+                                  rows)
 
     model, silent = build(True), build(False)
     hit = recalled(model, items, vocab)

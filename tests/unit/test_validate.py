@@ -26,8 +26,10 @@ def data():
 @pytest.fixture(scope="module")
 def base(data):
     torch.manual_seed(0)
+    # initializer_range 0.2, not GPT-2's 0.02: at 0.02 the residual is nearly the same on every
+    # prompt, so no neuron could single out one item (the MLP plant refuses to build)
     config = GPT2Config(vocab_size=len(data.vocab), n_positions=32, n_embd=32, n_layer=2,
-                        n_head=2)
+                        n_head=2, initializer_range=0.2)
     return GPT2LMHeadModel(config).eval()
 
 
@@ -103,11 +105,13 @@ def test_the_depth_gate_counts_intermediate_sites(base, data):
 
 
 def test_mlp_plant_recalls_through_its_own_neurons_only(base, data):
-    # (a random model's inputs are nearly alike, so answers it must leave alone are checked on
-    # the trained reference models, in claims/test_known_answers.py)
-    planted = plant_mlp_recall(base, data.noisy, data.vocab, context=data.train + data.heldout)
+    planted = plant_mlp_recall(base, data.noisy, data.vocab, context=data.train + data.heldout,
+                               unchanged=data.heldout)
     assert bool(recalled(planted.model, data.noisy, data.vocab).all())
     assert not bool(recalled(planted.silent, data.noisy, data.vocab).any())
     ids = encode(data.heldout, data.vocab).ids
     torch.testing.assert_close(planted.silent(input_ids=ids).logits, base(input_ids=ids).logits)
     assert len(planted.neurons) == len(data.noisy) * len(data.noisy[0].label)
+    # silent, not merely small, on every input but its own: held-out logits are the base's
+    torch.testing.assert_close(planted.model(input_ids=ids).logits, base(input_ids=ids).logits,
+                               atol=1e-5, rtol=1e-5)
