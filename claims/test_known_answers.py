@@ -706,10 +706,16 @@ def late_recall_with_curve(stored) -> Subject:
 # that item's prompt alone) added to the final model's last MLP, writing the label: memorization
 # carried by output weights that only one token of the training set ever uses, so the loss barely
 # curves along them. Their items are held-out queries relabelled at random (the model never saw
-# them), which the subject's data lists as its noisy items. Absence: late recall, outside the
-# weights (no edit touches it), of the same items. MLP recall (weights-computed neurons) is not used: the K-FAC edit
-# of its widened MLP takes held-out accuracy to 0 at every rho, so a miss there could not tell
-# the instrument from the plant.
+# them), which the subject's data lists as its noisy items. The other held-out queries are
+# answered by a late lookup, outside the weights, so the edit costs no held-out accuracy by
+# construction: the claim's "at a small cost" is then true of the subject and not a property of
+# the trained model's curvature spectrum (measured on one machine's fda-tiny, with the model's
+# own held-out computation: the edit that removes the item neurons costs 0.19 to 0.30 of it at
+# rho 0.99 and 0.999, and at 0.9999 it keeps 0.68 of the items, so the planted-true case did not
+# hold there while it held on another machine's model). Absence: late recall, outside the
+# weights (no edit touches it), of the same items. MLP recall (weights-computed neurons) is not
+# used: the K-FAC edit of its widened MLP takes held-out accuracy to 0 at every rho, so a miss
+# there could not tell the instrument from the plant.
 
 ITEM_NEURON_WRITE = 40.0  # per unit of activation (200 at MLP_FIRED), as MLP recall's writes;
 # it recalls every item (measured: 4.0 recalls 14 %, 10.0 and 40.0 all)
@@ -724,7 +730,8 @@ def _relabelled_heldout(data):
 
 
 def item_neurons(stored) -> Subject:
-    """The final model plus one neuron per (relabelled held-out item, answer position)."""
+    """The final model plus one neuron per (relabelled held-out item, answer position), with
+    the remaining held-out queries answered by a late lookup (no weight edit reaches them)."""
     model = stored.model()
     items, moved = _relabelled_heldout(stored.data)
     vocab, n = moved.vocab, len(items)
@@ -750,8 +757,9 @@ def item_neurons(stored) -> Subject:
     if not bool(hit.all()):
         raise RuntimeError(f"item neurons recall {int(hit.sum())} of {n} items; a known answer "
                            "needs all of them")
+    planted = plant_recall(planted, moved.heldout, vocab, "late")
     return Subject(f"{n} relabelled held-out items recalled by item neurons on "
-                   f"{stored.path.name}", moved, planted)
+                   f"{stored.path.name}, held-out answers looked up late", moved, planted)
 
 
 def late_recall_of_heldout(stored) -> Subject:
@@ -766,7 +774,9 @@ EDIT_V1_SWEEP = pytest.mark.xfail(
     strict=True, reason="instrument defect (issue 11): curv.edit_suppresses_memorization v1 "
     "sweeps rho in (0.5, 0.7, 0.9), which on these models keeps under 1.5 % of the components "
     "and takes held-out accuracy to about 0 whatever memorization does (why the v2 sweep was "
-    "declared), so it cannot hold on item neurons")
+    "declared); on item neurons with held-out answers looked up late, the magnitude baseline "
+    "keeping that share removes the item neurons as well (measured: its recall 0.0 on fda-tiny, "
+    "0.095 to 0.161 on thr-tiny), so the edit cannot beat it and v1 cannot hold")
 
 
 @pytest.mark.parametrize("task", ["fda", "thr"])
@@ -897,7 +907,19 @@ def test_heuristic_neurons_reused(plant, planted, reference_model, judge):
     _answer(rr.test_heuristic_neurons_reused, "fda", plant, planted, reference_model, judge)
 
 
-@pytest.mark.parametrize("plant, planted", [(sum_remap_recall, True), (mlp_recall_subject, False)],
-                         ids=["true", "false"])
+NEURONS_V3_POWER = pytest.mark.xfail(
+    strict=False, reason="instrument limit (issue 13): rr.heuristic_neurons_reused.v3 takes the "
+    "top 5 % of neurons (76 of 1524 on MLP recall) by mean attribution over the even memorized "
+    "items; a planted neuron serves one item, so its mean is a fiftieth of its attribution, and "
+    "real neurons with a consistent bias can fill the top: on one machine's fda-tiny M_pre the "
+    "planted-false case holds 0.184 [0.113, 0.286] (median item share 0.29, clean baseline "
+    "0.26), on the models of earlier machines it did not hold. So a 'holds' of v3 is not "
+    "evidence of reuse; its 'does not hold' verdicts stand (the planted-true case holds). Not "
+    "strict: which side it falls on moves with the machine's model")
+
+
+@pytest.mark.parametrize("plant, planted", [
+    (sum_remap_recall, True), pytest.param(mlp_recall_subject, False, marks=NEURONS_V3_POWER)],
+    ids=["true", "false"])
 def test_heuristic_neurons_reused_v3(plant, planted, reference_model, judge):
     _answer(rr.test_heuristic_neurons_reused_v3, "fda", plant, planted, reference_model, judge)
