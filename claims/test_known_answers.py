@@ -164,11 +164,22 @@ BRIDGE_V2_DEFECT = pytest.mark.xfail(
     "never computes the bridge; v3 reads r2 only")
 
 
+BRIDGE_V3_LEAK = pytest.mark.xfail(
+    strict=False, reason="instrument limit (issue 13): embed recall writes the label at the "
+    "answer positions only, so positions e and r1 still compute the bridge (as the atomic prompt "
+    "does) and attention carries a trace of it to r2; rr.bridge_decodable.v3's rule is '> 0' "
+    "above a shuffled control, so with enough items it can detect that trace: holds 0.026 "
+    "[0.004, 0.048] on one model set of thr-tiny (the read-prefix loop's, on a second machine), "
+    "does not hold or inconclusive on the others. A v3 'holds' near that size is not evidence "
+    "that recall uses the bridge (thr-tiny's own: 0.920). Not strict: which side the trace "
+    "falls on moves with the model")
+
+
 @pytest.mark.parametrize("version, plant, planted", [
     (rr.test_bridge_decodable, late_recall, True),
     pytest.param(rr.test_bridge_decodable, embed_recall, False, marks=BRIDGE_V2_DEFECT),
     (rr.test_bridge_decodable_v3, late_recall, True),
-    (rr.test_bridge_decodable_v3, embed_recall, False),
+    pytest.param(rr.test_bridge_decodable_v3, embed_recall, False, marks=BRIDGE_V3_LEAK),
 ], ids=["v2-true", "v2-false", "v3-true", "v3-false"])
 def test_bridge_decodable(version, plant, planted, reference_model, judge):
     _answer(version, "thr", plant, planted, reference_model, judge)
@@ -660,13 +671,23 @@ def test_direction_separates(version, task, plant, planted, reference_model, jud
     _answer(version, task, plant, planted, reference_model, judge)
 
 
-@pytest.mark.parametrize("task", ["fda", "thr"])
-@pytest.mark.parametrize("plant, planted", [(flagged_recall, True), (late_recall, False)],
-                         ids=["true", "false"])
-@pytest.mark.parametrize("version", [liref.test_steering_recovers_reasoning,
-                                     liref.test_steering_recovers_reasoning_v3],
-                         ids=["v2", "v3"])
-def test_steering_recovers_reasoning(task, plant, planted, version, reference_model, judge):
+STEERING_FDA_POWER = pytest.mark.xfail(
+    strict=False, reason="instrument power (issue 13): on fda-tiny the steering claims edit along "
+    "a direction fitted on 50 + 50 items and score the other 50 memorized items; removing or "
+    "reversing it stops only the recall whose flag it removes, so the planted effect's size "
+    "moves with how well the fitted direction aligns with the flag: inconclusive 0.140 [0.040, "
+    "0.260] against the 0.10 bound on one model set of fda-tiny (the read-prefix loop's, on a "
+    "second machine), holds on the others. Its 'does not hold' verdicts on fda-tiny (0.000) "
+    "stand; a miss by a small margin would not. Not strict: it moves with the model")
+
+
+@pytest.mark.parametrize("version, plant, planted, task", [
+    pytest.param(version, plant, planted, task, id=f"{v}-{'true' if planted else 'false'}-{task}",
+                 marks=STEERING_FDA_POWER if (task, planted) == ("fda", True) else ())
+    for task in ("fda", "thr") for plant, planted in ((flagged_recall, True), (late_recall, False))
+    for v, version in (("v2", liref.test_steering_recovers_reasoning),
+                       ("v3", liref.test_steering_recovers_reasoning_v3))])
+def test_steering_recovers_reasoning(version, plant, planted, task, reference_model, judge):
     _answer(version, task, plant, planted, reference_model, judge)
 
 
@@ -914,12 +935,20 @@ NEURONS_V3_POWER = pytest.mark.xfail(
     "real neurons with a consistent bias can fill the top: on one machine's fda-tiny M_pre the "
     "planted-false case holds 0.184 [0.113, 0.286] (median item share 0.29, clean baseline "
     "0.26), on the models of earlier machines it did not hold. So a 'holds' of v3 is not "
-    "evidence of reuse; its 'does not hold' verdicts stand (the planted-true case holds). Not "
-    "strict: which side it falls on moves with the machine's model")
+    "evidence of reuse. Not strict: which side it falls on moves with the machine's model")
+
+NEURONS_V3_TRUE_POWER = pytest.mark.xfail(
+    strict=False, reason="instrument power (issue 13): sum-remap recall reaches 45 of fda-tiny's "
+    "100 noisy items, so v3's membership is counted on 22 of them: inconclusive 0.392 [0.270, "
+    "0.529] on one model set (the read-prefix loop's, on a second machine; the median item "
+    "share's interval crosses 0.10), holds on the others. With its false case also unstable "
+    "(above), rr.heuristic_neurons_reused.v3 is not validated on fda-tiny across machines: its "
+    "verdicts there are reported, not evidence. Not strict: it moves with the model")
 
 
 @pytest.mark.parametrize("plant, planted", [
-    (sum_remap_recall, True), pytest.param(mlp_recall_subject, False, marks=NEURONS_V3_POWER)],
+    pytest.param(sum_remap_recall, True, marks=NEURONS_V3_TRUE_POWER),
+    pytest.param(mlp_recall_subject, False, marks=NEURONS_V3_POWER)],
     ids=["true", "false"])
 def test_heuristic_neurons_reused_v3(plant, planted, reference_model, judge):
     _answer(rr.test_heuristic_neurons_reused_v3, "fda", plant, planted, reference_model, judge)
