@@ -35,6 +35,17 @@ class Batch:
     def select(self, index: torch.Tensor | slice) -> "Batch":
         return Batch(self.ids[index], self.positions[index], self.targets[index])
 
+    def read_prefix(self) -> "Batch":
+        """The batch cut after the last position whose logits predict an answer token.
+
+        With causal attention the positions after it (every item's last answer token, and
+        padding) never change the logits that are read, so answer_logits and answer_loss give the
+        same values on the cut batch for fewer FLOPs (a quarter fewer on THR's four tokens). Only
+        for code that reads answers alone: a hook that expects the full length sees the cut one."""
+        if not self.positions.numel():
+            return self
+        return Batch(self.ids[:, : int(self.positions.max()) + 1], self.positions, self.targets)
+
 
 def encode(items: Sequence[Item], vocab: Vocab, target: str = "label") -> Batch:
     """Teacher-forced batch of `items`, answered with their training label or clean label."""

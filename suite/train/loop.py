@@ -3,7 +3,8 @@
 The model is a Hugging Face causal LM of the recipe's family (GPT2LMHeadModel, GELU exact or
 GPT-2's tanh form; or LlamaForCausalLM: RoPE, RMSNorm, SwiGLU), dropout off, input and output
 embeddings tied in both, trained with fused AdamW on the answer tokens only (cross-entropy at the answer
-positions, the unembedding computed there alone; the prompt is context, not target). Every
+positions, the unembedding computed there alone, on batches cut after the last position read:
+Batch.read_prefix; the prompt is context, not target). Every
 `eval_every` steps it scores exact match on each split and keeps a copy of the weights, so the
 saved curve and checkpoints locate when the model generalizes and when it starts to recall noisy
 labels (M_pre). A recipe with a stopping rule (TrainSpec.stop_after) ends the run once the gates have held at
@@ -80,11 +81,11 @@ class EvalSets:
     def of(cls, data: TaskData, clean_max: int) -> "EvalSets":
         v = data.vocab
         return cls(
-            heldout=encode(data.heldout, v),
-            clean_train=encode(data.clean[:clean_max], v),
-            noisy_as_label=encode(data.noisy, v, "label"),
-            noisy_as_clean=encode(data.noisy, v, "clean"),
-            atomic=encode(data.atomic, v),
+            heldout=encode(data.heldout, v).read_prefix(),
+            clean_train=encode(data.clean[:clean_max], v).read_prefix(),
+            noisy_as_label=encode(data.noisy, v, "label").read_prefix(),
+            noisy_as_clean=encode(data.noisy, v, "clean").read_prefix(),
+            atomic=encode(data.atomic, v).read_prefix(),
         )
 
 
@@ -154,7 +155,7 @@ def train(
     model.train()
 
     pool = data.clean + data.noisy + data.atomic * spec.atomic_repeat
-    train_batch = encode(pool, data.vocab).to(device)
+    train_batch = encode(pool, data.vocab).read_prefix().to(device)
     sets = EvalSets.of(data, spec.eval_clean_max)
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
     no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]

@@ -15,7 +15,7 @@ import torch
 from suite.interp import curvature, hooks, lens
 from suite.interp.hooks import hooked, sites
 from suite.tasks import generate, make_spec
-from suite.train.batching import answer_logits, encode
+from suite.train.batching import answer_logits, answer_loss, encode
 from suite.train.loop import build_model
 from suite.train.recipes import ModelSpec
 
@@ -172,3 +172,20 @@ def test_every_recipe_family_has_a_site_map_and_no_other():
 
     assert list(ARCHS) == list(hooks.FAMILIES)
     assert all(hooks.FAMILIES[name].model_type == name for name in ARCHS)
+
+
+def test_the_read_prefix_gives_the_same_answers_and_gradients(model, data):
+    # Atomic facts are a token shorter than two-hop queries: the cut keeps every answer position.
+    full = encode(data.heldout[:16] + data.atomic[:8], data.vocab)
+    cut = full.read_prefix()
+    assert cut.ids.shape[1] == full.ids.shape[1] - 1
+    torch.testing.assert_close(answer_logits(model, cut), answer_logits(model, full),
+                               atol=1e-5, rtol=1e-5)
+    grads = []
+    for b in (full, cut):
+        model.zero_grad()
+        answer_loss(model, b).backward()
+        grads.append([p.grad.clone() for p in model.parameters()])
+    model.zero_grad()
+    for g_full, g_cut in zip(*grads):
+        torch.testing.assert_close(g_cut, g_full, atol=1e-5, rtol=1e-4)
