@@ -800,6 +800,18 @@ EDIT_V1_SWEEP = pytest.mark.xfail(
     "0.095 to 0.161 on thr-tiny), so the edit cannot beat it and v1 cannot hold")
 
 
+# Where the planted item neurons fall in the K-FAC spectrum depends on the base model: v2's sweep
+# (rho 0.99, 0.999, 0.9999) brackets them on one fda-tiny and not on another.
+EDIT_V2_FDA_POWER = pytest.mark.xfail(
+    strict=False, reason="instrument margin (issue 13): on fda-tiny the planted item neurons sit "
+    "near the ends of v2's rho sweep, so whether some rho removes them while the magnitude "
+    "baseline keeps them depends on the trained base: it held on the former 2-block fda-tiny (rho "
+    "0.999: K-FAC recall 0.0, magnitude 0.9); on the 3-block one (seed 0, 2 cores) rho 0.99 "
+    "removes them under both (K-FAC 0.0, magnitude 0.05) and 0.999 under neither (1.0, 1.0): "
+    "does not hold 0.000 [0.000, 0.054]. Not strict: the case holds on other bases. The thr case "
+    "and both false cases stay checks")
+
+
 @pytest.mark.parametrize("task", ["fda", "thr"])
 @pytest.mark.parametrize("version, plant, planted", [
     pytest.param(curv.test_edit_suppresses_memorization, item_neurons, True,
@@ -809,7 +821,10 @@ EDIT_V1_SWEEP = pytest.mark.xfail(
     pytest.param(curv.test_edit_suppresses_memorization_v2, item_neurons, True, id="v2-true"),
     pytest.param(curv.test_edit_suppresses_memorization_v2, late_recall_of_heldout, False,
                  id="v2-false")])
-def test_edit_suppresses_memorization(task, version, plant, planted, reference_model, judge):
+def test_edit_suppresses_memorization(task, version, plant, planted, reference_model, judge,
+                                      request):
+    if (version, task, planted) == (curv.test_edit_suppresses_memorization_v2, "fda", True):
+        request.applymarker(EDIT_V2_FDA_POWER)
     _answer(version, task, plant, planted, reference_model, judge)
 
 
