@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
+from pathlib import Path
 
 import pytest
 import torch
@@ -39,7 +40,7 @@ from suite.measure.itemsets import recalled
 from suite.train.batching import encode
 from suite.tasks import Item, fda
 from suite.train import dynamics, recipes
-from suite.validate.known import verdict_of
+from suite.validate.known import remembered, verdict_of
 from suite.validate.planted import (MLP_FIRED, ReadoutKey, ResidualKey, Subject,
                                     plant_input_remap, plant_mlp_recall,
                                     plant_neuron_activations, plant_recall, relabelled,
@@ -82,8 +83,13 @@ def _subject(plant, stored) -> Subject:
 
 
 def _answer(test, task, plant, planted, reference_model, judge, **params):
-    subject = _subject(plant, reference_model(task))
-    known = verdict_of(test, subject, judge, planted, **params)
+    """The case's known answer: `test` run on `plant` of the reference model of `task`
+    (replayed from the store when this code has answered it on that model before)."""
+    stored = reference_model(task)
+    known = remembered({"case": f"{__name__}::{judge.test}", "model": stored.key},
+                       Path(__file__).parent, judge,
+                       lambda: verdict_of(test, _subject(plant, stored), judge, planted, **params),
+                       refresh=reference_model.refresh)
     print(known.summary)
     assert known.correct, known.summary
 

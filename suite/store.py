@@ -41,7 +41,7 @@ import warnings
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 import torch
 import transformers
@@ -98,14 +98,19 @@ def _strip_docstrings(tree: ast.AST) -> ast.AST:
     return tree
 
 
-def code_version() -> str:
-    """Hash of the training-relevant source, ignoring comments, docstrings and layout."""
-    here = Path(__file__).resolve().parent
+def source_version(folder: Path, files: Iterable[str]) -> str:
+    """Hash of the given source files under `folder`, ignoring comments, docstrings and
+    layout."""
     h = hashlib.sha256()
-    for rel in TRAINING_MODULES:
-        tree = _strip_docstrings(ast.parse((here / rel).read_text()))
+    for rel in files:
+        tree = _strip_docstrings(ast.parse((folder / rel).read_text()))
         h.update(rel.encode() + ast.dump(tree).encode())
     return h.hexdigest()[:16]
+
+
+def code_version() -> str:
+    """Hash of the training-relevant source."""
+    return source_version(Path(__file__).resolve().parent, TRAINING_MODULES)
 
 
 def entry_key(recipe: Recipe) -> str:

@@ -115,3 +115,44 @@ def test_mlp_plant_recalls_through_its_own_neurons_only(base, data):
     # silent, not merely small, on every input but its own: held-out logits are the base's
     torch.testing.assert_close(planted.model(input_ids=ids).logits, base(input_ids=ids).logits,
                                atol=1e-5, rtol=1e-5)
+
+
+def test_a_known_answer_is_computed_once_per_model_and_code_then_replayed(store_dir, tmp_path):
+    from suite.judge.claim import Verdict
+    from suite.judge.session import Judge
+    from suite.validate import known
+
+    claims = tmp_path / "claims"
+    claims.mkdir()
+    (claims / "test_c.py").write_text("THRESHOLD = 1\n")
+    verdict = Verdict(claim="c.x", task="thr", recipe="planted", seed=0, noise=0.05, n=2,
+                      estimate=0.5, ci_low=0.4, ci_high=0.6, p=0.01, threshold="x > 0",
+                      outcome="holds", details={"planted": "true"})
+    items = ({"prompt": "a b", "hit": 1}, {"prompt": "c d", "hit": 0})
+    recorded, computed = [], []
+
+    def answer() -> known.KnownAnswer:
+        computed.append(1)
+        judge.record(verdict, items)  # as verdict_of records a computed answer
+        return known.KnownAnswer(True, verdict, items)
+
+    judge = Judge("test_c[x]", lambda v, it: recorded.append((v, list(it))))
+    case = {"case": "test_c[x]", "model": "thr-tiny-s0-n0.05-0123"}
+    first = known.remembered(case, claims, judge, answer)
+    again = known.remembered(case, claims, judge, answer)
+    assert len(computed) == 1 and again == first and recorded[1] == recorded[0]
+    assert list(known.answers_root().glob(".*")) == []  # nothing half-written left behind
+
+    known.remembered({**case, "model": "thr-tiny-s0-n0.05-4567"}, claims, judge, answer)
+    assert len(computed) == 2  # another reference model
+    (claims / "test_c.py").write_text("THRESHOLD = 2\n")
+    known._code.cache_clear()
+    known.remembered(case, claims, judge, answer)
+    assert len(computed) == 3  # the claim's code changed
+    known.remembered(case, claims, judge, answer, refresh=True)
+    assert len(computed) == 4  # --refresh-models
+    for path in known.answers_root().glob("*.json"):
+        path.write_text("{not json")
+    with pytest.warns(UserWarning, match="unreadable known answer"):
+        assert known.remembered(case, claims, judge, answer) == first
+    assert len(computed) == 5
