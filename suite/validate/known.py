@@ -8,31 +8,23 @@ outcome. The verdict is recorded like any other, with `planted` ("true" or "fals
 details so that results and the report can show the instrument's validation beside its findings.
 
 A known answer is a pure function of the reference model it is planted into and of the code that
-plants and judges it, so `remembered` keeps each one in the model store (`.known-answers/`),
-keyed by the case, the reference model's store key (which carries the torch and transformers
-versions, device and thread count), the syntax tree of every module of the suite and of the
-claims, and the numerical packages' versions. A warm run replays the recorded verdict instead of
-rebuilding the plant; any change to that code is a new key, so an edited claim or plant is
-answered afresh, and an empty store (every CI run) computes every answer.
+plants and judges it: `remembered` keeps it in the store (suite.remember), so a warm run replays
+it instead of rebuilding the plant.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import functools
-import hashlib
 import json
-import os
 import warnings
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 from suite.judge.claim import (DOES_NOT_HOLD, HOLDS, INCONCLUSIVE, DoesNotHold, Inconclusive,
-                               NotJudged, Verdict, strict_json)
+                               NotJudged, Verdict)
 from suite.judge.session import Judge
-from suite import store
+from suite import remember
 
 
 @dataclass(frozen=True)
@@ -83,54 +75,27 @@ def verdict_of(test: Callable[..., Any], subject: Any, judge: Judge, planted: bo
     return KnownAnswer(planted, *verdicts[0])
 
 
-_PACKAGES = ("torch", "transformers", "numpy", "scipy")
-
-
-@functools.lru_cache(maxsize=None)
-def _code(folders: tuple[Path, ...]) -> str:
-    """One hash of every Python module under `folders` (syntax trees) and the numerical
-    packages' versions."""
-    parts = {str(folder.name): store.source_version(folder, sorted(
-        str(f.relative_to(folder)) for f in folder.rglob("*.py"))) for folder in folders}
-    parts.update({name: metadata.version(name) for name in _PACKAGES})
-    return json.dumps(parts, sort_keys=True)
-
-
-def answers_root() -> Path:
-    return store.store_root() / ".known-answers"
-
-
 def remembered(case: Mapping[str, Any], claims: Path, judge: Judge,
                answer: Callable[[], KnownAnswer], refresh: bool = False) -> KnownAnswer:
     """`answer()`, or the known answer recorded for `case` (what identifies it: the test case
     and the reference model's store key) under the same suite and claims code (`claims`: the
     folder of the claim modules), which is recorded with `judge` as if it had been computed.
     refresh: compute it again (and record it anew)."""
-    folders = (Path(__file__).resolve().parents[1], claims.resolve())
-    key = hashlib.sha256(json.dumps({"case": dict(case), "code": _code(folders)},
-                                    sort_keys=True, default=str).encode()).hexdigest()[:24]
-    path = answers_root() / f"{key}.json"
-    if path.exists() and not refresh:
+    record = remember.key(case, (claims,))
+    saved = None if refresh else remember.load(record)
+    if saved is not None:
         try:
-            saved = json.loads(path.read_text())
             known = KnownAnswer(saved["planted"], Verdict.from_dict(saved["verdict"]),
                                 tuple(saved["items"]))
-        except (OSError, ValueError, KeyError, TypeError) as err:
-            warnings.warn(f"unreadable known answer {path} recomputed: {err}", stacklevel=2)
+        except (ValueError, KeyError, TypeError) as err:
+            warnings.warn(f"unreadable known answer {record} recomputed: {err}", stacklevel=2)
         else:
             judge.record(known.verdict, known.items)
             return known
     known = answer()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}")  # written whole, then renamed in place
-    try:
-        tmp.write_text(json.dumps({"case": dict(case), "planted": known.planted,
-                                   "verdict": json.loads(known.verdict.to_json()),
-                                   "items": strict_json(list(known.items))},
-                                  allow_nan=False, default=str))
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    remember.save(record, {"case": dict(case), "planted": known.planted,
+                           "verdict": json.loads(known.verdict.to_json()),
+                           "items": list(known.items)})
     return known
 
 

@@ -120,6 +120,7 @@ def test_mlp_plant_recalls_through_its_own_neurons_only(base, data):
 def test_a_known_answer_is_computed_once_per_model_and_code_then_replayed(store_dir, tmp_path):
     from suite.judge.claim import Verdict
     from suite.judge.session import Judge
+    from suite import remember
     from suite.validate import known
 
     claims = tmp_path / "claims"
@@ -141,18 +142,18 @@ def test_a_known_answer_is_computed_once_per_model_and_code_then_replayed(store_
     first = known.remembered(case, claims, judge, answer)
     again = known.remembered(case, claims, judge, answer)
     assert len(computed) == 1 and again == first and recorded[1] == recorded[0]
-    assert list(known.answers_root().glob(".*")) == []  # nothing half-written left behind
+    assert list(remember.root().glob(".*")) == []  # nothing half-written left behind
 
     known.remembered({**case, "model": "thr-tiny-s0-n0.05-4567"}, claims, judge, answer)
     assert len(computed) == 2  # another reference model
     (claims / "test_c.py").write_text("THRESHOLD = 2\n")
-    known._code.cache_clear()
+    remember._code.cache_clear()
     known.remembered(case, claims, judge, answer)
     assert len(computed) == 3  # the claim's code changed
     known.remembered(case, claims, judge, answer, refresh=True)
     assert len(computed) == 4  # --refresh-models
-    for path in known.answers_root().glob("*.json"):
+    for path in remember.root().glob("*.json"):
         path.write_text("{not json")
-    with pytest.warns(UserWarning, match="unreadable known answer"):
+    with pytest.warns(UserWarning, match="unreadable remembered verdict"):
         assert known.remembered(case, claims, judge, answer) == first
     assert len(computed) == 5
