@@ -70,7 +70,11 @@ def _cli(*args: str, env_extra: dict[str, str]) -> subprocess.CompletedProcess:
                           cwd=ROOT, env={**os.environ, **env_extra}, timeout=300)
 
 
-def test_cli_train_prints_one_json_object_and_loads_the_second_time(recipe_dir, store_dir):
+def test_cli_train_prints_one_json_object_and_loads_the_second_time(recipe_dir, store_dir,
+                                                                    capsys):
+    # One real process (the entry point, and stdout holding nothing but the JSON); the load and
+    # the refusal run main() in this process, which reads the same environment (issue 13: each
+    # spawn costs seconds of imports).
     env = {"MEMSUITE_RECIPES": str(recipe_dir), "MEMSUITE_STORE": str(store_dir)}
     first = json.loads(_cli("train", "thr-micro", "--seed", "1", "--json", "--quiet",
                             env_extra=env).stdout)
@@ -78,11 +82,13 @@ def test_cli_train_prints_one_json_object_and_loads_the_second_time(recipe_dir, 
                   "noisy_clean_share_at_pre", "pre_memorization_step", "path"):
         assert field in first
     assert first["seed"] == 1 and first["seconds"] > 0 and Path(first["path"]).is_dir()
-    second = json.loads(_cli("train", "thr-micro", "--seed", "1", "--json", "--quiet",
-                             env_extra=env).stdout)
+    from suite.run.cli import main
+
+    assert main(["train", "thr-micro", "--seed", "1", "--json", "--quiet"]) == 0
+    second = json.loads(capsys.readouterr().out)
     assert second["seconds"] == 0 and second["path"] == first["path"]
-    bad = _cli("train", "fda-tinyy", env_extra=env)
-    assert bad.returncode == 2 and "unknown recipe 'fda-tinyy'" in bad.stderr
+    assert main(["train", "fda-tinyy"]) == 2
+    assert "unknown recipe 'fda-tinyy'" in capsys.readouterr().err
 
 
 def test_claims_are_parametrized_per_model_and_unmet_gates_skip_with_numbers(

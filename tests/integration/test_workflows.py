@@ -208,13 +208,17 @@ def test_parallel_workers_train_a_shared_model_once_and_the_report_gathers_them(
     assert len(rows) == 4 and all(json.loads(r)["outcome"] == "not judged" for r in rows)
 
 
-def test_cli_lists_claims_and_rerenders_a_report(tmp_path):
-    listed = _run("-m", "suite", "ls")
-    assert listed.returncode == 0
+def test_cli_lists_claims_and_rerenders_a_report(tmp_path, capsys):
+    # ls and report run main() in this process; run stays a process of its own, since it
+    # starts pytest (issue 13: each spawn costs seconds of imports)
+    from suite.run.cli import main
+
+    assert main(["ls"]) == 0
+    listed = capsys.readouterr().out
     for claim in ("rr.generalize_first", "liref.direction_separates", "curv.fact_recall_suffers"):
-        assert claim in listed.stdout
-    missing = _run("-m", "suite", "report", str(tmp_path / "nowhere"))
-    assert missing.returncode == 2 and "no such results file" in missing.stderr
+        assert claim in listed
+    assert main(["report", str(tmp_path / "nowhere")]) == 2
+    assert "no such results file" in capsys.readouterr().err
     nothing = _run("-m", "suite", "run", "-k", "no_such_claim_anywhere", "--quiet")
     assert nothing.returncode == pytest.ExitCode.NO_TESTS_COLLECTED
     assert "no claim test matches -k 'no_such_claim_anywhere'" in nothing.stderr
