@@ -34,7 +34,16 @@ def own_model(tmp_path_factory) -> Path:
     return out
 
 
-def test_a_model_from_another_training_loop_is_judged(own_model, tmp_path):
+def _judge_memorize_later(pytester, model_dir: Path, report: Path) -> pytest.RunResult:
+    """The claims folder judged on model_dir, as `memsuite run --model-dir` does, inside this
+    process (issue 13: a spawned run costs seconds of imports; the CLI's own run path is
+    spawned once, in test_cli_lists_claims_and_rerenders_a_report)."""
+    return pytester.runpytest_inprocess(str(ROOT / "claims"), "-p", "no:cacheprovider", "-q",
+                                        "--model-dir", str(model_dir), "-k", "memorize_later",
+                                        "--report", str(report))
+
+
+def test_a_model_from_another_training_loop_is_judged(own_model, tmp_path, pytester):
     model = StoredModel(own_model)
     model.validate()
     listed = json.loads((own_model / "noisy.json").read_text())
@@ -42,9 +51,8 @@ def test_a_model_from_another_training_loop_is_judged(own_model, tmp_path):
     assert all(list(it.label) == r["label"] for it in model.data.noisy for r in listed
                if r["prompt"] == list(it.prompt))
     report = tmp_path / "report"
-    done = _run("-m", "suite", "run", "--model-dir", str(own_model), "-k", "memorize_later",
-                "--report", str(report), "--quiet", cwd=tmp_path)
-    assert done.returncode == 0, done.stdout + done.stderr
+    done = _judge_memorize_later(pytester, own_model, report)
+    assert done.ret == 0, done.stdout.str() + done.stderr.str()
     rows = [json.loads(line) for line in (report / "results.jsonl").read_text().splitlines()]
     # 60 steps teach nothing: the claim is not judged, and the reason carries the numbers
     assert [(r["claim"], r["recipe"], r["outcome"]) for r in rows] == [
@@ -58,7 +66,7 @@ def _copy(src: Path, dst: Path) -> Path:
     return dst
 
 
-def test_a_llama_from_a_plain_loop_loads_with_its_tokenizer_and_is_judged(tmp_path):
+def test_a_llama_from_a_plain_loop_loads_with_its_tokenizer_and_is_judged(tmp_path, pytester):
     """A Llama trained with a plain transformers loop and saved with save_pretrained (model and
     tokenizer) is judged through --model-dir like a GPT-2."""
     out = tmp_path / "my-llama"
@@ -69,9 +77,8 @@ def test_a_llama_from_a_plain_loop_loads_with_its_tokenizer_and_is_judged(tmp_pa
     assert json.loads((out / "config.json").read_text())["model_type"] == "llama"
     StoredModel(out).validate()
     report = tmp_path / "report"
-    done = _run("-m", "suite", "run", "--model-dir", str(out), "-k", "memorize_later",
-                "--report", str(report), "--quiet", cwd=tmp_path)
-    assert done.returncode == 0, done.stdout + done.stderr
+    done = _judge_memorize_later(pytester, out, report)
+    assert done.ret == 0, done.stdout.str() + done.stderr.str()
     rows = [json.loads(line) for line in (report / "results.jsonl").read_text().splitlines()]
     assert [(r["claim"], r["recipe"], r["arch"], r["outcome"]) for r in rows] == [
         ("rr.memorize_later", "my-llama", "llama", "not judged")]  # 60 steps teach nothing
