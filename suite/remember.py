@@ -38,11 +38,13 @@ SUITE = Path(__file__).resolve().parent
 
 @functools.lru_cache(maxsize=None)
 def _code(folders: tuple[Path, ...]) -> str:
-    """The syntax trees of every module under `folders` and the numerical packages' versions."""
-    parts = {str(folder): store.source_version(folder, sorted(
-        str(f.relative_to(folder)) for f in folder.rglob("*.py"))) for folder in folders}
-    parts.update({name: metadata.version(name) for name in PACKAGES})
-    return json.dumps(parts, sort_keys=True)
+    """The syntax trees of every module under `folders` and the numerical packages' versions.
+    A folder is named by its last component, not its absolute path: the same code in another
+    checkout (a second clone sharing the store) replays the same records."""
+    parts = [(folder.name, store.source_version(folder, sorted(
+        str(f.relative_to(folder)) for f in folder.rglob("*.py")))) for folder in folders]
+    packages = {name: metadata.version(name) for name in PACKAGES}
+    return json.dumps({"folders": parts, "packages": packages}, sort_keys=True)
 
 
 def root() -> Path:

@@ -5,6 +5,8 @@ recall."""
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 import torch
 from transformers import GPT2Config, GPT2LMHeadModel
@@ -146,6 +148,10 @@ def test_a_known_answer_is_computed_once_per_model_and_code_then_replayed(store_
 
     known.remembered({**case, "model": "thr-tiny-s0-n0.05-4567"}, claims, judge, answer)
     assert len(computed) == 2  # another reference model
+    elsewhere = tmp_path / "second-clone" / "claims"  # the same code in another checkout
+    shutil.copytree(claims, elsewhere)
+    assert known.remembered(case, elsewhere, judge, answer) == first
+    assert len(computed) == 2  # replayed: the key holds the code, not where it lies
     (claims / "test_c.py").write_text("THRESHOLD = 2\n")
     remember._code.cache_clear()
     known.remembered(case, claims, judge, answer)
