@@ -3,14 +3,18 @@ render the report, run in parallel. Every model here trains in a second or two."
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
+import runpy
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from suite.store import StoredModel
 
@@ -18,26 +22,34 @@ ROOT = Path(__file__).resolve().parents[2]
 pytest_plugins = ["pytester"]
 
 
-def _run(*args: str, cwd: Path = ROOT, env_extra: dict[str, str] | None = None,
-         timeout: int = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, *args], capture_output=True, text=True, cwd=cwd,
-                          env={**os.environ, **(env_extra or {})}, timeout=timeout)
-
-
 @pytest.fixture(scope="module")
 def own_model(tmp_path_factory) -> Path:
     """A checkpoint from examples/own_training_loop.py: plain torch + transformers, not the
     suite's loop, exported as the README documents."""
     out = tmp_path_factory.mktemp("own") / "my-gpt2"
-    done = _run(str(ROOT / "examples" / "own_training_loop.py"), str(out), "--steps", "60")
-    assert done.returncode == 0, done.stderr
+    _own_training_loop(str(out), "--steps", "60")
     return out
+
+
+def _own_training_loop(*args: str) -> str:
+    """examples/own_training_loop.py run as a script (`__main__`, its own argv) in this process,
+    the global torch RNG restored after it: its stdout (issue 13: a spawn costs seconds of
+    imports). A failure raises here, with the script's traceback."""
+    script = ROOT / "examples" / "own_training_loop.py"
+    argv, printed = sys.argv, io.StringIO()
+    sys.argv = [str(script), *args]
+    try:
+        with torch.random.fork_rng(), contextlib.redirect_stdout(printed):
+            runpy.run_path(str(script), run_name="__main__")
+    finally:
+        sys.argv = argv
+    return printed.getvalue()
 
 
 def _judge_memorize_later(pytester, model_dir: Path, report: Path) -> pytest.RunResult:
     """The claims folder judged on model_dir, as `memsuite run --model-dir` does, inside this
-    process (issue 13: a spawned run costs seconds of imports; the CLI's own run path is
-    spawned once, in test_cli_lists_claims_and_rerenders_a_report)."""
+    process (issue 13: a spawned run costs seconds of imports; the CLI's run path is
+    test_cli_lists_claims_and_rerenders_a_report's)."""
     return pytester.runpytest_inprocess(str(ROOT / "claims"), "-p", "no:cacheprovider", "-q",
                                         "--model-dir", str(model_dir), "-k", "memorize_later",
                                         "--report", str(report))
@@ -70,10 +82,8 @@ def test_a_llama_from_a_plain_loop_loads_with_its_tokenizer_and_is_judged(tmp_pa
     """A Llama trained with a plain transformers loop and saved with save_pretrained (model and
     tokenizer) is judged through --model-dir like a GPT-2."""
     out = tmp_path / "my-llama"
-    made = _run(str(ROOT / "examples" / "own_training_loop.py"), str(out), "--steps", "60",
-                "--arch", "llama")
-    assert made.returncode == 0, made.stderr
-    assert "(clean answer: " in made.stdout  # it loaded back and answered through generate
+    made = _own_training_loop(str(out), "--steps", "60", "--arch", "llama")
+    assert "(clean answer: " in made  # it loaded back and answered through generate
     assert json.loads((out / "config.json").read_text())["model_type"] == "llama"
     StoredModel(out).validate()
     report = tmp_path / "report"
@@ -177,9 +187,11 @@ def test_baseline_passes_an_equally_good_model_and_fails_a_planted_regression(
 
 
 def test_parallel_workers_train_a_shared_model_once_and_the_report_gathers_them(
-        pytester, recipe_dir, monkeypatch):
+        pytester, recipe_dir, monkeypatch, capfd):
     """Four tests on two xdist workers ask for the same model: the store's lock lets one
-    train it; the others load it. The controller's report holds every worker's verdicts."""
+    train it; the others load it. The controller's report holds every worker's verdicts.
+    The controller runs in this process, the workers in their own (issue 13: a spawn costs
+    seconds of imports); they write to this process's stderr, which capfd reads."""
     pytest.importorskip("xdist")
     log = pytester.path / "log"
     log.mkdir()
@@ -201,10 +213,10 @@ def test_parallel_workers_train_a_shared_model_once_and_the_report_gathers_them(
             judge.require(CLAIM, trained, "learned")
     """)
     report = pytester.path / "report"
-    result = pytester.runpytest_subprocess("-n", "2", "--report", str(report))
+    result = pytester.runpytest_inprocess("-n", "2", "--report", str(report))
     result.assert_outcomes(skipped=4)
     # the training worker's progress reaches the terminal through xdist
-    shown = result.stdout.str() + result.stderr.str()
+    shown = result.stdout.str() + result.stderr.str() + capfd.readouterr().err
     assert "[thr-micro seed 0] step 30/30" in shown and "[memsuite] trained thr-micro" in shown
     runs = [p.name for p in log.iterdir()]
     assert len(runs) == 4 and len({r.split("-")[0] for r in runs}) == 2, runs
@@ -216,8 +228,9 @@ def test_parallel_workers_train_a_shared_model_once_and_the_report_gathers_them(
 
 
 def test_cli_lists_claims_and_rerenders_a_report(tmp_path, capsys):
-    # ls and report run main() in this process; run stays a process of its own, since it
-    # starts pytest (issue 13: each spawn costs seconds of imports)
+    # main() in this process: ls and run start pytest inside it, as `memsuite` does (issue 13:
+    # a spawn costs seconds of imports; the entry point itself is spawned in
+    # test_cli_train_prints_one_json_object_and_loads_the_second_time)
     from suite.run.cli import main
 
     assert main(["ls"]) == 0
@@ -226,9 +239,9 @@ def test_cli_lists_claims_and_rerenders_a_report(tmp_path, capsys):
         assert claim in listed
     assert main(["report", str(tmp_path / "nowhere")]) == 2
     assert "no such results file" in capsys.readouterr().err
-    nothing = _run("-m", "suite", "run", "-k", "no_such_claim_anywhere", "--quiet")
-    assert nothing.returncode == pytest.ExitCode.NO_TESTS_COLLECTED
-    assert "no claim test matches -k 'no_such_claim_anywhere'" in nothing.stderr
+    nothing = main(["run", "-k", "no_such_claim_anywhere", "--quiet"])
+    assert nothing == pytest.ExitCode.NO_TESTS_COLLECTED
+    assert "no claim test matches -k 'no_such_claim_anywhere'" in capsys.readouterr().err
 
 
 def _chromium() -> str | None:
