@@ -182,23 +182,50 @@ print(s.trained_seconds > 0, flush=True)
 """
 
 
-def test_two_processes_asking_for_one_model_train_it_once(store_dir):
-    code = _CHILD.format(root=str(ROOT), steps=60)
-    env = dict(os.environ, MEMSUITE_STORE=str(store_dir))
-    procs = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, env=env,
-                              text=True) for _ in range(2)]
-    outs = sorted(p.communicate(timeout=120)[0].strip() for p in procs)
+@dataclasses.dataclass(frozen=True)
+class Children:
+    """Processes that ask a store for a micro model: two for one model in `shared`, and one
+    training a long run in `killed`, there to be killed."""
+
+    shared: Path
+    askers: tuple[subprocess.Popen, ...]
+    killed: Path
+    long_run: subprocess.Popen
+
+
+@pytest.fixture(scope="module")
+def children(tmp_path_factory):
+    """All three processes start at once, one thread each, so their seconds of imports overlap
+    (issue 13: a spawn costs seconds of imports; the two tests below share them)."""
+    shared, killed = tmp_path_factory.mktemp("shared"), tmp_path_factory.mktemp("killed")
+
+    def start(store_root: Path, steps: int, **pipes) -> subprocess.Popen:
+        env = dict(os.environ, MEMSUITE_STORE=str(store_root), OMP_NUM_THREADS="1")
+        return subprocess.Popen([sys.executable, "-c", _CHILD.format(root=str(ROOT), steps=steps)],
+                                env=env, text=True, **pipes)
+
+    procs = Children(shared, tuple(start(shared, 60, stdout=subprocess.PIPE) for _ in range(2)),
+                     killed, start(killed, 100_000, stderr=subprocess.DEVNULL))
+    yield procs
+    for proc in (*procs.askers, procs.long_run):
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_two_processes_asking_for_one_model_train_it_once(children):
+    outs = sorted(p.communicate(timeout=120)[0].strip() for p in children.askers)
     assert outs == ["False", "True"]
+    assert len([p for p in children.shared.iterdir() if not p.name.startswith(".")]) == 1
 
 
-def test_killed_training_leaves_no_entry_and_no_temporary_files(store_dir):
-    code = _CHILD.format(root=str(ROOT), steps=100_000)
-    env = dict(os.environ, MEMSUITE_STORE=str(store_dir))
-    proc = subprocess.Popen([sys.executable, "-c", code], env=env, stderr=subprocess.DEVNULL)
+def test_killed_training_leaves_no_entry_and_no_temporary_files(children):
+    store_dir, proc = children.killed, children.long_run
     deadline = time.time() + 60
     while not (store_dir / ".locks").exists() and time.time() < deadline:
         time.sleep(0.1)
     time.sleep(2.0)  # well into training
+    assert proc.poll() is None, "the long run ended before it could be killed"
     proc.send_signal(signal.SIGTERM)
     proc.wait(timeout=30)
     assert [p.name for p in store_dir.iterdir() if not p.name.startswith(".")] == []
