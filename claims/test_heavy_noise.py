@@ -33,16 +33,12 @@ def _heavy_noise_items(judge, claim, trained):
     return share, model, items
 
 
-_probes: dict = {}
-
-
 def _probed(trained, model, items, which: str = "trained", differing_only: bool = False):
     """The probes of `model` on `items`, fitted once per stored model (v2, v3 and v4 share
     them), counted over every answer position or only where the labels differ."""
-    if (trained.key, which) not in _probes:
-        _probes[(trained.key, which)] = measures.probe_hits(
-            model, trained.data.clean[:N_PROBE_TRAIN], items, trained.data.vocab)
-    return _probes[(trained.key, which)].counted(items, trained.data.vocab, differing_only)
+    hits = measures.probe_hits_of(f"{trained.key}:{which}", model,
+                                  trained.data.clean[:N_PROBE_TRAIN], items, trained.data.vocab)
+    return hits.counted(items, trained.data.vocab, differing_only)
 
 
 CLEAN_STRUCTURE = Claim(

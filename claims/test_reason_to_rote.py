@@ -176,25 +176,28 @@ def test_clean_label_decodable(trained, decoder, judge):
     _clean_label_decodable(CLEAN_LABEL_DECODABLE, trained, decoder, judge, differing_only=False)
 
 
-def _decoded(model, items, data, decoder: str, differing_only: bool):
+def _decoded(trained, which: str, model, items, decoder: str, differing_only: bool):
+    """The clean label decoded from `model` (`which` of trained's: "trained", "random model");
+    the probes are fitted once per model and items (v1, v3 and v4 count the same fit)."""
+    data = trained.data
     if decoder == "lens":
         return measures.lens_decodability(model, items, data.vocab, differing_only=differing_only)
-    return measures.probe_decodability(model, data.clean[:N_PROBE_TRAIN], items, data.vocab,
-                                       differing_only=differing_only)
+    hits = measures.probe_hits_of(f"{trained.key}:{which}", model, data.clean[:N_PROBE_TRAIN],
+                                  items, data.vocab)
+    return hits.counted(items, data.vocab, differing_only)
 
 
 def _clean_label_decodable(claim, trained, decoder, judge, differing_only: bool,
                            capacity_control: bool = False) -> None:
     judge.require(claim, trained, *MECHANISM, "deep", variant=decoder)
     model, items = judge.require_memorized(claim, trained, variant=decoder)
-    data = trained.data
-    d = _decoded(model, items, data, decoder, differing_only)
+    d = _decoded(trained, "trained", model, items, decoder, differing_only)
     clean, control = d.shares()
     measured = {"clean_minus_control_share": _paired(clean, control),
                 "clean_share": ItemMean(clean.numpy()), "control_share": ItemMean(control.numpy())}
     if capacity_control:
-        random_clean, _ = _decoded(measures.random_model_like(model), items, data, decoder,
-                                   differing_only).shares()
+        random_clean, _ = _decoded(trained, "random model", measures.random_model_like(model),
+                                   items, decoder, differing_only).shares()
         measured["clean_minus_random_model_share"] = _paired(clean, random_clean)
         measured["random_model_share"] = ItemMean(random_clean.numpy())
     judge(

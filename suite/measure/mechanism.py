@@ -118,13 +118,20 @@ def probe_hits(model: torch.nn.Module, train_items: Sequence[Item], items: Seque
     return ProbeHits(hit, hit_control, test.targets)
 
 
-def probe_decodability(model: torch.nn.Module, train_items: Sequence[Item],
-                       items: Sequence[Item], vocab: Vocab, seed: int = 0,
-                       differing_only: bool = False) -> Decodability:
-    """probe_hits counted per item (differing_only: only where the labels differ, and a
-    control hit only where the control token differs from the training label too)."""
-    return probe_hits(model, train_items, items, vocab, seed).counted(items, vocab,
-                                                                       differing_only)
+_fitted_hits: dict = {}
+
+
+def probe_hits_of(name: str, model: torch.nn.Module, train_items: Sequence[Item],
+                  items: Sequence[Item], vocab: Vocab, seed: int = 0) -> ProbeHits:
+    """probe_hits of the model `name` stands for (a stored model's key, and which of its models:
+    "<key>:trained", "<key>:random model"), fitted once per process for the same items and seed.
+    Claim versions that count one set of probes differently (rr.clean_label_decodable v1, v3
+    and v4; coexist.clean_structure_survives_heavy_noise v2 to v4) share the fit: the same
+    hits as fitting again, since the fit is deterministic (issue 13: analyses batched)."""
+    key = (name, tuple(train_items), tuple(items), seed)
+    if key not in _fitted_hits:
+        _fitted_hits[key] = probe_hits(model, train_items, items, vocab, seed)
+    return _fitted_hits[key]
 
 
 @dataclass(frozen=True)
