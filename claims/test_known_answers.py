@@ -845,7 +845,7 @@ def _written_curvature(monkeypatch, facts_lost: float, reasoning_lost: float) ->
     """curvature_sweep.sweep answers with written hits at every kept mass: the unedited model
     right on every item, the edited one missing a seeded `facts_lost` share of the atomic facts
     and every two-hop item that rests on a missed fact or, with chance `reasoning_lost`, not."""
-    def sweep(model, data, memorized, keep_mass):
+    def sweep(model, data, memorized, keep_mass, name=None):
         rng = random.Random(0)
         lost = {it.prompt for it in data.atomic if rng.random() < facts_lost}
         heldout = torch.tensor([not any(f in lost for f in curv._facts_of(it))

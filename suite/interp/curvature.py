@@ -21,6 +21,7 @@ from __future__ import annotations
 import copy
 import math
 from dataclasses import dataclass
+from functools import cached_property
 
 import torch
 
@@ -33,6 +34,13 @@ class Factors:
     A: torch.Tensor  # [d_in, d_in]
     G: torch.Tensor  # [d_out, d_out]
     tokens: int
+
+    @cached_property
+    def eigen(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(a, U_A, g, U_G) in float64: computed once, read by every edit of a sweep."""
+        a, ua = torch.linalg.eigh(self.A.double())
+        g, ug = torch.linalg.eigh(self.G.double())
+        return a, ua, g, ug
 
 
 def kfac_factors(model: torch.nn.Module, batch: Batch, fisher: str = "empirical",
@@ -93,8 +101,7 @@ def kfac_edit(weight: torch.Tensor, factors: Factors, keep_mass: float) -> Edite
     if not 0.0 < keep_mass <= 1.0:
         raise ValueError(f"keep_mass must lie in (0, 1], got {keep_mass}")
     w = weight.detach().double()
-    a, ua = torch.linalg.eigh(factors.A.double())
-    g, ug = torch.linalg.eigh(factors.G.double())
+    a, ua, g, ug = factors.eigen
     curvature = a.clamp_min(0)[:, None] * g.clamp_min(0)[None, :]
     flat = curvature.flatten()
     order = torch.argsort(flat, descending=True)

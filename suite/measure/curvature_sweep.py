@@ -24,11 +24,29 @@ class Sweep:
     n_memorized: int
 
 
+_factors: dict = {}
+
+
+def _training_factors(model: torch.nn.Module, data: TaskData,
+                      name: str | None) -> dict[str, curvature.Factors]:
+    if name is None:
+        return curvature.kfac_factors(model, encode(data.train, data.vocab))
+    key = (name, tuple(data.train))
+    if key not in _factors:
+        _factors[key] = curvature.kfac_factors(model, encode(data.train, data.vocab))
+    return _factors[key]
+
+
 def sweep(model: torch.nn.Module, data: TaskData, memorized: Sequence[Item],
-          keep_mass: Sequence[float]) -> Sweep:
+          keep_mass: Sequence[float], name: str | None = None) -> Sweep:
     """K-FAC factors from the training items, then every edit in `keep_mass`, scored on the
-    memorized items (against their noisy labels), the held-out items and the atomic facts."""
-    factors = curvature.kfac_factors(model, encode(data.train, data.vocab))
+    memorized items (against their noisy labels), the held-out items and the atomic facts.
+
+    With `name` (the key of the stored model `model` is) the factors are computed once per
+    process for that model and data: every sweep of a model (v1's and v2's kept masses, and
+    their known answers) edits in the same factors, which are deterministic for one model and
+    data (issue 13: analyses batched)."""
+    factors = _training_factors(model, data, name)
     sets = {"memorized": encode(memorized, data.vocab, "label"),
             "heldout": encode(data.heldout, data.vocab)}
     if data.atomic:
