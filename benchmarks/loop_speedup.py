@@ -83,25 +83,30 @@ def spread(values: list[float], fmt: str) -> str:
     return mid if len(values) == 1 else f"{mid} ({fmt.format(min(values))}-{fmt.format(max(values))})"
 
 
+def ms_per_step(run: dict) -> float:
+    return 1e3 * run["seconds"] / run["curve"][-1]["step"]
+
+
 def row(label: str, rounds: list[dict[str, dict]]) -> str:
+    """One variant's table cells over the rounds; its ratios are paired with the same round's base."""
     runs = [r[label] for r in rounds]
     gates = [to_gates(run) for run in runs]
+    base_gates = [to_gates(r["base"]) for r in rounds]
     steps = sorted({step for step, _ in gates}, key=lambda s: (s is None, s))
     reached = [seconds for _, seconds in gates if seconds is not None]
     if steps == [None]:
         at_gates = "not met"
     else:
-        at_gates = f"{spread(reached, '{:.0f}')} s at step {'/'.join(str(s) for s in steps)}"
+        named = "/".join("not met" if s is None else str(s) for s in steps)
+        at_gates = f"{spread(reached, '{:.0f}')} s at step {named}"
         if len(steps) > 1:
             at_gates += " (steps differ between rounds)"
     total = spread([run["seconds"] for run in runs], "{:.0f}") + " s"
-    per_step = spread([1e3 * run["seconds"] / run["curve"][-1]["step"] for run in runs], "{:.1f}")
-    ratios = [b / s for (_, b), (_, s) in zip((to_gates(r["base"]) for r in rounds), gates)
-              if b and s]
-    step_ratios = [
-        (r["base"]["seconds"] / r["base"]["curve"][-1]["step"])
-        / (r[label]["seconds"] / r[label]["curve"][-1]["step"]) for r in rounds]
-    return (f"{at_gates} | {total} ({runs[0]['curve'][-1]['step']}) | {per_step} | "
+    last_steps = "/".join(str(s) for s in sorted({run["curve"][-1]["step"] for run in runs}))
+    ratios = [b / s for (_, b), (_, s) in zip(base_gates, gates) if b and s]
+    step_ratios = [ms_per_step(r["base"]) / ms_per_step(r[label]) for r in rounds]
+    return (f"{at_gates} | {total} ({last_steps}) | "
+            f"{spread([ms_per_step(run) for run in runs], '{:.1f}')} | "
             f"{spread(step_ratios, '{:.2f}x')} | {spread(ratios, '{:.2f}x')}")
 
 
