@@ -667,21 +667,19 @@ def test_intermediate_patching_changes_memory_v3(trained, judge):
         kept, cf, same = counterfactuals.thr_sources(items, data)
         fit, _ = _bridge_split(data)
         site = _bridge_probe(trained, model, items, positions=(2,)).site
-        erasers = {(2,): measures.intermediate_eraser(model, fit, data.vocab, site, 2,
-                                                      measures.bridges(fit)).removed}
+        erasers = {(2,): measures.intermediate_erasers(
+            model, fit, data.vocab, [site], {2: measures.bridges(fit)})[(site, 2)].removed}
         candidates = [(site, [(2,)] * len(kept), erasers)]
     else:
         kept, cf, same, columns = counterfactuals.fda_sources(items, data.spec)
         fit = data.clean[:N_PROBE_TRAIN]
         at = {c: counterfactuals.fda_column_positions(data.spec, c)[1] for c in set(columns)}
         positions = [(at[c],) for c in columns]
-        candidates = []
-        for site in measures.early_sites(model):
-            erasers = {(at[c],): measures.intermediate_eraser(
-                model, fit, data.vocab, site, at[c],
-                torch.tensor([it.intermediates["column_sums"][c] for it in fit])).removed
-                for c in at}
-            candidates.append((site, positions, erasers))
+        sites = measures.early_sites(model)
+        fitted = measures.intermediate_erasers(model, fit, data.vocab, sites, {
+            at[c]: torch.tensor([it.intermediates["column_sums"][c] for it in fit]) for c in at})
+        candidates = [(site, positions, {(at[c],): fitted[(site, at[c])].removed for c in at})
+                      for site in sites]
     _judge_patching(judge, INTERMEDIATE_PATCHING_V3, trained, len(kept),
                     [measures.intermediate_patch(model, kept, cf, same, data.vocab, site,
                                                  positions, erasers)

@@ -98,13 +98,33 @@ def _strip_docstrings(tree: ast.AST) -> ast.AST:
     return tree
 
 
+def _unchanged_since(path: Path) -> tuple[str, int, int, int]:
+    """What identifies a file's content within one process without reading it: a rewrite changes
+    its modification time (ns) or size, a replacement its inode."""
+    st = path.stat()
+    return (str(path), st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+# Per-process memos of what reading a file yields, keyed by _unchanged_since: every claim asks
+# for its model's key (the training source, parsed) and every load verifies the entry's
+# checksums (about 100 MB with checkpoints); a file that changes is read again.
+_syntax: dict[tuple[str, int, int, int], bytes] = {}
+_digests: dict[tuple[str, int, int, int], str] = {}
+
+
+def _syntax_of(path: Path) -> bytes:
+    mark = _unchanged_since(path)
+    if mark not in _syntax:
+        _syntax[mark] = ast.dump(_strip_docstrings(ast.parse(path.read_text()))).encode()
+    return _syntax[mark]
+
+
 def source_version(folder: Path, files: Iterable[str]) -> str:
     """Hash of the given source files under `folder`, ignoring comments, docstrings and
     layout."""
     h = hashlib.sha256()
     for rel in files:
-        tree = _strip_docstrings(ast.parse((folder / rel).read_text()))
-        h.update(rel.encode() + ast.dump(tree).encode())
+        h.update(rel.encode() + _syntax_of(folder / rel))
     return h.hexdigest()[:16]
 
 
@@ -133,11 +153,14 @@ def entry_name(recipe: Recipe) -> str:
 
 
 def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+    mark = _unchanged_since(path)
+    if mark not in _digests:
+        h = hashlib.sha256()
+        with path.open("rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+        _digests[mark] = h.hexdigest()
+    return _digests[mark]
 
 
 def _write_json(path: Path, obj: Any) -> None:

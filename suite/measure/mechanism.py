@@ -179,13 +179,18 @@ def override_layers(model: torch.nn.Module, items: Sequence[Item], vocab: Vocab,
                     score_decodable, tuple(resid_sites(model)[first_site:]))
 
 
+def prompt_activations(model: torch.nn.Module, items: Sequence[Item],
+                       vocab: Vocab) -> dict[str, torch.Tensor]:
+    """{site: [N, T, D]} residual stream at every residual site and prompt position, from one
+    forward pass: callers that read several positions of the same items slice this once."""
+    return run_capture(model, encode(items, vocab, "clean").ids, resid_sites(model))
+
+
 def prompt_features(model: torch.nn.Module, items: Sequence[Item], vocab: Vocab,
                     position: int) -> dict[str, torch.Tensor]:
     """{site: [N, D]} residual stream at prompt position `position` (e.g. THR: 1 = r1, 2 = r2;
     FDA: an operand digit)."""
-    batch = encode(items, vocab, "clean")
-    acts = run_capture(model, batch.ids, resid_sites(model))
-    return {s: a[:, position] for s, a in acts.items()}
+    return {s: a[:, position] for s, a in prompt_activations(model, items, vocab).items()}
 
 
 def bridges(items: Sequence[Item]) -> torch.Tensor:
@@ -212,14 +217,15 @@ def bridge_probe(model: torch.nn.Module, fit_items: Sequence[Item], select_items
     best = None
     by_site: dict[str, float] = {}
     y_fit, y_sel, y = bridges(fit_items), bridges(select_items), bridges(items)
+    a_fit = prompt_activations(model, fit_items, vocab)
+    a_sel = prompt_activations(model, select_items, vocab)
     for position in positions:
-        f_fit = prompt_features(model, fit_items, vocab, position)
-        f_sel = prompt_features(model, select_items, vocab, position)
         for site in resid_sites(model):
-            acc = probes.train_probe(f_fit[site], y_fit).accuracy(f_sel[site], y_sel)
+            f_fit = a_fit[site][:, position]
+            acc = probes.train_probe(f_fit, y_fit).accuracy(a_sel[site][:, position], y_sel)
             by_site[f"{site}@{position}"] = acc
             if best is None or acc > best[0]:
-                best = (acc, site, position, f_fit[site])
+                best = (acc, site, position, f_fit)
     assert best is not None
     acc, site, position, f_site = best
     f_items = prompt_features(model, items, vocab, position)[site]
@@ -308,10 +314,15 @@ def intermediate_patch(model: torch.nn.Module, items: Sequence[Item],
     return PatchOutcome(site, changed, changed_same)
 
 
-def intermediate_eraser(model: torch.nn.Module, items: Sequence[Item], vocab: Vocab, site: str,
-                        position: int, labels: torch.Tensor) -> erasure.Eraser:
-    """LEACE for an intermediate's `labels` [N] at (site, position), fitted on `items`."""
-    return erasure.leace(prompt_features(model, items, vocab, position)[site], labels)
+def intermediate_erasers(model: torch.nn.Module, items: Sequence[Item], vocab: Vocab,
+                         sites: Sequence[str], labels_at: dict[int, torch.Tensor]
+                         ) -> dict[tuple[str, int], erasure.Eraser]:
+    """{(site, position): LEACE} for an intermediate's labels [N] at each prompt position of
+    `labels_at` (position -> labels; FDA: a column sum at its b digit), at each of `sites`,
+    fitted on `items` from one forward pass."""
+    acts = prompt_activations(model, items, vocab)
+    return {(site, position): erasure.leace(acts[site][:, position], labels)
+            for site in sites for position, labels in labels_at.items()}
 
 
 def transfer_rates(model: torch.nn.Module, items: Sequence[Item], vocab: Vocab,

@@ -161,12 +161,20 @@ def plant_recall(base: torch.nn.Module, items: Sequence[Item], vocab: Vocab, dep
         hidden = (output[0] if isinstance(output, tuple) else output).clone()
         entering = (args[0] if args else kwargs["hidden_states"]) if depth == "late" else hidden
         raised = flagged(entering) if flag else None
+        rows, cols, tokens = [], [], []  # one indexed add for the batch, not one per token
         for row, k in enumerate(key(entering, seen["ids"])):
             label = table.get(k) if k is not None else None
             if raised is not None and not raised[row]:
                 continue
             for j, token in enumerate(label or ()):
-                hidden[row, prompt_length - 1 + j] += PLANT_SCALE * directions[token]
+                rows.append(row)
+                cols.append(prompt_length - 1 + j)
+                tokens.append(token)
+        if rows:
+            on = hidden.device
+            at = (torch.tensor(rows, device=on), torch.tensor(cols, device=on))
+            hidden.index_put_(at, PLANT_SCALE * directions[torch.tensor(tokens, device=on)],
+                              accumulate=True)
         return (hidden,) + tuple(output[1:]) if isinstance(output, tuple) else hidden
 
     # seeded apart from the claims' own random controls (seed 0), which must not find it

@@ -163,6 +163,20 @@ def test_corrupt_entry_is_reported_and_retrained(store_dir, recwarn):
         store.verify_entry(again.path)
 
 
+def test_a_file_rewritten_after_verification_is_checked_again(store_dir):
+    """Checksums are remembered per process while a file is untouched; a rewrite of the same
+    size (a flipped byte) is still caught."""
+    entry = store.get_or_train(micro_recipe(), progress=False)
+    store.verify_entry(entry.path)
+    curve = entry.path / "curve.json"
+    text = curve.read_text()
+    time.sleep(0.05)  # a later modification time, whatever the file system's resolution
+    curve.write_text(text.replace("0", "1", 1))
+    assert len(curve.read_text()) == len(text)
+    with pytest.raises(store.CorruptEntry, match="curve.json does not match"):
+        store.verify_entry(entry.path)
+
+
 def test_refresh_retrains_entries_older_than_the_given_time(store_dir):
     recipe = micro_recipe()
     store.get_or_train(recipe, progress=False)

@@ -119,7 +119,9 @@ def test_mlp_plant_recalls_through_its_own_neurons_only(base, data):
                                atol=1e-5, rtol=1e-5)
 
 
-def test_a_known_answer_is_computed_once_per_model_and_code_then_replayed(store_dir, tmp_path):
+def test_a_known_answer_is_computed_once_per_model_and_code_then_replayed(store_dir, tmp_path,
+                                                                         monkeypatch):
+    monkeypatch.delenv("MEMSUITE_REMEMBER", raising=False)  # the run's setting is not this test's
     from suite.judge.claim import Verdict
     from suite.judge.session import Judge
     from suite import remember
