@@ -171,7 +171,6 @@ def test_probe_finds_a_planted_variable_and_the_shuffled_control_does_not():
     assert (probe.rank(x[400:], y[400:]) == 0).float().mean() == probe.accuracy(x[400:], y[400:])
 
 
-
 def test_a_probe_is_fitted_once_per_content_of_its_inputs(monkeypatch):
     fits = []
     fit = probes._fit
@@ -188,6 +187,7 @@ def test_a_probe_is_fitted_once_per_content_of_its_inputs(monkeypatch):
     probes.train_probe(x[:400], y[:400], l2=1e-2)
     assert len(fits) == 4 and other is not first
     assert torch.equal(first.weight, fit(x[:400].float(), y[:400], 1e-3, 200).weight)
+
 
 def test_erasure_drops_a_planted_variable_to_chance_and_random_subspace_does_not():
     x, y = planted()
