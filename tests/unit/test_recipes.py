@@ -51,9 +51,12 @@ def test_the_shipped_regime_recipes_are_their_base_with_the_declared_changes(mon
         derived, parent = recipes.load(name), recipes.load(base)
         assert derived.regime == regime and parent.regime == ""
         assert derived.scale == parent.scale
-        # the FDA regimes keep the 2 blocks they were measured on (fda-tiny has 3): the one
-        # declared difference in the model
-        kept = 2 if base == "fda-tiny" else parent.model.n_layer
-        assert derived.model == dataclasses.replace(parent.model, n_layer=kept)
+        # the FDA regimes keep the 2 blocks and GPT-2's MLP width they were measured on
+        # (fda-tiny has 3 blocks of width 256): the declared differences in the model
+        if base == "fda-tiny":
+            kept = dataclasses.replace(parent.model, n_layer=2, mlp_width=512)
+        else:
+            kept = parent.model
+        assert derived.model == kept
     assert recipes.load("coexist-fda-tiny").task.noise == 0.5
     assert recipes.load("zhang-fda-tiny").task.noise == 1.0
