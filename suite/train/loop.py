@@ -8,7 +8,8 @@ Batch.read_prefix; the prompt is context, not target). Every
 `eval_every` steps it scores exact match on each split and keeps a copy of the weights, so the
 saved curve and checkpoints locate when the model generalizes and when it starts to recall noisy
 labels (M_pre). A recipe with a stopping rule (TrainSpec.stop_after) ends the run once the gates have held at
-1 + stop_after evaluations in a row, instead of at `steps`, so the stored model meets them. Batches come from a seeded permutation per epoch; the same seed gives the same
+1 + stop_after evaluations in a row, instead of at `steps`, so the stored model meets them (for a
+heavy-noise regime, TrainSpec.stop_on = "memorized": noisy recall's gate alone). Batches come from a seeded permutation per epoch; the same seed gives the same
 batches, initial weights and so the same model (float32 on CPU).
 
 This module (with the tasks, batching and recipes) is what the store hashes into a model's key:
@@ -186,7 +187,7 @@ def train(
         if spec.stop_after is None:
             return False
         return dynamics.gates_held(curve, len(data.heldout), len(data.noisy), spec.stop_level,
-                                   spec.stop_after + 1)
+                                   spec.stop_after + 1, gates=spec.stop_on)
 
     checkpoint(0)
     for step in range(1, spec.steps + 1):

@@ -22,6 +22,7 @@ from typing import Any
 
 from suite import shipped
 from suite.tasks import spec_from_dict, spec_to_dict, unknown
+from suite.train.dynamics import STOP_GATES
 
 SCALES = ("tiny", "small", "paper")
 REGIMES = ("", "zhang", "coexist")
@@ -81,10 +82,15 @@ class TrainSpec:
     # the gates holding that long, so the stored model meets them. None trains all `steps`.
     stop_level: float = 0.9
     stop_after: int | None = None
+    # What the rule waits for (suite.train.dynamics.STOP_GATES): "gates" as above, or
+    # "memorized", noisy recall's bound alone, for a regime whose claims need memorized items
+    stop_on: str = "gates"
 
     def __post_init__(self) -> None:
         if self.stop_after is not None and self.stop_after < 0:
             raise ValueError(f"stop_after must be >= 0 or absent, got {self.stop_after}")
+        if self.stop_on not in STOP_GATES:
+            raise ValueError(f"stop_on must be one of {STOP_GATES}, got {self.stop_on!r}")
         if not 0.0 < self.stop_level <= 1.0:
             raise ValueError(f"stop_level must be in (0, 1], got {self.stop_level}")
         if self.schedule not in ("constant", "cosine"):

@@ -87,11 +87,27 @@ def test_stopping_rule_needs_both_wilson_bounds_and_m_pre_behind_them():
     assert not dynamics.gates_held(later[:2], level=0.92, evaluations=3, **n)
 
 
+def test_a_memorization_stop_asks_noisy_recall_alone():
+    n = {"n_heldout": 1000, "n_noisy": 100}
+    curve = [  # a heavy-noise run: held-out stays low, no M_pre, the noisy labels are learned
+        {"step": 0, "heldout_acc": 0.0, "noisy_recall": 0.0},
+        {"step": 10, "heldout_acc": 0.02, "noisy_recall": 0.93},  # bound 0.862: not yet
+        {"step": 20, "heldout_acc": 0.02, "noisy_recall": 0.99},
+        {"step": 30, "heldout_acc": 0.03, "noisy_recall": 1.0},
+    ]
+    assert dynamics.gates_met_step(curve, level=0.92, **n) is None
+    assert dynamics.gates_met_step(curve, level=0.92, gates="memorized", **n) == 20
+    assert dynamics.gates_held(curve, level=0.92, evaluations=2, gates="memorized", **n)
+    assert not dynamics.gates_held(curve, level=0.92, evaluations=3, gates="memorized", **n)
+    with pytest.raises(ValueError, match="gates must be one of"):
+        dynamics.gates_held(curve, level=0.92, evaluations=2, gates="loss", **n)
+
+
 def test_training_stops_the_declared_evaluations_after_the_gates(monkeypatch):
     recipe = micro_recipe(steps=100)
     recipe = dataclasses.replace(recipe, train=dataclasses.replace(recipe.train, stop_after=2))
     monkeypatch.setattr(dynamics, "gates_held",  # met from step 10 on; held at 3 by step 30
-                        lambda curve, *a: len([p for p in curve if p["step"] >= 10]) >= a[-1])
+                        lambda curve, *a, **k: len([p for p in curve if p["step"] >= 10]) >= a[-1])
     result = train(recipe)
     assert [p["step"] for p in result.curve] == [0, 10, 20, 30]
     assert sorted(result.checkpoints) == [0, 10, 20, 30]

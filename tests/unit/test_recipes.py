@@ -41,6 +41,9 @@ def test_inheritance_errors_name_the_problem(folder):
     (folder / "d.toml").write_text('base = "base"\nregime = "mystery"\n')
     with pytest.raises(ValueError, match="regime must be one of"):
         recipes.load("d")
+    (folder / "e.toml").write_text('base = "base"\n[train]\nstop_on = "boredom"\n')
+    with pytest.raises(ValueError, match="stop_on must be one of"):
+        recipes.load("e")
 
 
 def test_the_shipped_regime_recipes_are_their_base_with_the_declared_changes(monkeypatch):
@@ -60,3 +63,9 @@ def test_the_shipped_regime_recipes_are_their_base_with_the_declared_changes(mon
         assert derived.model == kept
     assert recipes.load("coexist-fda-tiny").task.noise == 0.5
     assert recipes.load("zhang-fda-tiny").task.noise == 1.0
+    # the heavy-noise regimes stop on memorization alone; random labels train every step
+    # (its claim reads the fit itself), as do the ordinary recipes' gates
+    assert {n: recipes.load(n).train.stop_on for n in
+            ("coexist-fda-tiny", "coexist-thr-tiny", "zhang-fda-tiny", "fda-tiny")} == \
+        {"coexist-fda-tiny": "memorized", "coexist-thr-tiny": "memorized",
+         "zhang-fda-tiny": "gates", "fda-tiny": "gates"}
