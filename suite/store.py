@@ -1,8 +1,7 @@
 """The model store: trained models kept on disk, keyed by what determines them.
 
-An entry's key hashes the resolved recipe (task spec with its seed and noise rate, model shape,
-optimizer schedule), the code that affects training (the suite's task, batching, recipe and
-training modules, compared by syntax tree so comments and docstrings do not count), the
+An entry's key hashes what determines its weights, as values (suite.train.key): the resolved
+recipe, a digest of the generated data, the syntax of the training code the loop reaches, the
 exact torch and transformers versions, and the device type and CPU thread count (which change the
 order of float sums, so the same seed trains a slightly different model). An entry is a directory:
 
@@ -51,15 +50,13 @@ from transformers import AutoConfig, AutoModelForCausalLM, PreTrainedModel
 from transformers.utils import logging as hf_logging
 
 from suite import tokenizer
-from suite.train import dynamics
+from suite.train import dynamics, key
+from suite.train.key import strip_docstrings
 from suite.train.recipes import ARCHS, Recipe
 from suite.tasks import TaskData, Vocab, VocabMismatch, generate, spec_from_dict, spec_to_dict
 from suite.train.loop import TrainResult, default_device, train
 from suite.train.progress import bar_for
 
-TRAINING_MODULES = ("tasks/base.py", "tasks/fda.py", "tasks/khop.py", "tasks/thr.py",
-                    "train/batching.py", "train/recipes.py", "train/loop.py",
-                    "train/dynamics.py", "proportion.py")  # the last two: the stopping rule
 
 
 class CorruptEntry(RuntimeError):
@@ -89,15 +86,6 @@ def store_root() -> Path:
     return Path(env).expanduser() if env else Path.home() / ".cache" / "memsuite" / "models"
 
 
-def _strip_docstrings(tree: ast.AST) -> ast.AST:
-    for node in ast.walk(tree):
-        body = getattr(node, "body", None)
-        if isinstance(body, list) and body and isinstance(body[0], ast.Expr) \
-                and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
-            node.body = body[1:] or [ast.Pass()]  # type: ignore[attr-defined]
-    return tree
-
-
 def _unchanged_since(path: Path) -> tuple[str, int, int, int]:
     """What identifies a file's content within one process without reading it: a rewrite changes
     its modification time (ns) or size, a replacement its inode."""
@@ -115,7 +103,7 @@ _digests: dict[tuple[str, int, int, int], str] = {}
 def _syntax_of(path: Path) -> bytes:
     mark = _unchanged_since(path)
     if mark not in _syntax:
-        _syntax[mark] = ast.dump(_strip_docstrings(ast.parse(path.read_text()))).encode()
+        _syntax[mark] = ast.dump(strip_docstrings(ast.parse(path.read_text()))).encode()
     return _syntax[mark]
 
 
@@ -128,24 +116,10 @@ def source_version(folder: Path, files: Iterable[str]) -> str:
     return h.hexdigest()[:16]
 
 
-def code_version() -> str:
-    """Hash of the training-relevant source."""
-    return source_version(Path(__file__).resolve().parent, TRAINING_MODULES)
-
-
 def entry_key(recipe: Recipe) -> str:
-    content = recipe.to_dict()
-    content.pop("description")
-    content.pop("name")
-    content["code"] = code_version()
-    # Exact versions: a patch release may change a kernel's reduction order or an init default.
-    content["torch"] = torch.__version__
-    content["transformers"] = transformers.__version__
-    # Float sums are reduced in a different order on another device or CPU thread count, so
-    # the same seed trains a (slightly) different model there: such models get their own key.
-    content["device"] = device().type
-    content["cpu_threads"] = torch.get_num_threads()
-    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:16]
+    """The key of `recipe`'s model on this device and thread count (suite.train.key says what
+    it hashes and why)."""
+    return key.digest(key.key_content(recipe, device().type, torch.get_num_threads()))
 
 
 def entry_name(recipe: Recipe) -> str:
@@ -209,7 +183,7 @@ def write_entry(result: TrainResult, recipe: Recipe, directory: Path) -> None:
     metrics = final_metrics(result)
     metrics.update({
         "recipe": recipe.name, "seed": recipe.task.seed, "noise": recipe.task.noise,
-        "key": entry_key(recipe), "code": code_version(), "device": result.device,
+        "key": entry_key(recipe), "code": key.weights_code_digest(), "key_scheme": key.KEY_SCHEME, "device": result.device,
         "torch": torch.__version__, "transformers": transformers.__version__,
         "created_at": time.time(),
     })

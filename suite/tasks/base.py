@@ -9,9 +9,7 @@ identical on every machine and is saved beside every model.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 SPLITS = ("clean", "noisy", "heldout", "atomic")
@@ -55,13 +53,6 @@ class Vocab:
 
     def decode(self, ids: Iterable[int]) -> tuple[str, ...]:
         return tuple(self.tokens[i] for i in ids)
-
-    def save(self, path: Path) -> None:
-        path.write_text(json.dumps({"tokens": list(self.tokens)}, indent=1))
-
-    @classmethod
-    def load(cls, path: Path) -> "Vocab":
-        return cls(tuple(json.loads(path.read_text())["tokens"]))
 
     def check_matches(self, other: "Vocab", what: str = "model") -> None:
         """Raise VocabMismatch naming the first differing token."""

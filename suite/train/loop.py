@@ -143,7 +143,7 @@ def train(
     items), `init` starts from an earlier stage's weights, and `n_positions` sizes the context
     for the longest stage. progress(step, metrics or None) is called after every step (with the
     evaluation's metrics at evaluated steps); suite.train.progress draws it. Nothing that only
-    reports lives in this module: its source is hashed into every store key."""
+    reports lives in this module: the code it reaches is hashed into every store key (suite.train.key)."""
     device = device or default_device()
     spec = recipe.train
     seed = recipe.task.seed

@@ -1,6 +1,6 @@
 """Training progress on stderr: steps, time left, and the last evaluation.
 
-Kept out of the training loop (suite.train.loop), whose source is hashed into every store key,
+Kept out of the training loop (suite.train.loop), whose reachable source is hashed into every store key,
 so a change to how progress reads never retrains a model.
 """
 

@@ -333,3 +333,33 @@ def test_the_device_is_chosen_once_and_a_missing_one_is_named(monkeypatch):
         monkeypatch.setenv("MEMSUITE_DEVICE", "cuda")
         with pytest.raises(ValueError, match="--device cuda: this machine has no CUDA device"):
             store.device()
+
+
+def test_weights_change_exactly_when_the_key_does():
+    """A 20-step micro training: a new name, description or progress display keeps the key and
+    the weights; a new learning rate, seed or noise rate changes both."""
+    import dataclasses
+    import hashlib
+
+    from suite.train.loop import train
+
+    def checksum(recipe, progress=None) -> str:
+        state = train(recipe, progress=progress).model.state_dict()
+        h = hashlib.sha256()
+        for name in sorted(state):
+            h.update(name.encode() + state[name].numpy().tobytes())
+        return h.hexdigest()
+
+    base = micro_recipe(steps=20)
+    variants = {
+        "display": (dataclasses.replace(base, name="renamed", description="another text"),
+                    lambda step, metrics: None),
+        "lr": (dataclasses.replace(base, train=dataclasses.replace(base.train, lr=1e-3)), None),
+        "seed": (micro_recipe(steps=20, seed=1), None),
+        "noise": (base.with_seed_and_noise(0, 0.3), None),
+    }
+    first = (store.entry_key(base), checksum(base))
+    same = {name: ((store.entry_key(r), checksum(r, p)) == first, store.entry_key(r) == first[0],
+                   checksum(r, p) == first[1]) for name, (r, p) in variants.items()}
+    assert same == {"display": (True, True, True), "lr": (False, False, False),
+                    "seed": (False, False, False), "noise": (False, False, False)}
