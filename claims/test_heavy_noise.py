@@ -60,6 +60,7 @@ CLEAN_STRUCTURE = Claim(
 )
 
 
+@pytest.mark.claim(CLEAN_STRUCTURE)
 @pytest.mark.task("fda", "thr", regime="coexist")
 def test_clean_structure_survives_heavy_noise(trained, judge):
     """With >= 50 % noisy labels, probes fitted on clean items decode the clean answer of
@@ -99,6 +100,7 @@ CLEAN_STRUCTURE_V3 = CLEAN_STRUCTURE.revised(
                      "a model with 0.5 % held-out accuracy); the random-model control does",
 )
 
+@pytest.mark.claim(CLEAN_STRUCTURE_V3)
 @pytest.mark.task("fda", "thr", regime="coexist")
 def test_clean_structure_survives_heavy_noise_v3(trained, judge):
     """As v2, and the probes decode the clean answer better from the trained model than from a
@@ -143,6 +145,7 @@ CLEAN_STRUCTURE_V4 = CLEAN_STRUCTURE_V3.revised(
 )
 
 
+@pytest.mark.claim(CLEAN_STRUCTURE_V4)
 @pytest.mark.task("fda", "thr", regime="coexist")
 def test_clean_structure_survives_heavy_noise_v4(trained, judge):
     """As v3, over the answer positions where the recalled label differs from the clean one."""

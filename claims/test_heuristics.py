@@ -40,6 +40,7 @@ BAG_OF_HEURISTICS = Claim(
 )
 
 
+@pytest.mark.claim(BAG_OF_HEURISTICS)
 @pytest.mark.task("fda")
 def test_bag_of_heuristics(trained, judge):
     """Most of the FDA model's high-attribution MLP neurons fire on the prompt set of one simple

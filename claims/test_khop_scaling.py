@@ -85,6 +85,7 @@ DATA_GROWS = Claim(
 )
 
 
+@pytest.mark.claim(DATA_GROWS)
 @pytest.mark.slow
 def test_data_grows_with_k(sweep_base, judge):
     """At a fixed model size, k = 3 needs more training queries than k = 2 to reach 0.9."""
@@ -106,6 +107,7 @@ DEPTH_GROWS = Claim(
 )
 
 
+@pytest.mark.claim(DEPTH_GROWS)
 @pytest.mark.slow
 def test_depth_grows_with_k(sweep_base, judge):
     """With the largest data size, k = 3 needs more blocks than k = 2 to reach 0.9."""
@@ -132,6 +134,7 @@ CURRICULUM_HELPS = Claim(
 )
 
 
+@pytest.mark.claim(CURRICULUM_HELPS)
 @pytest.mark.slow
 def test_curriculum_helps(sweep_base, judge):
     """Training two hops first (on the same graph) gets three-hop reasoning to 0.9 held-out
@@ -211,6 +214,7 @@ CURRICULUM_HELPS_V3 = CURRICULUM_HELPS.revised(
 )
 
 
+@pytest.mark.claim(DATA_GROWS_V3)
 @pytest.mark.slow
 def test_data_grows_with_k_v3(sweep_base, judge):
     """With a grid that reaches k = 3's learnable region, k = 3 needs more queries than k = 2."""
@@ -218,6 +222,7 @@ def test_data_grows_with_k_v3(sweep_base, judge):
                   DATA_GRID_V3, large_k_must_reach=True)
 
 
+@pytest.mark.claim(DEPTH_GROWS_V3)
 @pytest.mark.slow
 def test_depth_grows_with_k_v3(sweep_base, judge):
     """With the largest data size, k = 3 needs more blocks than k = 2 (where k = 3 is learned)."""
@@ -225,6 +230,7 @@ def test_depth_grows_with_k_v3(sweep_base, judge):
                   DATA_GRID_V3, large_k_must_reach=True)
 
 
+@pytest.mark.claim(CURRICULUM_HELPS_V3)
 @pytest.mark.slow
 def test_curriculum_helps_v3(sweep_base, judge):
     """Two hops first, then three, reaches 0.9 on three hops in fewer total steps."""

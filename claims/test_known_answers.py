@@ -230,6 +230,7 @@ def sum_keyed_recall(stored) -> Subject:
                    plant_recall(pre, data.noisy, data.vocab, "late", key=computed_sum))
 
 
+@pytest.mark.claim(rr.INTERMEDIATE_PATCHING)
 @pytest.mark.parametrize("task, plant, planted", [
     ("thr", bridge_keyed_recall, True), ("thr", late_recall, False),
     ("fda", sum_keyed_recall, True), ("fda", late_recall, False)],
@@ -254,6 +255,7 @@ PATCHING_V3_FDA_DEFECT = pytest.mark.xfail(
     "digit positions) detects this plant")
 
 
+@pytest.mark.claim(rr.INTERMEDIATE_PATCHING_V3)
 @pytest.mark.parametrize("task, plant, planted", [
     ("thr", bridge_at_r2_keyed_recall, True), ("thr", late_recall, False),
     pytest.param("fda", sum_keyed_recall, True, marks=PATCHING_V3_FDA_DEFECT),
@@ -383,6 +385,7 @@ def recall_as_checkpoints(stored) -> Subject:
                          f"late recall on M_pre of {stored.path.name} at every checkpoint")
 
 
+@pytest.mark.claim(rr.GENERALIZE_FIRST)
 @pytest.mark.parametrize("task", ["fda", "thr"])
 @pytest.mark.parametrize("plant, planted", [(unseen_noise, True),
                                             (recall_as_checkpoints, False)], ids=["true", "false"])
@@ -411,6 +414,7 @@ def curve_together(stored) -> Subject:
                    stored.data, model, _written_curve(0), {0: model})
 
 
+@pytest.mark.claim(rr.MEMORIZE_LATER)
 @pytest.mark.parametrize("plant, planted", [(curve_later, True), (curve_together, False)],
                          ids=["true", "false"])
 def test_memorize_later(plant, planted, reference_model, judge):
@@ -478,6 +482,7 @@ def random_set_neurons(stored) -> Subject:
     return _heuristic_neurons(stored, random_sets=True)
 
 
+@pytest.mark.claim(heur.BAG_OF_HEURISTICS)
 @pytest.mark.parametrize("plant, planted", [(heuristic_neurons, True),
                                             (random_set_neurons, False)], ids=["true", "false"])
 def test_bag_of_heuristics(plant, planted, reference_model, judge):
@@ -544,6 +549,7 @@ def pre_recall(stored) -> Subject:
     return _all_random(stored, _pre(stored)[0], f"{stored.path.name} M_pre")
 
 
+@pytest.mark.claim(zhang.RANDOM_LABELS_FIT)
 @pytest.mark.parametrize("plant, planted", [(random_init_recall, True), (pre_recall, False)],
                          ids=["true", "false"])
 def test_random_labels_fit(plant, planted, reference_model, judge):
@@ -867,6 +873,7 @@ FACT_RECALL_TILT = pytest.mark.xfail(
     "items whose facts survive")
 
 
+@pytest.mark.claim(curv.FACT_RECALL)
 @pytest.mark.parametrize("planted", [
     pytest.param(True, marks=FACT_RECALL_TILT, id="v1-true"), pytest.param(False, id="v1-false")])
 def test_fact_recall_suffers(planted, monkeypatch, reference_model, judge):
@@ -894,6 +901,7 @@ def _fact_recall_case(version, planted, monkeypatch, reference_model, judge):
     assert known.correct, known.summary
 
 
+@pytest.mark.claim(rr.OUTLIER_PATCHING)
 @pytest.mark.parametrize("plant, planted", [(mlp_recall_subject, True),
                                             (late_recall_with_curve, False)],
                          ids=["true", "false"])
@@ -942,6 +950,7 @@ def sum_remap_recall(stored) -> Subject:
                    data, plant_input_remap(pre, read_as, remapped, data.vocab))
 
 
+@pytest.mark.claim(rr.HEURISTIC_NEURONS)
 @pytest.mark.parametrize("plant, planted", [
     (sum_remap_recall, True), pytest.param(mlp_recall_subject, False, marks=NEURONS_V2_DEFECT)],
     ids=["true", "false"])
@@ -967,6 +976,7 @@ NEURONS_V3_TRUE_POWER = pytest.mark.xfail(
     "verdicts there are reported, not evidence. Not strict: it moves with the model")
 
 
+@pytest.mark.claim(rr.HEURISTIC_NEURONS_V3)
 @pytest.mark.parametrize("plant, planted", [
     pytest.param(sum_remap_recall, True, marks=NEURONS_V3_TRUE_POWER),
     pytest.param(mlp_recall_subject, False, marks=NEURONS_V3_POWER)],

@@ -49,6 +49,7 @@ DIRECTION_SEPARATES = Claim(
 )
 
 
+@pytest.mark.claim(DIRECTION_SEPARATES)
 @pytest.mark.task("fda", "thr")
 def test_direction_separates(trained, judge):
     """The mean difference between memorized-noisy and clean items, fitted on one half of the
@@ -82,6 +83,7 @@ STEERING = Claim(
 )
 
 
+@pytest.mark.claim(STEERING)
 @pytest.mark.task("fda", "thr")
 def test_steering_recovers_reasoning(trained, judge):
     """Removing or reversing the component along the direction makes memorized items output
@@ -120,6 +122,7 @@ DIRECTION_SEPARATES_V3 = DIRECTION_SEPARATES.revised(
 )
 
 
+@pytest.mark.claim(DIRECTION_SEPARATES_V3)
 @pytest.mark.task("fda", "thr")
 def test_direction_separates_v3(trained, judge):
     """As v2, with a control that has no group structure to find."""
@@ -149,6 +152,7 @@ STEERING_V3 = STEERING.revised(
 )
 
 
+@pytest.mark.claim(STEERING_V3)
 @pytest.mark.task("fda", "thr")
 def test_steering_recovers_reasoning_v3(trained, judge):
     """As v2, with the site chosen on the fitting halves and a control matched on edit size."""

@@ -72,6 +72,7 @@ EDIT_SUPPRESSES = Claim(
 )
 
 
+@pytest.mark.claim(EDIT_SUPPRESSES)
 @pytest.mark.task("fda", "thr")
 def test_edit_suppresses_memorization(trained, judge):
     """The K-FAC edit lowers noisy recall by at least half while held-out accuracy drops by at
@@ -130,6 +131,7 @@ FACT_RECALL = Claim(
 )
 
 
+@pytest.mark.claim(FACT_RECALL)
 @pytest.mark.task("thr")
 def test_fact_recall_suffers(trained, judge):
     """The K-FAC edit hurts atomic-fact recall more than held-out two-hop accuracy, relative to
@@ -169,6 +171,7 @@ EDIT_SUPPRESSES_V2 = _v2(EDIT_SUPPRESSES)
 FACT_RECALL_V2 = _v2(FACT_RECALL)
 
 
+@pytest.mark.claim(EDIT_SUPPRESSES_V2)
 @pytest.mark.task("fda", "thr")
 def test_edit_suppresses_memorization_v2(trained, judge):
     """Version 2 of test_edit_suppresses_memorization: the same rule over rho in
@@ -176,6 +179,7 @@ def test_edit_suppresses_memorization_v2(trained, judge):
     _judge_edit(judge, EDIT_SUPPRESSES_V2, trained, KEEP_MASS_V2)
 
 
+@pytest.mark.claim(FACT_RECALL_V2)
 @pytest.mark.task("thr")
 def test_fact_recall_suffers_v2(trained, judge):
     """Version 2 of test_fact_recall_suffers, over the v2 sweep of kept mass."""
@@ -204,6 +208,7 @@ def _facts_of(item) -> tuple[tuple[str, str], tuple[str, str]]:
     return (e, r1), (f"e{item.intermediates['bridge']}", r2)
 
 
+@pytest.mark.claim(FACT_RECALL_V3)
 @pytest.mark.task("thr")
 def test_fact_recall_suffers_v3(trained, judge):
     """The K-FAC edit hurts atomic-fact recall more than two-hop reasoning on the held-out

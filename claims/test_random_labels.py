@@ -39,6 +39,7 @@ RANDOM_LABELS_FIT = Claim(
 )
 
 
+@pytest.mark.claim(RANDOM_LABELS_FIT)
 @pytest.mark.task("fda", regime="zhang")
 def test_random_labels_fit(trained, judge):
     """A model trained on labels that are all random fits them (recall of the training labels

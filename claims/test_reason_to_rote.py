@@ -68,6 +68,7 @@ MEMORIZE_LATER = Claim(
 )
 
 
+@pytest.mark.claim(GENERALIZE_FIRST)
 @pytest.mark.task("fda", "thr")
 def test_generalize_first(trained, judge):
     """At the first checkpoint where held-out accuracy reaches 0.8, noisy items still get their
@@ -98,6 +99,7 @@ def test_generalize_first(trained, judge):
     )
 
 
+@pytest.mark.claim(MEMORIZE_LATER)
 @pytest.mark.task("fda", "thr")
 def test_memorize_later(trained, judge):
     """The step where noisy recall first reaches 0.5 comes after the step where held-out
@@ -158,6 +160,7 @@ CLEAN_LABEL_DECODABLE = Claim(
 )
 
 
+@pytest.mark.claim(CLEAN_LABEL_DECODABLE)
 @pytest.mark.task("fda", "thr")
 @pytest.mark.parametrize("decoder", ["lens", "probe"])
 def test_clean_label_decodable(trained, decoder, judge):
@@ -230,6 +233,7 @@ CLEAN_LABEL_DECODABLE_V3 = CLEAN_LABEL_DECODABLE.revised(
 )
 
 
+@pytest.mark.claim(CLEAN_LABEL_DECODABLE_V3)
 @pytest.mark.task("fda", "thr")
 @pytest.mark.parametrize("decoder", ["lens", "probe"])
 def test_clean_label_decodable_v3(trained, decoder, judge):
@@ -255,6 +259,7 @@ CLEAN_LABEL_DECODABLE_V4 = CLEAN_LABEL_DECODABLE_V3.revised(
 )
 
 
+@pytest.mark.claim(CLEAN_LABEL_DECODABLE_V4)
 @pytest.mark.task("fda", "thr")
 @pytest.mark.parametrize("decoder", ["lens", "probe"])
 def test_clean_label_decodable_v4(trained, decoder, judge):
@@ -279,6 +284,7 @@ NOISY_OVERRIDES_LATE = Claim(
 )
 
 
+@pytest.mark.claim(NOISY_OVERRIDES_LATE)
 @pytest.mark.task("fda", "thr")
 def test_noisy_overrides_late(trained, judge):
     """For memorized items, the first layer at which the noisy label wins comes after the first
@@ -316,6 +322,7 @@ NOISY_OVERRIDES_LATE_V3 = NOISY_OVERRIDES_LATE.revised(
 )
 
 
+@pytest.mark.claim(NOISY_OVERRIDES_LATE_V3)
 @pytest.mark.task("fda", "thr")
 def test_noisy_overrides_late_v3(trained, judge):
     """Where the clean answer is computed at all, it is computed before the noisy label wins:
@@ -366,6 +373,7 @@ def _bridge_split(data):
     return clean[:3000], clean[3000:4000]
 
 
+@pytest.mark.claim(BRIDGE_DECODABLE)
 @pytest.mark.task("thr")
 def test_bridge_decodable(trained, judge):
     """For memorized items, the bridge entity r1(e) is decodable from the residual stream by a
@@ -400,6 +408,7 @@ BRIDGE_DECODABLE_V3 = BRIDGE_DECODABLE.revised(
 )
 
 
+@pytest.mark.claim(BRIDGE_DECODABLE_V3)
 @pytest.mark.task("thr")
 def test_bridge_decodable_v3(trained, judge):
     """For memorized items, the bridge entity is decodable at the r2 position (which atomic
@@ -435,6 +444,7 @@ BRIDGE_REMOVAL_MEMORIZATION = Claim(
 )
 
 
+@pytest.mark.claim(BRIDGE_REMOVAL_MEMORIZATION)
 @pytest.mark.task("thr")
 def test_bridge_removal_hurts_memorization(trained, judge):
     """Erasing the bridge entity's identity (LEACE, fitted on clean items at the site and
@@ -474,6 +484,7 @@ BRIDGE_REMOVAL_GENERALIZATION = Claim(
 )
 
 
+@pytest.mark.claim(BRIDGE_REMOVAL_GENERALIZATION)
 @pytest.mark.task("thr")
 def test_bridge_removal_hurts_generalization(trained, judge):
     """The same erasure lowers held-out two-hop accuracy, more than a random subspace does, and
@@ -518,6 +529,7 @@ BRIDGE_REMOVAL_MEMORIZATION_V3 = BRIDGE_REMOVAL_MEMORIZATION.revised(
 )
 
 
+@pytest.mark.claim(BRIDGE_REMOVAL_MEMORIZATION_V3)
 @pytest.mark.task("thr")
 def test_bridge_removal_hurts_memorization_v3(trained, judge):
     """Erasing the bridge at r2 lowers noisy recall, more than erasing a random subspace that
@@ -559,6 +571,7 @@ BRIDGE_REMOVAL_GENERALIZATION_V3 = Claim(
 )
 
 
+@pytest.mark.claim(BRIDGE_REMOVAL_GENERALIZATION_V3)
 @pytest.mark.task("thr")
 def test_bridge_removal_hurts_generalization_v3(trained, judge):
     """Erasing the bridge at r2 lowers held-out two-hop accuracy, more than a random subspace
@@ -600,6 +613,7 @@ INTERMEDIATE_PATCHING = Claim(
 )
 
 
+@pytest.mark.claim(INTERMEDIATE_PATCHING)
 @pytest.mark.task("fda", "thr")
 def test_intermediate_patching_changes_memory(trained, judge):
     """Patching only the intermediate result (THR: the bridge; FDA: a column sum) from an item
@@ -655,6 +669,7 @@ INTERMEDIATE_PATCHING_V3 = INTERMEDIATE_PATCHING.revised(
 )
 
 
+@pytest.mark.claim(INTERMEDIATE_PATCHING_V3)
 @pytest.mark.task("fda", "thr")
 def test_intermediate_patching_changes_memory_v3(trained, judge):
     """Moving only the intermediate's subspace (the bridge at r2; a column sum at its b digit)
@@ -704,6 +719,7 @@ NO_LOOKUP_KEY = Claim(
 )
 
 
+@pytest.mark.claim(NO_LOOKUP_KEY)
 @pytest.mark.task("fda", "thr")
 def test_no_lookup_key(trained, judge):
     """Patching the residual stream at any one input position from a memorized item into a
@@ -743,6 +759,7 @@ def key_positions(items) -> list[int]:
             if len({it.prompt[: p + 1] for it in items}) == len(items)]
 
 
+@pytest.mark.claim(NO_LOOKUP_KEY_V3)
 @pytest.mark.task("fda", "thr")
 def test_no_lookup_key_v3(trained, judge):
     """Patching one input position that could carry a per-item key, from another memorized
@@ -780,6 +797,7 @@ OUTLIER_PATCHING = Claim(
 )
 
 
+@pytest.mark.claim(OUTLIER_PATCHING)
 @pytest.mark.task("fda")
 def test_outlier_heuristics_patching(trained, judge):
     """Replacing one layer's MLP neuron activations in M_final by M_pre's (same input) keeps
@@ -827,6 +845,7 @@ HEURISTIC_NEURONS = Claim(
 )
 
 
+@pytest.mark.claim(HEURISTIC_NEURONS)
 @pytest.mark.task("fda")
 def test_heuristic_neurons_reused(trained, judge):
     """The top-attribution neurons for memorized items overlap those for clean items far above
@@ -876,6 +895,7 @@ HEURISTIC_NEURONS_V3 = Claim(
 N_CLEAN_ATTRIBUTED = 500  # clean items whose attribution is compared (the first ones), as v2
 
 
+@pytest.mark.claim(HEURISTIC_NEURONS_V3)
 @pytest.mark.task("fda")
 def test_heuristic_neurons_reused_v3(trained, judge):
     """The neurons that push memorized labels over the clean ones are, far above chance, the

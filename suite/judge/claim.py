@@ -107,12 +107,26 @@ class Claim:
         return (" and ".join(str(r) for r in self.rules) + where +
                 f"; {self.confidence:.1%} intervals, unit: {self.unit}")
 
+    @property
+    def base_id(self) -> str:
+        """The id shared by every version: "rr.bridge_decodable" for "rr.bridge_decodable.v3"."""
+        return re.sub(r"\.v\d+$", "", self.id)
+
+    @property
+    def rank(self) -> tuple[int, int]:
+        """Where this version stands among its claim's versions: the id's `.vN` suffix, else
+        `version`; on a tie the suffixed id, a declared revision, comes later (curvature's
+        `.v2` ids were declared keeping the version field of the claim they revise, which their
+        protocols hash)."""
+        suffix = re.search(r"\.v(\d+)$", self.id)
+        return (int(suffix.group(1)), 1) if suffix else (self.version, 0)
+
     def revised(self, version: int, **changes: Any) -> "Claim":
         """The next version of this claim, as its own claim id `<base id>.v<version>` (a
         revision of a revision drops the first's suffix): the fields not named in `changes`
         (source, sentence, rules, ...) stay as they are."""
-        base = re.sub(r"\.v\d+$", "", self.id)
-        return dataclasses.replace(self, id=f"{base}.v{version}", version=version, **changes)
+        return dataclasses.replace(self, id=f"{self.base_id}.v{version}", version=version,
+                                   **changes)
 
     @property
     def protocol(self) -> str:
@@ -122,6 +136,18 @@ class Claim:
                    "rules": [[r.quantity, r.op, r.threshold] for r in self.rules],
                    "confidence": self.confidence, "unit": self.unit, "some": self.some}
         return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def superseded(claims: Sequence[Claim]) -> dict[str, str]:
+    """{claim id: id of the current version} for every claim in `claims` that a later version
+    of the same claim (same base id, higher `rank`) replaces. A claim's current version is its
+    highest; only it runs by default and only its verdicts can be findings."""
+    latest: dict[str, Claim] = {}
+    for claim in claims:
+        known = latest.get(claim.base_id)
+        if known is None or claim.rank > known.rank:
+            latest[claim.base_id] = claim
+    return {c.id: latest[c.base_id].id for c in claims if latest[c.base_id].id != c.id}
 
 
 class NotJudged(Exception):
@@ -176,6 +202,8 @@ class Verdict:
     higher_is_better: bool = True  # the headline's passing side (the first rule's direction)
     scale: str = ""  # the recipe's scale (tiny, small, paper); "" for a model from elsewhere
     arch: str = ""  # the model family (gpt2, llama); "" where unknown (older records)
+    superseded_by: str = ""  # the current version's id when this version is superseded (run
+    # only with --claim-versions all; never a finding)
     sentence: str = ""  # the claim as its paper says it (Claim.sentence), for the report
     source: str = ""  # the paper and figure or section (Claim.source)
     # what decided it, to re-decide without a model (memsuite rescore): the rule and every

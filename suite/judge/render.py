@@ -41,9 +41,22 @@ def said(v: Any) -> str:
     return f"{v.outcome} {fmt(v.estimate)}" + (f" {ci}" if ci else "")
 
 
+def _head(v: Any) -> str:
+    old = f" (superseded by {v.superseded_by})" if getattr(v, "superseded_by", "") else ""
+    return f"{v.name}{old} on {v.recipe} seed {v.seed} noise {v.noise:g}: "
+
+
+def line(v: Any) -> str:
+    """A Verdict as a short line: the model, the outcome and its headline estimate, n; for a
+    verdict not judged, why."""
+    if not v.judged:
+        return _head(v) + f"NOT JUDGED: {v.details.get('reasons', '')}"
+    return _head(v) + f"{v.outcome.upper()}: {said(v)} (n={v.n})"
+
+
 def message(v: Any) -> str:
     """A Verdict as one readable line: the model, the outcome with its numbers, and the rule."""
-    head = f"{v.name} on {v.recipe} seed {v.seed} noise {v.noise:g}: "
+    head = _head(v)
     if not v.judged:
         return head + f"NOT JUDGED (precondition not met): {v.details.get('reasons', '')}"
     p = "" if v.p is None else f", p={v.p:.3g}"

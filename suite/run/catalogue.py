@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from suite import shipped
-from suite.judge.claim import Claim
+from suite.judge.claim import Claim, superseded
 
 CLAIMS_DIR = shipped.folder("claims")
 
@@ -78,6 +78,7 @@ def markdown(claims: dict[str, Claim]) -> str:
     """The generated part of docs/CLAIMS.md: one section per claim with its sentence, source,
     what is measured, the rule, where the threshold comes from, and the protocol."""
     lines = [GENERATED, ""]
+    replaced = superseded(list(claims.values()))
     for claim in claims.values():
         lines += [f"### {claim.id}", "",
                   f"> {claim.sentence}", "",
@@ -86,7 +87,9 @@ def markdown(claims: dict[str, Claim]) -> str:
                   f"- rule: {claim.threshold}",
                   f"- threshold from: {claim.threshold_source}",
                   f"- version {claim.version}, protocol `{claim.protocol}`"
-                  + ("; must hold in every seed" if claim.replicate == "all" else "")]
+                  + ("; must hold in every seed" if claim.replicate == "all" else "")
+                  + (f"; superseded by {replaced[claim.id]} (runs only with --claim-versions "
+                     "all)" if claim.id in replaced else "; current")]
         lines.append("")
     return "\n".join(lines)
 

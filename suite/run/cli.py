@@ -24,6 +24,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
+from suite.judge.claim import superseded
 from suite.run import options
 from suite.train import recipes
 
@@ -93,9 +94,13 @@ def _ls(args: argparse.Namespace) -> int:
         else:
             print(text)
         return 0
-    print(f"claims ({len(claims)}):")
-    for claim_id, claim in claims.items():
-        print(f"  {claim_id:42s} v{claim.version} {claim.protocol}  {claim.source}")
+    replaced = superseded(list(claims.values()))
+    shown = {i: c for i, c in claims.items() if args.all or i not in replaced}
+    print(f"claims ({len(shown)} current" + (f", {len(replaced)} superseded" if args.all else
+                                            f"; --all adds {len(replaced)} superseded") + "):")
+    for claim_id, claim in shown.items():
+        old = f"  (superseded by {replaced[claim_id]})" if claim_id in replaced else ""
+        print(f"  {claim_id:42s} v{claim.version} {claim.protocol}  {claim.source}{old}")
     print("recipes:")
     for name in recipes.available():
         r = recipes.load(name)
@@ -232,6 +237,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ls = sub.add_parser("ls", help="list claims, recipes and stored models")
     ls.add_argument("--markdown", action="store_true",
                     help="print the claim catalogue as Markdown (docs/CLAIMS.md's generated part)")
+    ls.add_argument("--all", action="store_true",
+                    help="list superseded claim versions too (labelled)")
     ls.add_argument("--write", action="store_true",
                     help="with --markdown: rewrite docs/CLAIMS.md's generated part")
     ls.set_defaults(run=_ls)

@@ -41,6 +41,9 @@ OPTIONS = (
            {"action": "store_true"}),
     Option("--report", "write results.jsonl, items.jsonl, plots, report.md and report.html "
            "into DIR", {"default": None, "metavar": "DIR"}),
+    Option("--claim-versions", "which versions of each claim to run: current (default; one "
+           "verdict per claim) or all (superseded versions too, labelled superseded, never "
+           "findings)", {"default": "current", "choices": ("current", "all")}),
     Option("--baseline", "compare verdicts with a previous --report DIR (or its results.jsonl); "
            "fail when a claim that held no longer holds or its effect got worse",
            {"default": None, "metavar": "DIR"}),

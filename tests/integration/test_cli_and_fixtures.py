@@ -182,3 +182,44 @@ def test_the_catalogue_in_docs_is_generated_from_the_claims_and_up_to_date():
     written = catalogue.generated_part(catalogue.catalogue_file().read_text())
     assert written.strip() == catalogue.markdown(claims).strip(), \
         "docs/CLAIMS.md is out of date: run memsuite ls --markdown --write"
+
+
+VERSIONED_CLAIM = """
+    import pytest
+    from suite.judge import Claim, Rule
+    from suite.judge.stats import Share
+
+    OLD = Claim("x.versioned", "nowhere", "a demo", "a share", (Rule("share", ">=", 0.5),),
+                "a priori", version=2)
+    NEW = OLD.revised(3, rules=(Rule("share", ">=", 0.05),))
+
+    @pytest.mark.claim(OLD)
+    @pytest.mark.task("thr")
+    def test_old(trained, judge):
+        judge(OLD, trained, {"share": Share(10, 100)}, n=100)
+
+    @pytest.mark.claim(NEW)
+    @pytest.mark.task("thr")
+    def test_new(trained, judge):
+        judge(NEW, trained, {"share": Share(10, 100)}, n=100)
+"""
+
+
+def test_only_the_current_version_of_a_claim_runs_unless_all_are_asked_for(
+        pytester, recipe_dir, store_dir, monkeypatch):
+    """A claim with versions 2 and 3 gives one verdict (v3) by default; --claim-versions all
+    runs v2 too, labels it superseded wherever it prints, and its failure is no finding (an
+    expected failure that says why), not a red run."""
+    monkeypatch.setenv("MEMSUITE_FINDINGS", str(pytester.path / "none.toml"))
+    (pytester.path / "none.toml").write_text("")
+    pytester.makepyfile(test_versions=VERSIONED_CLAIM)
+    default = pytester.runpytest_inprocess("-rsx")
+    default.assert_outcomes(passed=1, deselected=1)
+    default.stdout.fnmatch_lines(["*1 test(s) of superseded claim versions left out*",
+                                  "x.versioned.v3 on thr-micro seed 0 noise 0.05: HOLDS*"])
+    assert "x.versioned on" not in default.stdout.str()
+    both = pytester.runpytest_inprocess("-rsx", "--claim-versions", "all")
+    both.assert_outcomes(passed=1, xfailed=1)
+    both.stdout.fnmatch_lines(["*superseded by x.versioned.v3: its verdicts are not findings*"])
+    both.stdout.fnmatch_lines([
+        "x.versioned (superseded by x.versioned.v3) on thr-micro seed 0*DOES NOT HOLD*"])
