@@ -7,6 +7,8 @@ wherever it appears.
 
 from __future__ import annotations
 
+import re
+
 import math
 from typing import Any
 
@@ -22,6 +24,14 @@ def fmt(v: Any) -> str:
     if isinstance(v, dict):
         return "{" + ", ".join(f"{k}: {fmt(x)}" for k, x in v.items()) + "}"
     return str(v)
+
+
+def slug(*parts: str) -> str:
+    """A file-name stem from `parts`: lower-case letters, digits, '.', '-' and '_' only, any
+    other run of characters a '-', parts joined by '_' ("figure", "rr.x_y", "100 relabelled,
+    late" -> figure_rr.x_y_100-relabelled-late), so scripts can glob report files."""
+    clean = ["-".join(re.findall(r"[a-z0-9._-]+", p.lower())) for p in parts if p]
+    return "_".join(c for c in clean if c)
 
 
 def name(claim: str, variant: str) -> str:

@@ -6,6 +6,7 @@ models' saved training curves: nothing is recomputed from a model here.
     by_scale.png              each claim's estimate at each scale and model family of the run
                               (two or more)
     figure_<claim>[_<variant>]_<recipe>.png   every figure a claim declared with its verdict
+                              (names are slugs: render.slug; no spaces or commas)
                               (suite.judge.figures: per-site lines, an intervention beside its
                               control, a sweep), each seed's values in one panel
     report.md, report.html    the run header (run.json), the claims judged (sentence, source,
@@ -93,7 +94,7 @@ def plot_figures(verdicts: Sequence[Verdict], out: Path) -> list[Path]:
         name = render.name(claim, variant)
         ax.set_title(f"{recipe}: {name}\n{rows[0].details['figure']['title']}", fontsize=9)
         ax.legend(fontsize=6)
-        stem = f"figure_{claim.replace('.', '_')}{'_' + variant if variant else ''}_{recipe}"
+        stem = render.slug("figure", claim, variant, recipe)
         written.append(_save(fig, out / f"{stem}.png"))
     return written
 
@@ -139,7 +140,7 @@ def write_plots(out: Path, verdicts: Sequence[Verdict],
     written = []
     for name, curve in sorted(curves.items()):
         if curve:
-            path = out / f"dynamics_{name}.png"
+            path = out / f"{render.slug('dynamics', name)}.png"
             plot_dynamics(curve, name, path)
             written.append(path)
     return written + plot_by_scale(verdicts, out) + plot_figures(verdicts, out)

@@ -7,6 +7,9 @@
                        "seed", "noise", "item", ...} with the claim's per-item fields (e.g.
                        "prompt", "clean_hit", "headline"), so a statistic can be recomputed
                        without running a model
+    known_answers.jsonl  the known-answer cases (verdicts on planted subjects, not on models under
+                       study): one Verdict per line with what decided it ("measured"), and
+                       "planted" (true/false), "subject" (the planted subject) and "correct"
     measurements.jsonl one line per line of results.jsonl: what decided that verdict (its rule
                        and every measurement's per-item values, suite.judge.stats.to_record),
                        from which `memsuite rescore DIR` re-decides it without a model
@@ -35,6 +38,7 @@ from typing import Any, Sequence
 
 from suite.judge.claim import Verdict, strict_json
 from suite.judge.replication import replicate
+from suite.validate.known import is_known_answer, split
 
 PACKAGES = ("memsuite", "torch", "transformers", "tokenizers", "safetensors", "numpy", "scipy",
             "pytest", "hypothesis")
@@ -99,6 +103,10 @@ def write(out: Path, verdicts: Sequence[Verdict], items: Sequence[dict[str, Any]
     """Every JSON file of a results directory (the report is written beside them). changes:
     this run against --baseline (suite.run.baseline.Change), when there was one."""
     out.mkdir(parents=True, exist_ok=True)
+    verdicts, answers = split(verdicts)
+    _jsonl(out / "known_answers.jsonl", [json.dumps(
+        {**json.loads(k.verdict.to_json()), "planted": k.planted, "subject": k.verdict.recipe,
+         "correct": k.correct}, allow_nan=False) for k in answers])
     _jsonl(out / "results.jsonl", [v.to_json(measured=False) for v in verdicts])
     _jsonl(out / "measurements.jsonl", [json.dumps(strict_json(
         {"claim": v.claim, "variant": v.variant, "model_key": v.model_key, "test": v.test,
@@ -120,11 +128,17 @@ def results_file(path: Path) -> Path:
 
 
 def read_verdicts(path: Path) -> list[Verdict]:
-    """The verdicts of a results directory (or its results.jsonl), with the line number of any
-    record that is not one."""
+    """The verdicts of a results directory (or its results.jsonl), then its known answers
+    (known_answers.jsonl, where there is one), with the line number of any record that is not
+    one."""
     path = results_file(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such results file (written by --report DIR)")
+    answers = path.parent / "known_answers.jsonl"
+    return _verdicts_in(path) + (_verdicts_in(answers) if answers.is_file() else [])
+
+
+def _verdicts_in(path: Path) -> list[Verdict]:
     out = []
     for number, line in enumerate(path.read_text().splitlines(), 1):
         if not line.strip():
@@ -139,7 +153,9 @@ def read_verdicts(path: Path) -> list[Verdict]:
 
 def read_measured(path: Path) -> list[Verdict]:
     """The verdicts of a results directory with what decided each (measurements.jsonl)."""
-    verdicts = read_verdicts(path)
+    everything = read_verdicts(path)
+    verdicts = [v for v in everything if not is_known_answer(v)]
+    answers = [v for v in everything if is_known_answer(v)]  # their measurements ride along
     source = results_file(path).parent / "measurements.jsonl"
     if not source.is_file():
         raise FileNotFoundError(f"{source}: no such file (runs before the suite recorded "
@@ -149,7 +165,8 @@ def read_measured(path: Path) -> list[Verdict]:
             (r["claim"], r["variant"], r["model_key"]) != (v.claim, v.variant, v.model_key)
             for r, v in zip(rows, verdicts)):
         raise ValueError(f"{source} does not match results.jsonl line by line")
-    return [dataclasses.replace(v, measured=r["measured"]) for v, r in zip(verdicts, rows)]
+    return [dataclasses.replace(v, measured=r["measured"]) for v, r in zip(verdicts, rows)
+            ] + answers
 
 
 def read_items(path: Path) -> list[dict[str, Any]]:

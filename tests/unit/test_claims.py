@@ -270,9 +270,9 @@ def test_report_plots_are_written_from_verdicts_and_curves(tmp_path, sample_repo
     names = sorted(p.name for p in written)
     # a figure for each judged verdict that declared one (suite.judge.figures), whatever its claim
     assert names == ["dynamics_thr-tiny-s0.png",
-                     "figure_rr_bridge_removal_hurts_memorization_thr-tiny.png",
-                     "figure_rr_clean_label_decodable_lens_thr-tiny.png",
-                     "figure_rr_noisy_overrides_late_thr-tiny.png"]
+                     "figure_rr.bridge_removal_hurts_memorization_thr-tiny.png",
+                     "figure_rr.clean_label_decodable_lens_thr-tiny.png",
+                     "figure_rr.noisy_overrides_late_thr-tiny.png"]
     assert all(p.stat().st_size > 1000 and p.read_bytes()[:4] == b"\x89PNG" for p in written)
 
 
@@ -469,3 +469,31 @@ def test_a_run_is_re_decided_from_its_measurement_records_without_a_model(tmp_pa
     assert not changed.same and changed.now.outcome == "does not hold"
     assert "CHANGED: recorded" in changed.line
     assert main(["rescore", str(tmp_path)]) == 1
+
+
+def test_report_file_names_are_slugs():
+    from suite.judge.render import slug
+
+    assert slug("figure", "rr.x_y", "", "100 relabelled held-out items, late on fda-tiny-s0") == \
+        "figure_rr.x_y_100-relabelled-held-out-items-late-on-fda-tiny-s0"
+    assert slug("dynamics", "thr-tiny-s0-n0.05-ab12") == "dynamics_thr-tiny-s0-n0.05-ab12"
+
+
+def test_known_answers_live_in_their_own_file_and_read_back_with_the_verdicts(tmp_path):
+    from dataclasses import replace
+
+    from suite.run import results
+
+    model = verdict("c.x", seed=0)
+    answer = replace(verdict("c.x", seed=0, outcome="does not hold"), recipe="late recall on M_pre",
+                     details={"planted": "false"})
+    results.write(tmp_path, [model, answer], [], {"command": "pytest"}, {})
+    rows = [json.loads(line) for line in (tmp_path / "results.jsonl").read_text().splitlines()]
+    assert [(r["claim"], r["recipe"]) for r in rows] == [("c.x", "thr-tiny")]
+    known = [json.loads(line) for line in
+             (tmp_path / "known_answers.jsonl").read_text().splitlines()]
+    assert [(k["planted"], k["subject"], k["correct"]) for k in known] == [
+        (False, "late recall on M_pre", True)]
+    assert [v.recipe for v in results.read_verdicts(tmp_path)] == ["thr-tiny",
+                                                                   "late recall on M_pre"]
+    assert len(results.read_measured(tmp_path)) == 2
