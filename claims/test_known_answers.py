@@ -86,10 +86,11 @@ def _answer(test, task, plant, planted, reference_model, judge, **params):
     """The case's known answer: `test` run on `plant` of the reference model of `task`
     (replayed from the store when this code has answered it on that model before)."""
     stored = reference_model(task)
-    known = remembered({"case": f"{__name__}::{judge.test}", "model": stored.key},
-                       Path(__file__).parent, judge,
+    known = remembered({"case": f"{__name__}::{judge.test}", "model": stored.key,
+                        "weights": stored.content_digest},
+                       (Path(__file__).parent, *reference_model.code), judge,
                        lambda: verdict_of(test, _subject(plant, stored), judge, planted, **params),
-                       refresh=reference_model.refresh)
+                       refresh=reference_model.refresh, replay=reference_model.replay)
     print(known.summary)
     assert known.correct, known.summary
 

@@ -2,17 +2,19 @@
 the model store so that a warm run replays it instead of measuring again.
 
 A claim's verdict on a store model (and a known answer on a plant of one) depends only on that
-model, whose store key already carries the recipe, the training code, the torch and transformers
-versions, the device and the CPU thread count, and on the code that measures and judges it. So a
-record is keyed by what identifies the judgement (the test case and the models' store keys), the
-syntax tree of every module of the suite and of the folder of the test (comments and docstrings
-do not count), and the numerical packages' versions. Any change to that code is a new key, so an
-edited claim, statistic or plant is judged afresh; an empty store (every CI run) computes
-everything; --refresh-models computes again and records anew. A model from elsewhere
-(--model-dir) is never remembered: its files are not content-addressed.
+model and on the code that measures and judges it. So a record is keyed by what identifies the
+judgement (the test case, the model's store key and the digest of the weights the entry holds,
+StoredModel.content_digest, so a retrained model with other weights is judged afresh), the syntax
+tree of every module of the suite, of the folder of the test, of the pytest plugin and of the
+root conftest.py (comments and docstrings do not count), and the numerical packages' versions.
+Any change to that code is a new key, so an edited claim, statistic, gate or plant is judged
+afresh; an empty store (every CI run) computes everything; --refresh-models computes again and
+records anew. A model from elsewhere (--model-dir) is never remembered: its files are not
+content-addressed.
 
 A test whose verdict reads anything else (an environment variable, a file of its own) breaks that
-premise: run it with MEMSUITE_REMEMBER=0, which neither replays nor records.
+premise: run it with `pytest --no-replay` (or MEMSUITE_REMEMBER=0), which neither replays nor
+records.
 
 Records are JSON files in `<store>/.remembered/`, written whole and renamed into place; an
 unreadable one is reported and recomputed.
@@ -37,12 +39,13 @@ SUITE = Path(__file__).resolve().parent
 
 
 @functools.lru_cache(maxsize=None)
-def _code(folders: tuple[Path, ...]) -> str:
-    """The syntax trees of every module under `folders` and the numerical packages' versions.
-    A folder is named by its last component, not its absolute path: the same code in another
-    checkout (a second clone sharing the store) replays the same records."""
-    parts = [(folder.name, store.source_version(folder, sorted(
-        str(f.relative_to(folder)) for f in folder.rglob("*.py")))) for folder in folders]
+def _code(paths: tuple[Path, ...]) -> str:
+    """The syntax trees of every module under `paths` (folders, or single files such as a
+    conftest.py) and the numerical packages' versions. A path is named by its last component,
+    not its absolute path: the same code in another checkout (a second clone sharing the store)
+    replays the same records."""
+    parts = [(p.name, store.source_version(p, sorted(str(f.relative_to(p)) for f in p.rglob("*.py")))
+              if p.is_dir() else store.source_version(p.parent, [p.name])) for p in paths]
     packages = {name: metadata.version(name) for name in PACKAGES}
     return json.dumps({"folders": parts, "packages": packages}, sort_keys=True)
 
@@ -52,7 +55,8 @@ def root() -> Path:
 
 
 def key(case: Mapping[str, Any], code: Sequence[Path]) -> str:
-    """The record key of judgement `case` made by the suite and the modules under `code`."""
+    """The record key of judgement `case` made by the suite and the modules under `code`
+    (folders or files)."""
     folders = tuple(sorted({SUITE, *(Path(c).resolve() for c in code)}))
     content = json.dumps({"case": dict(case), "code": _code(folders)}, sort_keys=True,
                          default=str)

@@ -283,6 +283,18 @@ class StoredModel:
         return str(self.metrics.get("key") or self.path.name)
 
     @cached_property
+    def content_digest(self) -> str:
+        """Digest of the entry's manifest less its timings (metrics.json and curve.json carry
+        wall-clock seconds): the weights, checkpoints, task and noise list it holds. Two trainings
+        with the same key and the same weights give the same digest; other weights, another.
+        "" for a directory without a manifest (a model from elsewhere)."""
+        manifest = self._json("manifest.json")
+        if not manifest:
+            return ""
+        kept = {k: v for k, v in manifest.items() if k not in ("metrics.json", "curve.json")}
+        return hashlib.sha256(json.dumps(kept, sort_keys=True).encode()).hexdigest()[:16]
+
+    @cached_property
     def metrics(self) -> dict[str, Any]:
         return self._json("metrics.json", {})
 

@@ -39,6 +39,9 @@ OPTIONS = (
            "when present, else cpu)", {"default": None}),
     Option("--refresh-models", "retrain every model this run uses, even if stored",
            {"action": "store_true"}),
+    Option("--no-replay", "judge every claim and known answer afresh and remember nothing (a "
+           "warm run otherwise replays verdicts judged before on the same models and code)",
+           {"action": "store_true"}),
     Option("--report", "write results.jsonl, items.jsonl, plots, report.md and report.html "
            "into DIR", {"default": None, "metavar": "DIR"}),
     Option("--claim-versions", "which versions of each claim to run: current (default; one "

@@ -75,14 +75,16 @@ def verdict_of(test: Callable[..., Any], subject: Any, judge: Judge, planted: bo
     return KnownAnswer(planted, *verdicts[0])
 
 
-def remembered(case: Mapping[str, Any], claims: Path, judge: Judge,
-               answer: Callable[[], KnownAnswer], refresh: bool = False) -> KnownAnswer:
-    """`answer()`, or the known answer recorded for `case` (what identifies it: the test case
-    and the reference model's store key) under the same suite and claims code (`claims`: the
-    folder of the claim modules), which is recorded with `judge` as if it had been computed.
-    refresh: compute it again (and record it anew)."""
-    record = remember.key(case, (claims,))
-    saved = None if refresh else remember.load(record)
+def remembered(case: Mapping[str, Any], code: Sequence[Path], judge: Judge,
+               answer: Callable[[], KnownAnswer], refresh: bool = False,
+               replay: bool = True) -> KnownAnswer:
+    """`answer()`, or the known answer recorded for `case` (what identifies it: the test case,
+    the reference model's store key and its content digest) under the same suite and `code`
+    (the claim modules' folder, the plugin's, the root conftest), which is recorded with
+    `judge` as if it had been computed. refresh: compute it again and record it anew. replay
+    False (--no-replay): compute it and record nothing."""
+    record = remember.key(case, tuple(code))
+    saved = None if refresh or not replay else remember.load(record)
     if saved is not None:
         try:
             known = KnownAnswer(saved["planted"], Verdict.from_dict(saved["verdict"]),
@@ -93,6 +95,8 @@ def remembered(case: Mapping[str, Any], claims: Path, judge: Judge,
             judge.record(known.verdict, known.items)
             return known
     known = answer()
+    if not replay:
+        return known
     remember.save(record, {"case": dict(case), "planted": known.planted,
                            "verdict": json.loads(known.verdict.to_json()),
                            "items": list(known.items)})

@@ -223,3 +223,62 @@ def test_only_the_current_version_of_a_claim_runs_unless_all_are_asked_for(
     both.stdout.fnmatch_lines(["*superseded by x.versioned.v3: its verdicts are not findings*"])
     both.stdout.fnmatch_lines([
         "x.versioned (superseded by x.versioned.v3) on thr-micro seed 0*DOES NOT HOLD*"])
+
+
+COUNTED_CLAIM = """
+    import os
+    from pathlib import Path
+
+    import pytest
+    from suite.judge import Claim, Rule
+    from suite.judge.stats import Share
+
+    CLAIM = Claim("x.counted", "nowhere", "a demo", "a share", (Rule("share", ">=", 0.05),),
+                  "a priori")
+
+    @pytest.mark.claim(CLAIM)
+    @pytest.mark.task("thr")
+    def test_counted(trained, judge):
+        with Path(os.environ["COUNT_FILE"]).open("a") as f:  # one line per measurement
+            f.write("measured\\n")
+        judge(CLAIM, trained, {"share": Share(10, 100)}, n=100)
+"""
+
+
+def test_a_replay_is_never_stale(pytester, recipe_dir, store_dir, monkeypatch):
+    """A verdict is replayed only on the same model weights and code: a store entry whose
+    weights changed under the same key is judged afresh; --no-replay judges afresh and records
+    nothing; --refresh-models retrains, judges afresh and records anew."""
+    import json as json_
+
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    from suite import store
+
+    monkeypatch.delenv("MEMSUITE_REMEMBER", raising=False)
+    count = pytester.path / "count.txt"
+    monkeypatch.setenv("COUNT_FILE", str(count))
+    pytester.makepyfile(test_counted=COUNTED_CLAIM)
+
+    def measured(*args: str) -> int:
+        pytester.runpytest_inprocess(*args).assert_outcomes(passed=1)
+        return len(count.read_text().splitlines())
+
+    assert measured() == 1
+    assert measured() == 1  # replayed
+    (entry,) = store.entries()
+    weights = entry.path / "model.safetensors"  # other weights under the same key
+    state = load_file(weights)
+    name = sorted(state)[0]
+    state[name] = state[name] + torch.ones_like(state[name])
+    save_file(state, weights, metadata={"format": "pt"})
+    manifest = json_.loads((entry.path / "manifest.json").read_text())
+    manifest["model.safetensors"] = store._sha256(weights)
+    (entry.path / "manifest.json").write_text(json_.dumps(manifest))
+    assert measured() == 2  # judged afresh on the changed weights
+    assert measured() == 2  # and replayed from then on
+    assert measured("--no-replay") == 3
+    assert measured("--no-replay") == 4
+    assert measured("--refresh-models") == 5  # retrained: the original weights again
+    assert measured() == 5  # the record --refresh-models wrote is replayed

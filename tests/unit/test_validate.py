@@ -143,25 +143,30 @@ def test_a_known_answer_is_computed_once_per_model_and_code_then_replayed(store_
 
     judge = Judge("test_c[x]", lambda v, it: recorded.append((v, list(it))))
     case = {"case": "test_c[x]", "model": "thr-tiny-s0-n0.05-0123"}
-    first = known.remembered(case, claims, judge, answer)
-    again = known.remembered(case, claims, judge, answer)
+    first = known.remembered(case, (claims,), judge, answer)
+    again = known.remembered(case, (claims,), judge, answer)
     assert len(computed) == 1 and again == first and recorded[1] == recorded[0]
     assert list(remember.root().glob(".*")) == []  # nothing half-written left behind
 
-    known.remembered({**case, "model": "thr-tiny-s0-n0.05-4567"}, claims, judge, answer)
+    known.remembered({**case, "model": "thr-tiny-s0-n0.05-4567"}, (claims,), judge, answer)
     assert len(computed) == 2  # another reference model
     elsewhere = tmp_path / "second-clone" / "claims"  # the same code in another checkout
     shutil.copytree(claims, elsewhere)
-    assert known.remembered(case, elsewhere, judge, answer) == first
+    assert known.remembered(case, (elsewhere,), judge, answer) == first
     assert len(computed) == 2  # replayed: the key holds the code, not where it lies
     (claims / "test_c.py").write_text("THRESHOLD = 2\n")
     remember._code.cache_clear()
-    known.remembered(case, claims, judge, answer)
+    known.remembered(case, (claims,), judge, answer)
     assert len(computed) == 3  # the claim's code changed
-    known.remembered(case, claims, judge, answer, refresh=True)
+    known.remembered(case, (claims,), judge, answer, refresh=True)
     assert len(computed) == 4  # --refresh-models
+    assert known.remembered(case, (claims,), judge, answer) == first
+    assert len(computed) == 4  # ... and recorded anew: the next run replays it
+    known.remembered(case, (claims,), judge, answer, replay=False)
+    known.remembered(case, (claims,), judge, answer, replay=False)
+    assert len(computed) == 6  # --no-replay: computed each time
     for path in remember.root().glob("*.json"):
         path.write_text("{not json")
     with pytest.warns(UserWarning, match="unreadable remembered verdict"):
-        assert known.remembered(case, claims, judge, answer) == first
-    assert len(computed) == 5
+        assert known.remembered(case, (claims,), judge, answer) == first
+    assert len(computed) == 7
