@@ -15,12 +15,17 @@ Changes that fail a run (regressions), each only in the direction that hurts the
   (for a claim whose estimate should be high: below the lowest lower bound of the baseline's
   intervals and below the 95 % prediction interval for a new seed, mean - t sd sqrt(1 + 1/n)
   over the baseline's seeds, which covers the seed-to-seed spread that item-level intervals
-  cannot see);
+  cannot see). It needs a baseline that shows that spread: with fewer than MIN_SEEDS judged
+  seeds (one seed's item interval cannot see seed-to-seed variation; with two, t(0.975, 1) =
+  12.7 makes the range useless) it is not decided, and the run says so and how to make one;
 - "items worse": where both runs judged the same generated items (same recipe, seed and noise,
   items.jsonl with each item's headline value), this run is worse item by item: an exact
   one-sided sign test (McNemar for 0/1 outcomes) over the paired items, Bonferroni-corrected
   over every paired comparison of the run at alpha 0.05.
-Reported but not failing: "now holds", "effect better", claims absent from either run.
+Reported but not failing: "now holds", "effect better", "no longer holds, now inconclusive"
+(a warning: the baseline held in every seed and this run cannot decide), "effect not decided"
+(too few baseline seeds), claims absent from either run. Item records are paired on claim,
+variant, recipe, seed and noise rate.
 """
 
 from __future__ import annotations
@@ -32,13 +37,16 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from suite.judge import render
-from suite.judge.claim import DOES_NOT_HOLD, Verdict
+from suite.judge.claim import DOES_NOT_HOLD, INCONCLUSIVE, Verdict
 from suite.run.results import read_items, read_verdicts
 from scipy import stats as _st
 
 from suite.judge.stats import binomial_p
 
 REGRESSIONS = ("no longer holds", "no longer judged", "effect worse", "items worse")
+WARNINGS = ("no longer holds, now inconclusive",)
+NOT_DECIDED = "effect not decided"  # the baseline has fewer than MIN_SEEDS judged seeds
+MIN_SEEDS = 3
 ALPHA = 0.05
 
 
@@ -116,12 +124,13 @@ def _says_group(group: Sequence[Verdict]) -> str:
 
 
 def _headlines(items: Sequence[dict[str, Any]]) -> dict[tuple, dict[str, float]]:
-    """{(claim, model_key): {prompt: headline}} for items that carry both."""
+    """{(claim, variant, recipe, seed, noise): {prompt: headline}} for items that carry both
+    (records written before items carried their variant count as variant "")."""
     out: dict[tuple, dict[str, float]] = {}
     for it in items:
         if "headline" in it and "prompt" in it:
-            out.setdefault((it["claim"], it["recipe"], it["seed"], it["noise"]), {})[it["prompt"]] = \
-                float(it["headline"])
+            key = (it["claim"], it.get("variant", ""), it["recipe"], it["seed"], it["noise"])
+            out.setdefault(key, {})[it["prompt"]] = float(it["headline"])
     return out
 
 
@@ -144,7 +153,7 @@ def compare(current: Sequence[Verdict], baseline: Baseline | Sequence[Verdict],
     base = baseline.verdicts
     now_items, base_items = _headlines(current_items), _headlines(baseline.items)
     paired = [(v, now_items[k], base_items[k]) for v in current
-              for k in [(v.claim, v.recipe, v.seed, v.noise)]
+              for k in [(v.claim, v.variant, v.recipe, v.seed, v.noise)]
               if v.judged and k in now_items and k in base_items]
     alpha = ALPHA / max(1, len(paired))
     worse_items = {id(v): p for v, now, before in paired
@@ -166,12 +175,16 @@ def compare(current: Sequence[Verdict], baseline: Baseline | Sequence[Verdict],
             kind = "no longer judged"
         elif judged and holds_in == len(judged) and v.outcome == DOES_NOT_HOLD:
             kind = "no longer holds"
+        elif judged and holds_in == len(judged) and v.outcome == INCONCLUSIVE:
+            kind = WARNINGS[0]
         elif 0 < holds_in < len(judged) and v.outcome == DOES_NOT_HOLD:
             kind = "does not hold, as in some baseline seeds"
         elif judged and holds_in * 2 <= len(judged) and v.holds:
             kind = "now holds"
         elif id(v) in worse_items:
             kind = "items worse"
+        elif v.judged and r is not None and v.estimate is not None and len(judged) < MIN_SEEDS:
+            kind = NOT_DECIDED
         elif v.judged and r is not None and v.estimate is not None:
             low = v.ci_low if v.ci_low is not None else v.estimate
             high = v.ci_high if v.ci_high is not None else v.estimate

@@ -3,7 +3,7 @@
     results.jsonl      one Verdict per line (suite.judge.claim.Verdict's fields; details holds
                        the claim-specific numbers, details["quantities"] every measured
                        quantity with its interval)
-    items.jsonl        per-item outcomes, one object per item: {"claim", "model_key", "recipe",
+    items.jsonl        per-item outcomes, one object per item: {"claim", "variant", "model_key", "recipe",
                        "seed", "noise", "item", ...} with the claim's per-item fields (e.g.
                        "prompt", "clean_hit", "headline"), so a statistic can be recomputed
                        without running a model
@@ -88,8 +88,9 @@ def header(argv: Sequence[str], seeds: Sequence[int] | None = None,
 def item_records(verdict: Verdict, items: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """items.jsonl records of one verdict's items: the model's identity, the item's index, and
     the claim's per-item fields."""
-    return [{"claim": verdict.claim, "model_key": verdict.model_key, "recipe": verdict.recipe,
-             "seed": verdict.seed, "noise": verdict.noise, "item": index, **item}
+    return [{"claim": verdict.claim, "variant": verdict.variant, "model_key": verdict.model_key,
+             "recipe": verdict.recipe, "seed": verdict.seed, "noise": verdict.noise,
+             "item": index, **item}
             for index, item in enumerate(items)]
 
 

@@ -175,9 +175,12 @@ def test_family_correction_is_holm_over_a_family_on_one_model():
 def test_baseline_flags_only_changes_that_hurt_the_claim():
     from suite.run.baseline import compare
 
-    base = [verdict("c.holds"), verdict("c.worse"), verdict("c.judged"),
-            verdict("c.fixed", outcome="does not hold", estimate=0.2, ci=(0.1, 0.3)),
-            verdict("c.better"), verdict("c.gone"), verdict("c.unsure")]
+    def seeds(claim, **kw):  # a three-seed baseline, the smallest that decides "effect worse"
+        return [verdict(claim, seed=s, **kw) for s in range(3)]
+
+    base = [*seeds("c.holds"), *seeds("c.worse"), *seeds("c.judged"),
+            *seeds("c.fixed", outcome="does not hold", estimate=0.2, ci=(0.1, 0.3)),
+            *seeds("c.better"), *seeds("c.gone"), *seeds("c.unsure")]
     now = [verdict("c.holds", outcome="does not hold", estimate=0.1, ci=(0.0, 0.2)),
            verdict("c.worse", estimate=0.3, ci=(0.25, 0.35)),
            verdict("c.judged", outcome="not judged", estimate=None),
@@ -187,18 +190,45 @@ def test_baseline_flags_only_changes_that_hurt_the_claim():
     assert kinds == {"c.holds": "no longer holds", "c.worse": "effect worse",
                      "c.judged": "no longer judged", "c.fixed": "now holds",
                      "c.better": "effect better", "c.new": "not in baseline",
-                     "c.gone": "not in this run"}
+                     "c.gone": "not in this run",
+                     "c.unsure": "no longer holds, now inconclusive"}  # a warning, not a failure
     assert {c.claim for c in compare(now, base) if c.regression} == {"c.holds", "c.worse", "c.judged"}
+
+
+@pytest.mark.parametrize("n_seeds", [1, 2])
+def test_effect_worse_is_not_decided_on_fewer_than_three_baseline_seeds(n_seeds):
+    """One seed's item interval cannot see seed-to-seed variation, and two seeds give a
+    prediction interval with t(0.975, 1) = 12.7: an equally good model on another seed would be
+    flagged, or nothing could be. The paired-items test and "no longer holds" still decide."""
+    from suite.run.baseline import NOT_DECIDED, compare
+
+    base = [verdict("c.x", seed=s, estimate=0.97, ci=(0.95, 0.99)) for s in range(n_seeds)]
+    other_seed = [verdict("c.x", seed=7, estimate=0.69, ci=(0.6, 0.78))]
+    assert [c.kind for c in compare(other_seed, base)] == [NOT_DECIDED]
+    assert not any(c.regression for c in compare(other_seed, base))
+    gone = [verdict("c.x", seed=7, outcome="does not hold", estimate=0.1, ci=(0.0, 0.2))]
+    assert [c.kind for c in compare(gone, base)] == ["no longer holds"]
 
 
 def test_lower_is_better_claims_regress_upwards():
     from suite.run.baseline import compare
 
-    base = [verdict("c.low", estimate=0.05, ci=(0.02, 0.08), higher_is_better=False)]
+    base = [verdict("c.low", seed=s, estimate=0.05, ci=(0.02, 0.08), higher_is_better=False)
+            for s in range(3)]
     up = [verdict("c.low", estimate=0.3, ci=(0.2, 0.4), higher_is_better=False)]
     down = [verdict("c.low", estimate=0.0, ci=(0.0, 0.01), higher_is_better=False)]
     assert [c.kind for c in compare(up, base)] == ["effect worse"]
     assert [c.kind for c in compare(down, base)] == ["effect better"]
+
+
+def test_items_are_paired_on_their_variant():
+    """The lens and probe items of one claim on one model are two item sets, not one."""
+    from suite.run.baseline import _headlines
+
+    rows = [{"claim": "c.x", "variant": v, "recipe": "thr-tiny", "seed": 0, "noise": 0.05,
+             "prompt": "p0", "headline": h} for v, h in (("lens", 1.0), ("probe", 0.0))]
+    assert _headlines(rows) == {("c.x", "lens", "thr-tiny", 0, 0.05): {"p0": 1.0},
+                                ("c.x", "probe", "thr-tiny", 0, 0.05): {"p0": 0.0}}
 
 
 def test_another_seed_inside_a_multi_seed_range_is_not_a_regression():
