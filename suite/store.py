@@ -93,9 +93,9 @@ def _unchanged_since(path: Path) -> tuple[str, int, int, int]:
     return (str(path), st.st_ino, st.st_size, st.st_mtime_ns)
 
 
-# Per-process memos of what reading a file yields, keyed by _unchanged_since: every claim asks
-# for its model's key (the training source, parsed) and every load verifies the entry's
-# checksums (about 100 MB with checkpoints); a file that changes is read again.
+# Per-process memos of what reading a file yields, keyed by _unchanged_since: every remembered
+# verdict hashes the code it depends on (suite.remember, parsed sources) and every load verifies
+# the entry's checksums (about 100 MB with checkpoints); a file that changes is read again.
 _syntax: dict[tuple[str, int, int, int], bytes] = {}
 _digests: dict[tuple[str, int, int, int], str] = {}
 
@@ -183,7 +183,8 @@ def write_entry(result: TrainResult, recipe: Recipe, directory: Path) -> None:
     metrics = final_metrics(result)
     metrics.update({
         "recipe": recipe.name, "seed": recipe.task.seed, "noise": recipe.task.noise,
-        "key": entry_key(recipe), "code": key.weights_code_digest(), "key_scheme": key.KEY_SCHEME, "device": result.device,
+        "key": entry_key(recipe), "code": key.weights_code_digest(),
+        "key_scheme": key.KEY_SCHEME, "device": result.device,
         "torch": torch.__version__, "transformers": transformers.__version__,
         "created_at": time.time(),
     })

@@ -11,13 +11,17 @@ another order give a slightly different model). The key hashes exactly those, as
   produce: a refactor of a generator that yields the same items keeps every key, and one that
   changes an item changes it;
 - the code by `weights_code`: the syntax of the training loop's entry point (`suite.train.loop.
-  train`) and of every suite function, class and constant it reaches, found statically by
-  following names through imports. Code it never reaches (a dead function, the progress display
-  in suite.train.progress, a validation in recipes.py) is not hashed, so editing it retrains
-  nothing; editing anything it reaches (the loop, batching and loss, the stopping rule, model
-  construction, the learning-rate schedule) is a new key;
-- torch and transformers versions, device type, CPU threads, and KEY_SCHEME, raised whenever
-  what the key covers changes.
+  train`), of the data classes it works on (TaskData, Vocab, Item: their methods, e.g. the
+  context length and the token ids, run inside the loop), and of every suite function, class and
+  constant these reach, found statically by following names through imports (module-level
+  statements of every module reached count too). Code never reached (a dead function, the
+  progress display in suite.train.progress, a validation in recipes.py, whose resolved values
+  are hashed instead) is not hashed, so editing it retrains nothing; editing anything reached
+  (the loop, batching and loss, the stopping rule, model construction, the learning-rate
+  schedule, the vocabulary's encoding) is a new key. A `suite` import the reader cannot follow
+  (relative, `*`, a name its module does not define) is an error, never a silent gap;
+- torch, transformers, numpy and scipy versions (scipy's interval drives the stopping rule),
+  device type, CPU threads, and KEY_SCHEME, raised whenever what the key covers changes.
 
 Comments, docstrings and layout are not part of the syntax compared (ast.dump without
 docstrings).
@@ -30,15 +34,17 @@ import copy
 import functools
 import hashlib
 import json
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 KEY_SCHEME = 2  # 1: whole training modules hashed by file; 2: values (this module)
 SUITE = Path(__file__).resolve().parent.parent
-ENTRY = ("suite.train.loop", "train")  # where the computation of the weights starts
+ENTRIES = (("suite.train.loop", "train"),  # where the computation of the weights starts
+           # the data the loop works on, reached through attributes the reader cannot follow
+           ("suite.tasks.base", "TaskData"), ("suite.tasks.base", "Vocab"),
+           ("suite.tasks.base", "Item"))
 # Reached by the loop but hashed by value instead: the task generators (data_digest).
-BY_VALUE = ("suite.tasks",)
+BY_VALUE = ("suite.tasks.fda", "suite.tasks.khop", "suite.tasks.thr", "suite.tasks:generate")
 # Reached by the loop but unable to change a weight: the progress display.
 DISPLAY = ("suite.train.progress",)
 
@@ -78,12 +84,18 @@ class _Module:
         tree = ast.parse(path.read_text())
         self.defs: dict[str, ast.AST] = {}
         self.imports: dict[str, tuple[str, str | None]] = {}  # alias -> (module, attribute)
-        for node in tree.body:
+        self.statements: list[ast.AST] = []  # module-level code other than defs and imports
+        body = tree.body[1:] if ast.get_docstring(tree) is not None else tree.body
+        for node in body:
+            if isinstance(node, ast.ImportFrom) and (node.level or any(
+                    a.name == "*" for a in node.names)):
+                raise ValueError(f"{name}: relative or * import ({ast.unparse(node)}); the "
+                                 "store key's reader follows absolute imports only")
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 self.defs[node.name] = node
-            elif isinstance(node, (ast.Assign, ast.AnnAssign)):
-                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-                for t in targets:
+            elif isinstance(node, (ast.Assign, ast.AnnAssign)) and all(
+                    isinstance(t, (ast.Name, ast.Tuple)) for t in _targets(node)):
+                for t in _targets(node):  # NAME = ... or A, B = ...: a definition
                     for n in ast.walk(t):
                         if isinstance(n, ast.Name):
                             self.defs[n.id] = node
@@ -94,6 +106,13 @@ class _Module:
                 for a in node.names:
                     self.imports[a.asname or a.name.split(".")[0]] = (
                         a.name if a.asname else a.name.split(".")[0], None)
+            elif not (isinstance(node, ast.ImportFrom) or (
+                    isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant))):
+                self.statements.append(node)  # if/try/expressions at module level
+
+
+def _targets(node: ast.Assign | ast.AnnAssign) -> list[ast.expr]:
+    return node.targets if isinstance(node, ast.Assign) else [node.target]
 
 
 def _walk_code(node: ast.AST) -> Any:
@@ -121,8 +140,11 @@ def _module_path(root: Path, name: str) -> Path | None:
     return None
 
 
-def _skipped(module: str) -> bool:
-    return any(module == m or module.startswith(m + ".") for m in BY_VALUE + DISPLAY)
+def _skipped(module: str, name: str | None = None) -> bool:
+    if name is not None and f"{module}:{name}" in BY_VALUE:
+        return True
+    return any(module == m or module.startswith(m + ".") for m in BY_VALUE + DISPLAY
+               if ":" not in m)
 
 
 def weights_code(root: Path = SUITE) -> dict[str, str]:
@@ -153,27 +175,43 @@ def weights_code(root: Path = SUITE) -> dict[str, str]:
                 return target if module(target) is not None else None
             if module(f"{target}.{attr}") is not None:  # `from suite.train import dynamics`
                 return f"{target}.{attr}"
+            if module(target) is not None and not _skipped(target) \
+                    and attr not in module(target).defs and attr not in module(target).imports:
+                raise ValueError(f"{mod_name}: `from {target} import {attr}`: {target} defines "
+                                 f"no {attr}")
             return resolve(target, attr)
         return None
 
     found: dict[str, str] = {}
-    todo = [ENTRY]
+    todo: list[tuple[str, str]] = list(ENTRIES)
     while todo:
         mod_name, name = todo.pop()
         key = f"{mod_name}:{name}"
-        if key in found:
+        if key in found or _skipped(mod_name, name):
             continue
-        node = module(mod_name).defs[name]  # type: ignore[union-attr]
+        m = module(mod_name)
+        if m is None or name not in m.defs:
+            raise ValueError(f"the store key's reader cannot find {key}")
+        node = m.defs[name]
         found[key] = ast.dump(strip_docstrings(copy.deepcopy(node)))
+        if f"{mod_name}:<module>" not in found:  # the module's own top-level statements
+            found[f"{mod_name}:<module>"] = ast.dump(ast.Module(body=m.statements,
+                                                                type_ignores=[]))
         for sub in _walk_code(node):
             ref: Any = None
+            if isinstance(sub, ast.ImportFrom) and sub.module and sub.level == 0:
+                for a in sub.names:  # an import inside a function
+                    r = resolve(sub.module, a.name) if module(sub.module) else None
+                    if isinstance(r, tuple):
+                        todo.append(r)
+                continue
             if isinstance(sub, ast.Attribute) and isinstance(sub.value, ast.Name):
                 owner = resolve(mod_name, sub.value.id)
                 if isinstance(owner, str) and not _skipped(owner):
                     ref = resolve(owner, sub.attr)
             elif isinstance(sub, ast.Name):
                 ref = resolve(mod_name, sub.id)
-            if isinstance(ref, tuple) and not _skipped(ref[0]):
+            if isinstance(ref, tuple) and not _skipped(*ref):
                 todo.append(ref)
     return dict(sorted(found.items()))
 
@@ -187,6 +225,8 @@ def weights_code_digest() -> str:
 def key_content(recipe: Any, device_type: str, cpu_threads: int) -> dict[str, Any]:
     """Everything a model's key hashes, as a readable dictionary (recipe.json beside each entry
     records the recipe; this is what `entry_key` digests)."""
+    import numpy
+    import scipy
     import torch
     import transformers
 
@@ -195,14 +235,12 @@ def key_content(recipe: Any, device_type: str, cpu_threads: int) -> dict[str, An
     content.pop("name")
     return {"key_scheme": KEY_SCHEME, "recipe": content, "data": task_digest(recipe.task),
             "code": weights_code_digest(), "torch": torch.__version__,
-            "transformers": transformers.__version__, "device": device_type,
+            "transformers": transformers.__version__, "numpy": numpy.__version__,
+            "scipy": scipy.__version__, "device": device_type,
             "cpu_threads": cpu_threads}
 
 
 def digest(content: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(content, sort_keys=True, default=_plain).encode()
-                          ).hexdigest()[:16]
-
-
-def _plain(v: Any) -> Any:
-    return asdict(v) if hasattr(v, "__dataclass_fields__") else str(v)
+    """The key of `content` (plain JSON data only: anything else is a TypeError, never a
+    process-dependent repr)."""
+    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:16]

@@ -12,8 +12,8 @@ labels (M_pre). A recipe with a stopping rule (TrainSpec.stop_after) ends the ru
 heavy-noise regime, TrainSpec.stop_on = "memorized": noisy recall's gate alone). Batches come from a seeded permutation per epoch; the same seed gives the same
 batches, initial weights and so the same model (float32 on CPU).
 
-This module (with the tasks, batching and recipes) is what the store hashes into a model's key:
-only code that determines the weights belongs here. Progress display is suite.train.progress.
+The code this module's `train` reaches is what the store hashes into a model's key (suite.train.
+key): only code that determines the weights belongs here. Progress display is suite.train.progress.
 """
 
 from __future__ import annotations

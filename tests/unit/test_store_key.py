@@ -59,9 +59,10 @@ def _changed(before: dict[str, str], after: dict[str, str]) -> set[str]:
     ("train/loop.py", None, "def unused(model):\n    return model"),
     ("train/recipes.py", "available", "_canary = 1"),
     ("tasks/fda.py", None, "def unused_generator_helper():\n    return 0"),
-    ("tasks/base.py", "decode", "_canary = 1"),
+    ("tasks/fda.py", "generate", "_canary = 1"),
+    ("tasks/base.py", "exact_count", "_canary = 1"),
 ], ids=["progress-function", "progress-new", "unused-in-loop-module", "recipes-listing",
-        "generator-source", "vocab-decode"])
+        "generator-source", "generator-function", "noise-count"])
 def test_edits_that_cannot_change_a_weight_keep_the_key(copied, tmp_path, module, function,
                                                         statement):
     before = key.weights_code(copied)
@@ -102,3 +103,41 @@ def test_a_generator_whose_output_changes_changes_the_data_digest():
     assert key.data_digest(moved) != key.data_digest(data)
     heldout = dataclasses.replace(data, heldout=data.heldout[1:])
     assert key.data_digest(heldout) != key.data_digest(data)
+
+
+@pytest.mark.parametrize("module, function", [
+    ("tasks/base.py", "max_length"),  # the context length sizes the position embedding
+    ("tasks/base.py", "encode"),  # tokens to ids
+], ids=["context-length", "vocab-encode"])
+def test_edits_to_the_data_classes_the_loop_uses_change_the_key(copied, tmp_path, module,
+                                                                 function):
+    before = key.weights_code(copied)
+    after = key.weights_code(_edited(copied, tmp_path, module, function))
+    owner = "TaskData" if function == "max_length" else "Vocab"
+    assert _changed(before, after) == {f"suite.tasks.base:{owner}"}
+
+
+def test_module_level_code_of_a_module_the_loop_reaches_changes_the_key(copied, tmp_path):
+    before = key.weights_code(copied)
+    after = key.weights_code(_edited(copied, tmp_path, "train/loop.py", None,
+                                     "torch.backends.cudnn.benchmark = True"))
+    assert _changed(before, after) == {"suite.train.loop:<module>"}
+
+
+@pytest.mark.parametrize("statement, error", [
+    ("from .batching import encode", "relative or \\* import"),
+    ("from suite.train.batching import *", "relative or \\* import"),
+    ("from suite.train.batching import no_such_function", "defines no no_such_function"),
+])
+def test_an_import_the_reader_cannot_follow_is_an_error(copied, tmp_path, statement, error):
+    root = _edited(copied, tmp_path, "train/loop.py", None, statement)
+    if "no_such" in statement:  # reached only when a def uses it
+        root = _edited(root, tmp_path / "again", "train/loop.py", "train",
+                       "_canary = no_such_function")
+    with pytest.raises(ValueError, match=error):
+        key.weights_code(root)
+
+
+def test_the_key_takes_plain_data_only():
+    with pytest.raises(TypeError):
+        key.digest({"recipe": object()})
