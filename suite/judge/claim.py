@@ -145,6 +145,9 @@ def superseded(claims: Sequence[Claim]) -> dict[str, str]:
     latest: dict[str, Claim] = {}
     for claim in claims:
         known = latest.get(claim.base_id)
+        if known is not None and known.rank == claim.rank and known != claim:
+            raise ValueError(f"{known.id} and {claim.id} are both version {claim.rank[0]} of "
+                             f"{claim.base_id}: which is current cannot be told")
         if known is None or claim.rank > known.rank:
             latest[claim.base_id] = claim
     return {c.id: latest[c.base_id].id for c in claims if latest[c.base_id].id != c.id}

@@ -282,3 +282,44 @@ def test_a_replay_is_never_stale(pytester, recipe_dir, store_dir, monkeypatch):
     assert measured("--no-replay") == 4
     assert measured("--refresh-models") == 5  # retrained: the original weights again
     assert measured() == 5  # the record --refresh-models wrote is replayed
+
+
+def test_a_claim_test_is_bound_to_the_claim_it_judges(pytester, recipe_dir, store_dir,
+                                                      monkeypatch):
+    """In the claims folder a test that judges must name its claim, and may judge only it."""
+    from suite.run import catalogue
+
+    monkeypatch.setattr(catalogue, "CLAIMS_DIR", pytester.path)
+    pytester.makepyfile(test_unbound="""
+        import pytest
+        from suite.judge import Claim, Rule
+        from suite.judge.stats import Share
+
+        CLAIM = Claim("x.free", "nowhere", "a demo", "a share", (Rule("share", ">=", 0.05),),
+                      "a priori")
+
+        @pytest.mark.task("thr")
+        def test_free(trained, judge):
+            judge(CLAIM, trained, {"share": Share(10, 100)}, n=100)
+    """)
+    unbound = pytester.runpytest_inprocess()
+    assert unbound.ret == pytest.ExitCode.USAGE_ERROR
+    unbound.stderr.fnmatch_lines(["*test_free* judges a claim but names none*"])
+    pytester.makepyfile(test_unbound="""
+        import pytest
+        from suite.judge import Claim, Rule
+        from suite.judge.stats import Share
+
+        CLAIM = Claim("x.free", "nowhere", "a demo", "a share", (Rule("share", ">=", 0.05),),
+                      "a priori")
+        OTHER = Claim("x.other", "nowhere", "a demo", "a share", (Rule("share", ">=", 0.05),),
+                      "a priori")
+
+        @pytest.mark.claim(OTHER)
+        @pytest.mark.task("thr")
+        def test_free(trained, judge):
+            judge(CLAIM, trained, {"share": Share(10, 100)}, n=100)
+    """)
+    wrong = pytester.runpytest_inprocess()
+    wrong.assert_outcomes(failed=1)
+    wrong.stdout.fnmatch_lines(["*is bound to x.other (@pytest.mark.claim) but judged x.free*"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from types import SimpleNamespace
@@ -527,3 +528,17 @@ def test_known_answers_live_in_their_own_file_and_read_back_with_the_verdicts(tm
     assert [v.recipe for v in results.read_verdicts(tmp_path)] == ["thr-tiny",
                                                                    "late recall on M_pre"]
     assert len(results.read_measured(tmp_path)) == 2
+
+
+def test_the_current_version_of_a_claim_is_its_highest():
+    from suite.judge.claim import superseded
+
+    v2 = claim("c.x", Rule("x", ">", 0), version=2)
+    v3 = v2.revised(3, rules=(Rule("x", ">", 0.1),))
+    sweep = dataclasses.replace(v2, id="c.x.v2")  # a revision declared keeping version=2
+    other = claim("c.y", Rule("y", ">", 0))
+    assert superseded([v2, v3, other]) == {"c.x": "c.x.v3"}
+    assert superseded([v2, sweep]) == {"c.x": "c.x.v2"}  # the suffixed id is the later one
+    assert superseded([v3, sweep, v2]) == {"c.x": "c.x.v3", "c.x.v2": "c.x.v3"}
+    with pytest.raises(ValueError, match="both version 3"):
+        superseded([v3, dataclasses.replace(v3, statistic="another")])
