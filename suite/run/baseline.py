@@ -46,6 +46,7 @@ from suite.judge.stats import binomial_p
 REGRESSIONS = ("no longer holds", "no longer judged", "effect worse", "items worse")
 WARNINGS = ("no longer holds, now inconclusive",)
 NOT_DECIDED = "effect not decided"  # the baseline has fewer than MIN_SEEDS judged seeds
+UNLISTED = ("not in baseline", "not in this run", NOT_DECIDED)  # counted, not listed one by one
 MIN_SEEDS = 3
 ALPHA = 0.05
 
@@ -171,26 +172,27 @@ def compare(current: Sequence[Verdict], baseline: Baseline | Sequence[Verdict],
         holds_in = sum(b.holds for b in judged)
         r = _range(group)
         kind = None
+        seeds = len({b.seed for b in judged})  # seeds, not noise rates, scales or verdicts
         if judged and not v.judged:
             kind = "no longer judged"
         elif judged and holds_in == len(judged) and v.outcome == DOES_NOT_HOLD:
             kind = "no longer holds"
-        elif judged and holds_in == len(judged) and v.outcome == INCONCLUSIVE:
-            kind = WARNINGS[0]
         elif 0 < holds_in < len(judged) and v.outcome == DOES_NOT_HOLD:
             kind = "does not hold, as in some baseline seeds"
         elif judged and holds_in * 2 <= len(judged) and v.holds:
             kind = "now holds"
         elif id(v) in worse_items:
             kind = "items worse"
-        elif v.judged and r is not None and v.estimate is not None and len(judged) < MIN_SEEDS:
-            kind = NOT_DECIDED
-        elif v.judged and r is not None and v.estimate is not None:
+        elif v.judged and r is not None and v.estimate is not None and seeds >= MIN_SEEDS:
             low = v.ci_low if v.ci_low is not None else v.estimate
             high = v.ci_high if v.ci_high is not None else v.estimate
             worse = high < r[0] if v.higher_is_better else low > r[1]
             better = low > r[1] if v.higher_is_better else high < r[0]
             kind = "effect worse" if worse else "effect better" if better else None
+        elif v.judged and r is not None and v.estimate is not None:
+            kind = NOT_DECIDED
+        if kind is None and judged and holds_in == len(judged) and v.outcome == INCONCLUSIVE:
+            kind = WARNINGS[0]
         if kind:
             after = v.said + (f" (paired items p={worse_items[id(v)]:.2g})"
                               if kind == "items worse" else "")

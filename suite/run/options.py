@@ -42,8 +42,8 @@ OPTIONS = (
     Option("--no-replay", "judge every claim and known answer afresh and remember nothing (a "
            "warm run otherwise replays verdicts judged before on the same models and code)",
            {"action": "store_true"}),
-    Option("--report", "write results.jsonl, items.jsonl, plots, report.md and report.html "
-           "into DIR", {"default": None, "metavar": "DIR"}),
+    Option("--report", "write results.jsonl, known_answers.jsonl, items.jsonl, plots, "
+           "report.md and report.html into DIR", {"default": None, "metavar": "DIR"}),
     Option("--claim-versions", "which versions of each claim to run: current (default; one "
            "verdict per claim) or all (superseded versions too, labelled superseded, never "
            "findings)", {"default": "current", "choices": ("current", "all")}),

@@ -95,6 +95,8 @@ def plot_figures(verdicts: Sequence[Verdict], out: Path) -> list[Path]:
         ax.set_title(f"{recipe}: {name}\n{rows[0].details['figure']['title']}", fontsize=9)
         ax.legend(fontsize=6)
         stem = render.slug("figure", claim, variant, recipe)
+        if out / f"{stem}.png" in written:
+            raise ValueError(f"two figures would share the file name {stem}.png")
         written.append(_save(fig, out / f"{stem}.png"))
     return written
 
@@ -149,7 +151,7 @@ def write_plots(out: Path, verdicts: Sequence[Verdict],
 # --- the run's summary: markdown and one self-contained HTML file ---------------------------
 
 def _row(v: Verdict, known: frozenset = frozenset()) -> list[str]:
-    name = v.name
+    name = v.name + (f" (superseded by {v.superseded_by})" if v.superseded_by else "")
     interval = render.interval(v.ci_low, v.ci_high)
     estimate = "" if v.estimate is None or not v.judged else render.fmt(v.estimate)
     p = "" if v.p is None else f"{v.p:.3g}"
@@ -192,7 +194,9 @@ def _run_table(run: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
 
 
 def _changes_table(changes: Sequence[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
-    shown = [c for c in changes if c["kind"] not in ("not in baseline", "not in this run")]
+    from suite.run.baseline import UNLISTED
+
+    shown = [c for c in changes if c["kind"] not in UNLISTED]
     rows = [[c["claim"], c["model"], c["kind"], c["before"], c["after"],
              "regression" if c["regression"] else "change"] for c in shown]
     regressions = sum(c["regression"] for c in changes)

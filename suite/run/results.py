@@ -38,7 +38,7 @@ from typing import Any, Sequence
 
 from suite.judge.claim import Verdict, strict_json
 from suite.judge.replication import replicate
-from suite.validate.known import is_known_answer, split
+from suite.validate.known import split
 
 PACKAGES = ("memsuite", "torch", "transformers", "tokenizers", "safetensors", "numpy", "scipy",
             "pytest", "hypothesis")
@@ -153,11 +153,17 @@ def _verdicts_in(path: Path) -> list[Verdict]:
 
 
 def read_measured(path: Path) -> list[Verdict]:
-    """The verdicts of a results directory with what decided each (measurements.jsonl)."""
-    everything = read_verdicts(path)
-    verdicts = [v for v in everything if not is_known_answer(v)]
-    answers = [v for v in everything if is_known_answer(v)]  # their measurements ride along
-    source = results_file(path).parent / "measurements.jsonl"
+    """The verdicts of a results directory with what decided each (measurements.jsonl, line by
+    line with results.jsonl; known answers carry theirs in known_answers.jsonl). Directories
+    written before known answers had a file of their own keep them in results.jsonl, and their
+    measurements.jsonl follows that file: both layouts are read."""
+    path = results_file(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such results file (written by --report DIR)")
+    verdicts = _verdicts_in(path)
+    answers_file = path.parent / "known_answers.jsonl"
+    answers = _verdicts_in(answers_file) if answers_file.is_file() else []
+    source = path.parent / "measurements.jsonl"
     if not source.is_file():
         raise FileNotFoundError(f"{source}: no such file (runs before the suite recorded "
                                 "measurements cannot be re-decided)")
