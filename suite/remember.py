@@ -44,8 +44,10 @@ def _code(paths: tuple[Path, ...]) -> str:
     conftest.py) and the numerical packages' versions. A path is named by its last component,
     not its absolute path: the same code in another checkout (a second clone sharing the store)
     replays the same records."""
-    parts = [(p.name, store.source_version(p, sorted(str(f.relative_to(p)) for f in p.rglob("*.py")))
-              if p.is_dir() else store.source_version(p.parent, [p.name])) for p in paths]
+    parts = [(p.name, store.source_version(p, sorted(str(f.relative_to(p))
+                                                     for f in p.rglob("*.py")))
+              if p.is_dir() else (p.name, store.source_version(p.parent, [p.name])))
+             for p in paths]
     packages = {name: metadata.version(name) for name in PACKAGES}
     return json.dumps({"folders": parts, "packages": packages}, sort_keys=True)
 
