@@ -5,10 +5,17 @@ A verdict of "does not hold" on a trained model is a finding only if the claim's
 seen the effect; a verdict of "holds" only if the code could have failed. Each case below builds
 a planted subject (suite.validate.planted) from the tiny reference model of its task (seed 0)
 and runs the claim's test function itself on it (suite.validate.known.verdict_of), with the
-model gates waived. Planted true must hold; planted false must not. A claim version that fails
-its own known-answer case is an instrument defect: it is marked here with xfail and the measured
-numbers (strict unless the estimate sits at the threshold by the plant's nature, said where so),
-and its verdicts on trained models are not findings (docs/CLAIMS.md).
+model gates waived. Planted true must hold; planted false must not hold, its headline rule
+failing (inconclusive is a miss).
+
+Nothing here is marked expected to fail: the outcomes are the validation. A claim (and variant)
+is validated on a task when its cases there are right in this run; where not, its verdicts on
+that task's models are "not judged: instrument not validated", with these cases' numbers
+(suite.validate.known.bind). The plugin runs these cases first and adds the cases of every
+selected claim to a selection. Cases on written curves or sweeps (k-hop, the K-FAC sweep of
+curv.fact_recall_suffers, rr.memorize_later's curve) are rule checks: they must be right (the
+rule reads its statistic the right way round) but validate no instrument. The comments headed
+"Measured" keep what earlier versions' cases showed, for the record of why a version changed.
 
 Plants: docs/CLAIMS.md ("Known answers") tables every plant and what it makes true; each plant
 function below says it again. The plants themselves (suite/validate/planted.py) check that they
@@ -46,6 +53,8 @@ from suite.validate.planted import (MLP_FIRED, ReadoutKey, ResidualKey, Subject,
                                     plant_neuron_activations, plant_recall, relabelled,
                                     with_identity_block)
 
+pytestmark = pytest.mark.known_answer
+
 
 def _pre(stored):
     """M_pre of a stored model, and its step."""
@@ -82,17 +91,23 @@ def _subject(plant, stored) -> Subject:
     return _subjects[(plant, stored.key)]
 
 
-def _answer(test, task, plant, planted, reference_model, judge, **params):
+def _answer(test, task, plant, planted, reference_model, judge, rule_check=False, fails="",
+            **params):
     """The case's known answer: `test` run on `plant` of the reference model of `task`
-    (replayed from the store when this code has answered it on that model before)."""
+    (replayed from the store when this code has answered it on that model before). Its
+    outcome is the validation of the claim on `task` (suite.validate.known.bind), so a planted
+    case passes once it has answered; a rule check (a written curve, no model) must be right."""
     stored = reference_model(task)
     known = remembered({"case": f"{__name__}::{judge.test}", "model": stored.key,
                         "weights": stored.content_digest},
                        (Path(__file__).parent, *reference_model.code), judge,
-                       lambda: verdict_of(test, _subject(plant, stored), judge, planted, **params),
+                       lambda: verdict_of(test, _subject(plant, stored), judge, planted,
+                                          reference=stored.name, rule_check=rule_check,
+                                          fails=fails, **params),
                        refresh=reference_model.refresh, replay=reference_model.replay)
-    print(known.summary)
-    assert known.correct, known.summary
+    print(known.summary, "(right)" if known.correct else "(WRONG: not validated)")
+    if rule_check:
+        assert known.correct, known.summary
 
 
 # --- decodability: the clean label is computed while the noisy one is recalled -----------------
@@ -102,20 +117,16 @@ def _answer(test, task, plant, planted, reference_model, judge, **params):
 # agreeing positions and its control's the share where another item's clean token equals the
 # noisy one: on FDA (five digits, the leading 0/1 often shared) the first is larger, from the
 # data alone. v3 counts the positions where the labels differ.
-DECODABLE_V2_DEFECT = pytest.mark.xfail(
-    strict=False, reason="instrument defect (issue 11): rr.clean_label_decodable v2 counts answer "
-    "positions where the noisy label equals the clean one, where decoding the clean token is "
-    "decoding the recalled label; on FDA it holds on embed recall (measured: lens 0.078 [0.036, "
-    "0.126], probe 0.142 [0.088, 0.198]; on embed recall the clean token is top-1 at no differing "
-    "position); v3 counts the positions where the labels differ. Not strict: the interval's "
-    "lower end sits near 0, and on models that differ only at float rounding (the loop change "
-    "ad39415, clean-clone CI) the probe case came out right; v3 is the rule that is validated")
+# Measured (decodable v2 defect): instrument defect (issue 11): rr.clean_label_decodable v2
+# counts answer positions where the noisy label equals the clean one, where decoding the clean
+# token is decoding the recalled label; on FDA it holds on embed recall (measured: lens 0.078
+# [0.036, 0.126], probe 0.142 [0.088, 0.198]; on embed recall the clean token is top-1 at no
+# differing position); v3 counts the positions where the labels differ
 
 
 @pytest.mark.parametrize("version, task, decoder, plant, planted", [
     pytest.param(version, task, decoder, plant, planted, id=f"{v}-{'true' if planted else 'false'}"
-                 f"-{decoder}-{task}", marks=DECODABLE_V2_DEFECT if (v, task, planted) == (
-                     "v2", "fda", False) else ())
+                 f"-{decoder}-{task}")
     for v, version in (("v2", rr.test_clean_label_decodable),
                        ("v3", rr.test_clean_label_decodable_v3),
                        ("v4", rr.test_clean_label_decodable_v4))
@@ -134,18 +145,14 @@ def early_override(stored) -> Subject:
                    plant_recall(pre, data.noisy, data.vocab, "late", early=True))
 
 
-OVERRIDES_V2_DEFECT = pytest.mark.xfail(
-    strict=False, reason="instrument defect (issue 11): rr.noisy_overrides_late v2 scores a "
-    "never-decodable clean token as an early override and reads the embedding, where the noisy "
-    "token wins by chance; on FDA it misses late recall on M_pre (measured: inconclusive, 0.051, "
-    "while v3 holds at 0.878). Not strict: v2's score on this plant is about 2 P(clean first) - 1 "
-    "with P near one half, so on another machine's model it may just clear zero; v3 is the rule "
-    "that is validated")
+# Measured (overrides v2 defect): instrument defect (issue 11): rr.noisy_overrides_late v2
+# scores a never-decodable clean token as an early override and reads the embedding, where the
+# noisy token wins by chance; on FDA it misses late recall on M_pre (measured: inconclusive,
+# 0.051, while v3 holds at 0.878)
 
 
 @pytest.mark.parametrize("version, task, plant, planted", [
-    pytest.param(rr.test_noisy_overrides_late, "fda", late_recall, True,
-                 marks=OVERRIDES_V2_DEFECT),
+    (rr.test_noisy_overrides_late, "fda", late_recall, True),
     (rr.test_noisy_overrides_late, "fda", early_override, False),
     (rr.test_noisy_overrides_late, "thr", late_recall, True),
     (rr.test_noisy_overrides_late, "thr", early_override, False),
@@ -165,31 +172,29 @@ def test_noisy_overrides_late(version, task, plant, planted, reference_model, ju
 # the atomic prompt), whether or not recall uses it. v2 reads r1 or r2 and cannot reject this
 # subject: the defect that v3 (r2 only) fixes.
 
-BRIDGE_V2_DEFECT = pytest.mark.xfail(
-    strict=True, reason="instrument defect (issue 11): rr.bridge_decodable v2 may read r1, which "
-    "the causal prefix shares with the atomic prompt, so it holds on embed recall, where recall "
-    "never computes the bridge; v3 reads r2 only")
+# Measured (bridge v2 defect): instrument defect (issue 11): rr.bridge_decodable v2 may read r1,
+# which the causal prefix shares with the atomic prompt, so it holds on embed recall, where
+# recall never computes the bridge; v3 reads r2 only
 
 
-BRIDGE_V3_LEAK = pytest.mark.xfail(
-    strict=False, reason="instrument limit (issue 13): embed recall writes the label at the "
-    "answer positions only, so positions e and r1 still compute the bridge (as the atomic prompt "
-    "does) and attention carries a trace of it to r2; rr.bridge_decodable.v3's rule is '> 0' "
-    "above a shuffled control, so with enough items it can detect that trace: holds 0.026 "
-    "[0.004, 0.048] on one model set of thr-tiny (the read-prefix loop's, on a second machine), "
-    "does not hold or inconclusive on the others. A v3 'holds' near that size is not evidence "
-    "that recall uses the bridge (thr-tiny's own: 0.920). Not strict: which side the trace "
-    "falls on moves with the model")
+# Measured (bridge v3 leak): instrument limit (issue 13): embed recall writes the label at the
+# answer positions only, so positions e and r1 still compute the bridge (as the atomic prompt
+# does) and attention carries a trace of it to r2; rr.bridge_decodable.v3's rule is '> 0' above
+# a shuffled control, so with enough items it can detect that trace: holds 0.026 [0.004, 0.048]
+# on one model set of thr-tiny (the read-prefix loop's, on a second machine), does not hold or
+# inconclusive on the others. A v3 'holds' near that size is not evidence that recall uses the
+# bridge (thr-tiny's own: 0.920)
 
 
 @pytest.mark.parametrize("version, plant, planted", [
     (rr.test_bridge_decodable, late_recall, True),
-    pytest.param(rr.test_bridge_decodable, embed_recall, False, marks=BRIDGE_V2_DEFECT),
+    (rr.test_bridge_decodable, embed_recall, False),
     (rr.test_bridge_decodable_v3, late_recall, True),
-    pytest.param(rr.test_bridge_decodable_v3, embed_recall, False, marks=BRIDGE_V3_LEAK),
+    (rr.test_bridge_decodable_v3, embed_recall, False),
 ], ids=["v2-true", "v2-false", "v3-true", "v3-false"])
-def test_bridge_decodable(version, plant, planted, reference_model, judge):
-    _answer(version, "thr", plant, planted, reference_model, judge)
+@pytest.mark.parametrize("task", ["thr"])
+def test_bridge_decodable(task, version, plant, planted, reference_model, judge):
+    _answer(version, task, plant, planted, reference_model, judge)
 
 
 def bridge_keyed_recall(stored, position: int = 1) -> Subject:
@@ -245,21 +250,20 @@ def bridge_at_r2_keyed_recall(stored) -> Subject:
     return bridge_keyed_recall(stored, position=2)
 
 
-PATCHING_V3_FDA_DEFECT = pytest.mark.xfail(
-    strict=True, reason="instrument defect (issue 11): rr.intermediate_patching_changes_memory.v3 "
-    "moves the column sum's LEACE subspace at the column's b digit, and on fda-tiny no early "
-    "site holds the column sum there apart from the digit itself: on sum-keyed recall, moving "
-    "it changes the output in 0.844 (other sum) and 0.948 (same sum) of items at the embedding, "
-    "where the subspace is the digit's identity, and in 0.052 and 0.042 after block 0, where "
-    "the sum is not read (recall reads the sum computed at the answer positions): does not "
-    "hold 0.010 [-0.042, 0.062]. v3's FDA verdicts are not findings; v2 (whole vectors at both "
-    "digit positions) detects this plant")
+# Measured (patching v3 fda defect): instrument defect (issue 11):
+# rr.intermediate_patching_changes_memory.v3 moves the column sum's LEACE subspace at the
+# column's b digit, and on fda-tiny no early site holds the column sum there apart from the
+# digit itself: on sum-keyed recall, moving it changes the output in 0.844 (other sum) and 0.948
+# (same sum) of items at the embedding, where the subspace is the digit's identity, and in 0.052
+# and 0.042 after block 0, where the sum is not read (recall reads the sum computed at the
+# answer positions): does not hold 0.010 [-0.042, 0.062]. v3's FDA verdicts are not findings; v2
+# (whole vectors at both digit positions) detects this plant
 
 
 @pytest.mark.claim(rr.INTERMEDIATE_PATCHING_V3)
 @pytest.mark.parametrize("task, plant, planted", [
     ("thr", bridge_at_r2_keyed_recall, True), ("thr", late_recall, False),
-    pytest.param("fda", sum_keyed_recall, True, marks=PATCHING_V3_FDA_DEFECT),
+    ("fda", sum_keyed_recall, True),
     ("fda", late_recall, False)],
     ids=["true-thr", "false-thr", "true-fda", "false-fda"])
 def test_intermediate_patching_changes_memory_v3(task, plant, planted, reference_model, judge):
@@ -273,8 +277,9 @@ def test_intermediate_patching_changes_memory_v3(task, plant, planted, reference
     (rr.test_bridge_removal_hurts_memorization_v3, bridge_at_r2_keyed_recall, True),
     (rr.test_bridge_removal_hurts_memorization_v3, late_recall, False),
 ], ids=["v2-true", "v2-false", "v3-true", "v3-false"])
-def test_bridge_removal_hurts_memorization(version, plant, planted, reference_model, judge):
-    _answer(version, "thr", plant, planted, reference_model, judge)
+@pytest.mark.parametrize("task", ["thr"])
+def test_bridge_removal_hurts_memorization(task, version, plant, planted, reference_model, judge):
+    _answer(version, task, plant, planted, reference_model, judge)
 
 
 # Generalization through the bridge: every two-hop prompt (training and held-out) answered by
@@ -316,26 +321,26 @@ def prompt_answered(stored) -> Subject:
                    plant_recall(pre, data.noisy + data.clean + data.heldout, data.vocab, "late"))
 
 
-GENERALIZATION_V2_DEFECT = pytest.mark.xfail(
-    strict=True, reason="instrument defect (issue 11): rr.bridge_removal_hurts_generalization v2 "
-    "erases the bridge in atomic prompts at their last position, where the bridge is their "
-    "answer, so its clause 'atomic recall is less affected' cannot hold: on two-hop answers "
-    "keyed on the bridge at r2 it measured held-out drop 0.888 [0.867, 0.906] (beyond random "
-    "0.863) and atomic drop 0.942, so held-out minus atomic -0.054 [-0.081, -0.028]; v3 drops "
-    "the clause")
+# Measured (generalization v2 defect): instrument defect (issue 11):
+# rr.bridge_removal_hurts_generalization v2 erases the bridge in atomic prompts at their last
+# position, where the bridge is their answer, so its clause 'atomic recall is less affected'
+# cannot hold: on two-hop answers keyed on the bridge at r2 it measured held-out drop 0.888
+# [0.867, 0.906] (beyond random 0.863) and atomic drop 0.942, so held-out minus atomic -0.054
+# [-0.081, -0.028]; v3 drops the clause
 
 
 @pytest.mark.parametrize("version, plant, planted", [
     pytest.param(rr.test_bridge_removal_hurts_generalization, bridge_computed, True,
-                 marks=GENERALIZATION_V2_DEFECT, id="v2-true"),
+                 id="v2-true"),
     pytest.param(rr.test_bridge_removal_hurts_generalization, prompt_answered, False,
                  id="v2-false"),
     pytest.param(rr.test_bridge_removal_hurts_generalization_v3, bridge_computed, True,
                  id="v3-true"),
     pytest.param(rr.test_bridge_removal_hurts_generalization_v3, prompt_answered, False,
                  id="v3-false")])
-def test_bridge_removal_hurts_generalization(version, plant, planted, reference_model, judge):
-    _answer(version, "thr", plant, planted, reference_model, judge)
+@pytest.mark.parametrize("task", ["thr"])
+def test_bridge_removal_hurts_generalization(task, version, plant, planted, reference_model, judge):
+    _answer(version, task, plant, planted, reference_model, judge)
 
 
 # --- look-up keys (FDA: the last operand digit's position sees the whole key; on THR no
@@ -355,8 +360,9 @@ def position_keyed_recall(stored) -> Subject:
                          ids=["true", "false"])
 @pytest.mark.parametrize("version", [rr.test_no_lookup_key, rr.test_no_lookup_key_v3],
                          ids=["v2", "v3"])
-def test_no_lookup_key(plant, planted, version, reference_model, judge):
-    _answer(version, "fda", plant, planted, reference_model, judge)
+@pytest.mark.parametrize("task", ["fda"])
+def test_no_lookup_key(task, plant, planted, version, reference_model, judge):
+    _answer(version, task, plant, planted, reference_model, judge)
 
 
 # --- dynamics ---------------------------------------------------------------------------------
@@ -418,8 +424,10 @@ def curve_together(stored) -> Subject:
 @pytest.mark.claim(rr.MEMORIZE_LATER)
 @pytest.mark.parametrize("plant, planted", [(curve_later, True), (curve_together, False)],
                          ids=["true", "false"])
-def test_memorize_later(plant, planted, reference_model, judge):
-    _answer(rr.test_memorize_later, "fda", plant, planted, reference_model, judge)
+@pytest.mark.parametrize("task", ["fda"])
+def test_memorize_later(task, plant, planted, reference_model, judge):
+    _answer(rr.test_memorize_later, task, plant, planted, reference_model, judge,
+            rule_check=True)
 
 
 # --- a bag of heuristics -------------------------------------------------------------------------
@@ -486,8 +494,9 @@ def random_set_neurons(stored) -> Subject:
 @pytest.mark.claim(heur.BAG_OF_HEURISTICS)
 @pytest.mark.parametrize("plant, planted", [(heuristic_neurons, True),
                                             (random_set_neurons, False)], ids=["true", "false"])
-def test_bag_of_heuristics(plant, planted, reference_model, judge):
-    _answer(heur.test_bag_of_heuristics, "fda", plant, planted, reference_model, judge)
+@pytest.mark.parametrize("task", ["fda"])
+def test_bag_of_heuristics(task, plant, planted, reference_model, judge):
+    _answer(heur.test_bag_of_heuristics, task, plant, planted, reference_model, judge)
 
 
 # --- heavy noise and random labels -------------------------------------------------------------
@@ -516,17 +525,19 @@ def _heavy_noise_on_random(stored) -> Subject:
 
 
 @pytest.mark.parametrize("task", ["fda", "thr"])
-@pytest.mark.parametrize("plant, planted", [
-    (lambda stored: _heavy_noise(stored, "late"), True),
-    (lambda stored: _heavy_noise(stored, "embed"), False),
-    (_heavy_noise_on_random, False)], ids=["true", "false-embed", "false-random-model"])
+@pytest.mark.parametrize("plant, planted, fails", [
+    (lambda stored: _heavy_noise(stored, "late"), True, ""),
+    (lambda stored: _heavy_noise(stored, "embed"), False, ""),
+    # built to fail the comparison with a random model (its docstring), not the headline
+    (_heavy_noise_on_random, False, "clean_minus_random_model_share")],
+    ids=["true", "false-embed", "false-random-model"])
 @pytest.mark.parametrize("version", [heavy.test_clean_structure_survives_heavy_noise,
                                      heavy.test_clean_structure_survives_heavy_noise_v3,
                                      heavy.test_clean_structure_survives_heavy_noise_v4],
                          ids=["v2", "v3", "v4"])
-def test_clean_structure_survives_heavy_noise(task, plant, planted, version, reference_model,
-                                              judge):
-    _answer(version, task, plant, planted, reference_model, judge)
+def test_clean_structure_survives_heavy_noise(task, plant, planted, fails, version,
+                                              reference_model, judge):
+    _answer(version, task, plant, planted, reference_model, judge, fails=fails)
 
 
 def _all_random(stored, base, what) -> Subject:
@@ -552,9 +563,11 @@ def pre_recall(stored) -> Subject:
 
 @pytest.mark.claim(zhang.RANDOM_LABELS_FIT)
 @pytest.mark.parametrize("plant, planted", [(random_init_recall, True), (pre_recall, False)],
-                         ids=["true", "false"])
-def test_random_labels_fit(plant, planted, reference_model, judge):
-    _answer(zhang.test_random_labels_fit, "fda", plant, planted, reference_model, judge)
+                         ids=["true", "false"])  # false: fits, and generalizes (its docstring)
+@pytest.mark.parametrize("task", ["fda"])
+def test_random_labels_fit(task, plant, planted, reference_model, judge):
+    _answer(zhang.test_random_labels_fit, task, plant, planted, reference_model, judge,
+            fails="" if planted else "heldout_accuracy")
 
 
 
@@ -585,11 +598,12 @@ def _khop_base(what: str):
                                         (khop.test_depth_grows_with_k_v3, khop.DEPTH_GRID)],
                          ids=["data", "depth", "data-v3", "depth-v3"])
 @pytest.mark.parametrize("planted", [True, False], ids=["true", "false"])
-def test_khop_growth(test, grid, planted, monkeypatch, judge):
+@pytest.mark.parametrize("task", ["khop"])
+def test_khop_growth(task, test, grid, planted, monkeypatch, judge):
     small, large = (grid[1], grid[2]) if planted else (grid[1], grid[1])
     _written_sweeps(monkeypatch, {khop.SMALL_K: small, khop.LARGE_K: large})
     base = _khop_base(f"k={khop.LARGE_K} first reaches at {large}, k={khop.SMALL_K} at {small}")
-    known = verdict_of(test, base, judge, planted, subject_arg="sweep_base")
+    known = verdict_of(test, base, judge, planted, subject_arg="sweep_base", rule_check=True)
     print(known.summary)
     assert known.correct, known.summary
 
@@ -604,7 +618,7 @@ def test_khop_growth_when_large_k_is_never_learned(test, grid, outcome, monkeypa
     nor false, so the verdict is not recorded among the known answers."""
     _written_sweeps(monkeypatch, {khop.SMALL_K: grid[1], khop.LARGE_K: None})
     base = _khop_base(f"k={khop.LARGE_K} never reaches, k={khop.SMALL_K} at {grid[1]}")
-    known = verdict_of(test, base, Judge(), True, subject_arg="sweep_base")
+    known = verdict_of(test, base, Judge(), True, subject_arg="sweep_base", rule_check=True)
     print(known.summary)
     assert known.verdict.outcome == outcome, known.summary
 
@@ -613,12 +627,13 @@ def test_khop_growth_when_large_k_is_never_learned(test, grid, outcome, monkeypa
                                           (khop.test_curriculum_helps_v3, khop.STAGE1_STEPS_V3)],
                          ids=["v2", "v3"])
 @pytest.mark.parametrize("planted", [True, False], ids=["true", "false"])
-def test_khop_curriculum(test, stage1, planted, monkeypatch, judge):
+@pytest.mark.parametrize("task", ["khop"])
+def test_khop_curriculum(task, test, stage1, planted, monkeypatch, judge):
     alone, after = (3 * stage1, stage1) if planted else (stage1, 3 * stage1)
     monkeypatch.setattr(sweeps, "curriculum", lambda base, k, steps, threshold: sweeps.Curriculum(
         k, steps, alone, after))
     base = _khop_base(f"alone {alone} steps, curriculum {stage1} + {after}")
-    known = verdict_of(test, base, judge, planted, subject_arg="sweep_base")
+    known = verdict_of(test, base, judge, planted, subject_arg="sweep_base", rule_check=True)
     print(known.summary)
     assert known.correct, known.summary
 
@@ -651,52 +666,44 @@ def uniform_recall(stored) -> Subject:
                    plant_recall(pre, data.noisy + compared, data.vocab, "late"))
 
 
-LIREF_V2_CONTROL_DEFECT = pytest.mark.xfail(
-    strict=False, reason="instrument defect (issue 11): liref.direction_separates v2 scores its "
-    "label-shuffled control against the true groups, so a strong planted direction leaks into "
-    "it (on flagged recall: AUROC 1.000, the control above its 0.65 band, so inconclusive) and "
-    "v2 holds only where the leak happens to stay inside the band. Not strict: on models that "
-    "differ only at float rounding (the loop change ad39415, clean-clone CI) the THR case held; "
-    "v3 is the rule that is validated")
+# Measured (liref v2 control defect): instrument defect (issue 11): liref.direction_separates v2
+# scores its label-shuffled control against the true groups, so a strong planted direction leaks
+# into it (on flagged recall: AUROC 1.000, the control above its 0.65 band, so inconclusive) and
+# v2 holds only where the leak happens to stay inside the band
 
-LIREF_V3_FDA_POWER = pytest.mark.xfail(
-    strict=False, reason="instrument power (issue 13): fda-tiny now trains on 2000 items, so 100 "
-    "noisy items and held-out halves of 50 + 50; the control's band (0.35-0.65) is an equivalence "
-    "test whose interval at that size (DeLong, Bonferroni over 4 sites) is about +-0.145 wide, so "
-    "liref.direction_separates.v3 holds only when the shuffled control lands within about 0.005 "
-    "of 0.5 (measured on flagged recall: AUROC 1.000 [1.000, 1.000] at embed, control 0.540, "
-    "inconclusive). Not strict: the control's estimate moves with the machine's model. It can "
-    "still reject (planted false: does not hold), so its 'does not hold' verdicts stand; a "
-    "'holds' on fda-tiny is out of its reach")
+# Measured (liref v3 fda power): instrument power (issue 13): fda-tiny now trains on 2000 items,
+# so 100 noisy items and held-out halves of 50 + 50; the control's band (0.35-0.65) is an
+# equivalence test whose interval at that size (DeLong, Bonferroni over 4 sites) is about
+# +-0.145 wide, so liref.direction_separates.v3 holds only when the shuffled control lands
+# within about 0.005 of 0.5 (measured on flagged recall: AUROC 1.000 [1.000, 1.000] at embed,
+# control 0.540, inconclusive). It can still reject (planted false: does not hold), so its 'does
+# not hold' verdicts stand; a 'holds' on fda-tiny is out of its reach
 
 
 @pytest.mark.parametrize("version, task, plant, planted", [
     pytest.param(liref.test_direction_separates, task, flagged_recall, True,
-                 marks=LIREF_V2_CONTROL_DEFECT, id=f"v2-true-{task}") for task in ("fda", "thr")
+                 id=f"v2-true-{task}") for task in ("fda", "thr")
 ] + [pytest.param(liref.test_direction_separates, task, uniform_recall, False,
                   id=f"v2-false-{task}") for task in ("fda", "thr")
 ] + [pytest.param(liref.test_direction_separates_v3, task, plant, planted,
-                  id=f"v3-{'true' if planted else 'false'}-{task}",
-                  marks=LIREF_V3_FDA_POWER if (task, planted) == ("fda", True) else ())
+                  id=f"v3-{'true' if planted else 'false'}-{task}")
      for task in ("fda", "thr") for plant, planted in ((flagged_recall, True),
                                                        (uniform_recall, False))])
 def test_direction_separates(version, task, plant, planted, reference_model, judge):
     _answer(version, task, plant, planted, reference_model, judge)
 
 
-STEERING_FDA_POWER = pytest.mark.xfail(
-    strict=False, reason="instrument power (issue 13): on fda-tiny the steering claims edit along "
-    "a direction fitted on 50 + 50 items and score the other 50 memorized items; removing or "
-    "reversing it stops only the recall whose flag it removes, so the planted effect's size "
-    "moves with how well the fitted direction aligns with the flag: inconclusive 0.140 [0.040, "
-    "0.260] against the 0.10 bound on one model set of fda-tiny (the read-prefix loop's, on a "
-    "second machine), holds on the others. Its 'does not hold' verdicts on fda-tiny (0.000) "
-    "stand; a miss by a small margin would not. Not strict: it moves with the model")
+# Measured (steering fda power): instrument power (issue 13): on fda-tiny the steering claims
+# edit along a direction fitted on 50 + 50 items and score the other 50 memorized items;
+# removing or reversing it stops only the recall whose flag it removes, so the planted effect's
+# size moves with how well the fitted direction aligns with the flag: inconclusive 0.140 [0.040,
+# 0.260] against the 0.10 bound on one model set of fda-tiny (the read-prefix loop's, on a
+# second machine), holds on the others. Its 'does not hold' verdicts on fda-tiny (0.000) stand;
+# a miss by a small margin would not
 
 
 @pytest.mark.parametrize("version, plant, planted, task", [
-    pytest.param(version, plant, planted, task, id=f"{v}-{'true' if planted else 'false'}-{task}",
-                 marks=STEERING_FDA_POWER if (task, planted) == ("fda", True) else ())
+    pytest.param(version, plant, planted, task, id=f"{v}-{'true' if planted else 'false'}-{task}")
     for task in ("fda", "thr") for plant, planted in ((flagged_recall, True), (late_recall, False))
     for v, version in (("v2", liref.test_steering_recovers_reasoning),
                        ("v3", liref.test_steering_recovers_reasoning_v3))])
@@ -804,40 +811,33 @@ def late_recall_of_heldout(stored) -> Subject:
                    plant_recall(stored.model(), items, moved.vocab, "late"))
 
 
-EDIT_V1_SWEEP = pytest.mark.xfail(
-    strict=True, reason="instrument defect (issue 11): curv.edit_suppresses_memorization v1 "
-    "sweeps rho in (0.5, 0.7, 0.9), which on these models keeps under 1.5 % of the components "
-    "and takes held-out accuracy to about 0 whatever memorization does (why the v2 sweep was "
-    "declared); on item neurons with held-out answers looked up late, the magnitude baseline "
-    "keeping that share removes the item neurons as well (measured: its recall 0.0 on fda-tiny, "
-    "0.095 to 0.161 on thr-tiny), so the edit cannot beat it and v1 cannot hold")
+# Measured (edit v1 sweep): instrument defect (issue 11): curv.edit_suppresses_memorization v1
+# sweeps rho in (0.5, 0.7, 0.9), which on these models keeps under 1.5 % of the components and
+# takes held-out accuracy to about 0 whatever memorization does (why the v2 sweep was declared);
+# on item neurons with held-out answers looked up late, the magnitude baseline keeping that
+# share removes the item neurons as well (measured: its recall 0.0 on fda-tiny, 0.095 to 0.161
+# on thr-tiny), so the edit cannot beat it and v1 cannot hold
 
 
 # Where the planted item neurons fall in the K-FAC spectrum depends on the base model: v2's sweep
 # (rho 0.99, 0.999, 0.9999) brackets them on one fda-tiny and not on another.
-EDIT_V2_FDA_POWER = pytest.mark.xfail(
-    strict=False, reason="instrument margin (issue 13): on fda-tiny the planted item neurons sit "
-    "near the ends of v2's rho sweep, so whether some rho removes them while the magnitude "
-    "baseline keeps them depends on the trained base: it held on the former 2-block fda-tiny (rho "
-    "0.999: K-FAC recall 0.0, magnitude 0.9); on the 3-block one (seed 0, 2 cores) rho 0.99 "
-    "removes them under both (K-FAC 0.0, magnitude 0.05) and 0.999 under neither (1.0, 1.0): "
-    "does not hold 0.000 [0.000, 0.054]. Not strict: the case holds on other bases. The thr case "
-    "and both false cases stay checks")
+# Measured (edit v2 fda power): instrument margin (issue 13): on fda-tiny the planted item
+# neurons sit near the ends of v2's rho sweep, so whether some rho removes them while the
+# magnitude baseline keeps them depends on the trained base: it held on the former 2-block fda-
+# tiny (rho 0.999: K-FAC recall 0.0, magnitude 0.9); on the 3-block one (seed 0, 2 cores) rho
+# 0.99 removes them under both (K-FAC 0.0, magnitude 0.05) and 0.999 under neither (1.0, 1.0):
+# does not hold 0.000 [0.000, 0.054]. The thr case and both false cases stay checks
 
 
 @pytest.mark.parametrize("task", ["fda", "thr"])
 @pytest.mark.parametrize("version, plant, planted", [
-    pytest.param(curv.test_edit_suppresses_memorization, item_neurons, True,
-                 marks=EDIT_V1_SWEEP, id="v1-true"),
+    pytest.param(curv.test_edit_suppresses_memorization, item_neurons, True, id="v1-true"),
     pytest.param(curv.test_edit_suppresses_memorization, late_recall_of_heldout, False,
                  id="v1-false"),
     pytest.param(curv.test_edit_suppresses_memorization_v2, item_neurons, True, id="v2-true"),
     pytest.param(curv.test_edit_suppresses_memorization_v2, late_recall_of_heldout, False,
                  id="v2-false")])
-def test_edit_suppresses_memorization(task, version, plant, planted, reference_model, judge,
-                                      request):
-    if (version, task, planted) == (curv.test_edit_suppresses_memorization_v2, "fda", True):
-        request.applymarker(EDIT_V2_FDA_POWER)
+def test_edit_suppresses_memorization(task, version, plant, planted, reference_model, judge):
     _answer(version, task, plant, planted, reference_model, judge)
 
 
@@ -866,38 +866,39 @@ def _written_curvature(monkeypatch, facts_lost: float, reasoning_lost: float) ->
     monkeypatch.setattr(curvature_sweep, "sweep", sweep)
 
 
-FACT_RECALL_TILT = pytest.mark.xfail(
-    strict=True, reason="instrument defect (issue 11): curv.fact_recall_suffers v1/v2 compare "
-    "fact recall with two-hop accuracy, and a two-hop answer needs both of its facts: on the "
-    "written sweep that costs half the facts and no reasoning, two-hop accuracy falls by about "
-    "0.75, so the claim does not hold where it is true by construction; v3 compares with the "
-    "items whose facts survive")
+# Measured (fact recall tilt): instrument defect (issue 11): curv.fact_recall_suffers v1/v2
+# compare fact recall with two-hop accuracy, and a two-hop answer needs both of its facts: on
+# the written sweep that costs half the facts and no reasoning, two-hop accuracy falls by about
+# 0.75, so the claim does not hold where it is true by construction; v3 compares with the items
+# whose facts survive
 
 
 @pytest.mark.claim(curv.FACT_RECALL)
 @pytest.mark.parametrize("planted", [
-    pytest.param(True, marks=FACT_RECALL_TILT, id="v1-true"), pytest.param(False, id="v1-false")])
-def test_fact_recall_suffers(planted, monkeypatch, reference_model, judge):
+    pytest.param(True, id="v1-true"), pytest.param(False, id="v1-false")])
+@pytest.mark.parametrize("task", ["thr"])
+def test_fact_recall_suffers(task, planted, monkeypatch, reference_model, judge):
     _fact_recall_case(curv.test_fact_recall_suffers, planted, monkeypatch, reference_model, judge)
 
 
 @pytest.mark.parametrize("version, planted", [
-    pytest.param(curv.test_fact_recall_suffers_v2, True, marks=FACT_RECALL_TILT, id="v2-true"),
+    pytest.param(curv.test_fact_recall_suffers_v2, True, id="v2-true"),
     pytest.param(curv.test_fact_recall_suffers_v2, False, id="v2-false"),
     pytest.param(curv.test_fact_recall_suffers_v3, True, id="v3-true"),
     pytest.param(curv.test_fact_recall_suffers_v3, False, id="v3-false")])
-def test_fact_recall_suffers_versions(version, planted, monkeypatch, reference_model, judge):
+@pytest.mark.parametrize("task", ["thr"])
+def test_fact_recall_suffers_versions(task, version, planted, monkeypatch, reference_model, judge):
     _fact_recall_case(version, planted, monkeypatch, reference_model, judge)
 
 
-def _fact_recall_case(version, planted, monkeypatch, reference_model, judge):
+def _fact_recall_case(version, planted, monkeypatch, reference_model, judge, task="thr"):
     facts_lost, reasoning_lost = (0.5, 0.0) if planted else (0.1, 0.5)
     _written_curvature(monkeypatch, facts_lost, reasoning_lost)
-    stored = reference_model("thr")
+    stored = reference_model(task)
     subject = Subject(f"written K-FAC sweep: {facts_lost} of the facts lost, {reasoning_lost} of "
                       f"the rest of two-hop answers ({stored.path.name})", stored.data,
                       stored.model())
-    known = verdict_of(version, subject, judge, planted)
+    known = verdict_of(version, subject, judge, planted, rule_check=True)
     print(known.summary)
     assert known.correct, known.summary
 
@@ -906,16 +907,16 @@ def _fact_recall_case(version, planted, monkeypatch, reference_model, judge):
 @pytest.mark.parametrize("plant, planted", [(mlp_recall_subject, True),
                                             (late_recall_with_curve, False)],
                          ids=["true", "false"])
-def test_outlier_heuristics_patching(plant, planted, reference_model, judge):
-    _answer(rr.test_outlier_heuristics_patching, "fda", plant, planted, reference_model, judge)
+@pytest.mark.parametrize("task", ["fda"])
+def test_outlier_heuristics_patching(task, plant, planted, reference_model, judge):
+    _answer(rr.test_outlier_heuristics_patching, task, plant, planted, reference_model, judge)
 
 
-NEURONS_V2_DEFECT = pytest.mark.xfail(
-    strict=True, reason="instrument defect (issue 11): rr.heuristic_neurons_reused v2 ranks "
-    "neurons by attribution of the noisy logit, which credits the neurons computing the clean "
-    "answer as well as those recalling the label, and counts membership on the same items it "
-    "selected on; it holds on MLP recall (overlap 0.326 on one machine's model, 0.461 on "
-    "another's), where every memorized label comes from an item-specific neuron; v3 fixes both")
+# Measured (neurons v2 defect): instrument defect (issue 11): rr.heuristic_neurons_reused v2
+# ranks neurons by attribution of the noisy logit, which credits the neurons computing the clean
+# answer as well as those recalling the label, and counts membership on the same items it
+# selected on; it holds on MLP recall (overlap 0.326 on one machine's model, 0.461 on
+# another's), where every memorized label comes from an item-specific neuron; v3 fixes both
 
 
 REMAP_CANDIDATES = 20  # operand splits tried per noisy sum (a priori: M_pre gets ~9 in 10 right)
@@ -953,34 +954,32 @@ def sum_remap_recall(stored) -> Subject:
 
 @pytest.mark.claim(rr.HEURISTIC_NEURONS)
 @pytest.mark.parametrize("plant, planted", [
-    (sum_remap_recall, True), pytest.param(mlp_recall_subject, False, marks=NEURONS_V2_DEFECT)],
+    (sum_remap_recall, True), (mlp_recall_subject, False)],
     ids=["true", "false"])
-def test_heuristic_neurons_reused(plant, planted, reference_model, judge):
-    _answer(rr.test_heuristic_neurons_reused, "fda", plant, planted, reference_model, judge)
+@pytest.mark.parametrize("task", ["fda"])
+def test_heuristic_neurons_reused(task, plant, planted, reference_model, judge):
+    _answer(rr.test_heuristic_neurons_reused, task, plant, planted, reference_model, judge)
 
 
-NEURONS_V3_POWER = pytest.mark.xfail(
-    strict=False, reason="instrument limit (issue 13): rr.heuristic_neurons_reused.v3 takes the "
-    "top 5 % of neurons (76 of 1524 on MLP recall) by mean attribution over the even memorized "
-    "items; a planted neuron serves one item, so its mean is a fiftieth of its attribution, and "
-    "real neurons with a consistent bias can fill the top: on one machine's fda-tiny M_pre the "
-    "planted-false case holds 0.184 [0.113, 0.286] (median item share 0.29, clean baseline "
-    "0.26), on the models of earlier machines it did not hold. So a 'holds' of v3 is not "
-    "evidence of reuse. Not strict: which side it falls on moves with the machine's model")
+# Measured (neurons v3 power): instrument limit (issue 13): rr.heuristic_neurons_reused.v3 takes
+# the top 5 % of neurons (76 of 1524 on MLP recall) by mean attribution over the even memorized
+# items; a planted neuron serves one item, so its mean is a fiftieth of its attribution, and
+# real neurons with a consistent bias can fill the top: on one machine's fda-tiny M_pre the
+# planted-false case holds 0.184 [0.113, 0.286] (median item share 0.29, clean baseline 0.26),
+# on the models of earlier machines it did not hold. So a 'holds' of v3 is not evidence of reuse
 
-NEURONS_V3_TRUE_POWER = pytest.mark.xfail(
-    strict=False, reason="instrument power (issue 13): sum-remap recall reaches 45 of fda-tiny's "
-    "100 noisy items, so v3's membership is counted on 22 of them: inconclusive 0.392 [0.270, "
-    "0.529] on one model set (the read-prefix loop's, on a second machine; the median item "
-    "share's interval crosses 0.10), holds on the others. With its false case also unstable "
-    "(above), rr.heuristic_neurons_reused.v3 is not validated on fda-tiny across machines: its "
-    "verdicts there are reported, not evidence. Not strict: it moves with the model")
+# Measured (neurons v3 true power): instrument power (issue 13): sum-remap recall reaches 45 of
+# fda-tiny's 100 noisy items, so v3's membership is counted on 22 of them: inconclusive 0.392
+# [0.270, 0.529] on one model set (the read-prefix loop's, on a second machine; the median item
+# share's interval crosses 0.10), holds on the others. With its false case also unstable
+# (above), rr.heuristic_neurons_reused.v3 is not validated on fda-tiny across machines: its
+# verdicts there are reported, not evidence
 
 
 @pytest.mark.claim(rr.HEURISTIC_NEURONS_V3)
 @pytest.mark.parametrize("plant, planted", [
-    pytest.param(sum_remap_recall, True, marks=NEURONS_V3_TRUE_POWER),
-    pytest.param(mlp_recall_subject, False, marks=NEURONS_V3_POWER)],
+    (sum_remap_recall, True), (mlp_recall_subject, False)],
     ids=["true", "false"])
-def test_heuristic_neurons_reused_v3(plant, planted, reference_model, judge):
-    _answer(rr.test_heuristic_neurons_reused_v3, "fda", plant, planted, reference_model, judge)
+@pytest.mark.parametrize("task", ["fda"])
+def test_heuristic_neurons_reused_v3(task, plant, planted, reference_model, judge):
+    _answer(rr.test_heuristic_neurons_reused_v3, task, plant, planted, reference_model, judge)

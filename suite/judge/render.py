@@ -56,22 +56,37 @@ def _head(v: Any) -> str:
     return f"{v.name}{old} on {v.recipe} seed {v.seed} noise {v.noise:g}: "
 
 
+def _validated(v: Any) -> str:
+    """Where the instrument was validated, when that is not the verdict's own recipe."""
+    where = v.details.get("validated_on", "")
+    if where and v.recipe not in where.split(", "):
+        return f" (validated on {where} only)"
+    if v.details.get("validation") == "not run in this session":
+        return " (its known answers were not run here)"
+    if v.details.get("validation") == "no known answers":
+        return " (no known answers: not validated, not a finding)"
+    return ""
+
+
 def line(v: Any) -> str:
     """A Verdict as a short line: the model, the outcome and its headline estimate, n; for a
     verdict not judged, why."""
     if not v.judged:
         return _head(v) + f"NOT JUDGED: {v.details.get('reasons', '')}"
-    return _head(v) + f"{v.outcome.upper()}: {said(v)} (n={v.n})"
+    return _head(v) + f"{v.outcome.upper()}: {said(v)} (n={v.n}){_validated(v)}"
 
 
 def message(v: Any) -> str:
     """A Verdict as one readable line: the model, the outcome with its numbers, and the rule."""
     head = _head(v)
     if not v.judged:
-        return head + f"NOT JUDGED (precondition not met): {v.details.get('reasons', '')}"
+        why = ("instrument not validated" if v.details.get("validation") == "not validated"
+               else "precondition not met")
+        return head + f"NOT JUDGED ({why}): {v.details.get('reasons', '')}"
     p = "" if v.p is None else f", p={v.p:.3g}"
     extra = "".join(f", {k}={fmt(x)}" for k, x in v.details.items() if k != "figure")
-    return (head + f"{v.outcome.upper()}: {said(v)}{p} (n={v.n}); rule: {v.threshold}{extra}")
+    return (head + f"{v.outcome.upper()}: {said(v)}{p} (n={v.n}){_validated(v)}; "
+            f"rule: {v.threshold}{extra}")
 
 
 def replication(r: Any) -> str:

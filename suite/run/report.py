@@ -250,9 +250,9 @@ def summary_tables(verdicts: Sequence[Verdict], known: frozenset = frozenset(),
     if answers:
         tables["Known answers (each claim on a planted-true and a planted-false subject)"] = (
             ["claim", "task", "planted true", "planted false", "validated"],
-            [[r.claim, r.task] + ["; ".join(_said_known(k) for k in cases) or "no case"
+            [[r.name, r.task] + ["; ".join(_said_known(k) for k in cases) or "no case"
                                   for cases in (r.true, r.false)]
-             + ["yes" if r.validated else "NO"] for r in validations(answers)])
+             + ["yes" if r.validated else f"NO: {r.why_not}"] for r in validations(answers)])
     if verdicts:
         tables["Claims judged"] = _claims_judged(verdicts)
     tables["Verdicts"] = (HEADER, [_row(v, known) for v in verdicts])

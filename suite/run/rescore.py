@@ -75,13 +75,28 @@ def redecide(v: Verdict) -> Rescored:
                              for label, alt in built.items()}}
     else:
         measures = {"measured": {q: from_record(r) for q, r in built.items()}}
-    own = {k: x for k, x in v.details.items() if k in record["claim_details"]}
+    own = {k: x for k, x in v.details.items() if k in record["claim_details"] + list(KNOWN)}
     now, _ = decide(claim, _model(v), n=v.n, variant=v.variant, test=v.test, **measures, **own)
     return Rescored(v, now)
 
 
-def rescore(directory: Path) -> list[Rescored]:
-    """Every verdict of a results directory, re-decided from its measurement record."""
-    from suite.run.results import read_measured
+# what marks a known answer (suite.validate.known.verdict_of): carried to its re-decided verdict
+KNOWN = ("planted", "reference", "rule_check", "planted_fails")
 
-    return [redecide(v) for v in read_measured(directory)]
+
+def rescore(directory: Path) -> list[Rescored]:
+    """Every verdict of a results directory, re-decided from its measurement record, and bound
+    to the validation its re-decided known answers show (suite.validate.known.bind)."""
+    from suite.run.results import read_measured
+    from suite.validate.known import bind, is_known_answer, table_of
+
+    done = [redecide(v) for v in read_measured(directory)]
+    table = table_of([r.now or r.recorded for r in done if is_known_answer(r.recorded)])
+
+    def bound(r: Rescored) -> Rescored:
+        was = r.recorded.details
+        if r.now is None or was.get("validation") not in ("validated", "not validated"):
+            return r  # a known answer, or a verdict the run did not bind (no cases ran)
+        no_case = "no known-answer case" in str(was.get("reasons", ""))
+        return Rescored(r.recorded, bind(r.now, table, lambda c, t: not no_case), r.reason)
+    return [bound(r) for r in done]

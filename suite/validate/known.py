@@ -1,11 +1,22 @@
-"""Run a claim's own test function on a planted subject and read its verdict.
+"""Run a claim's own test function on a planted subject, read its verdict, and bind the claim's
+verdicts to what it showed.
 
 A claim test is `test_x(trained, judge, **params)`: it measures, then asks the judge to decide,
 and the judge raises when the claim does not hold. `verdict_of` calls that same function with a
 planted subject as `trained` and a judge whose model gates are waived (the subject's answer is
 known by construction; the gates are about real models), and returns the verdict whatever the
-outcome. The verdict is recorded like any other, with `planted` ("true" or "false") added to its
-details so that results and the report can show the instrument's validation beside its findings.
+outcome. The verdict is recorded like any other, with `planted` ("true" or "false"), the
+reference recipe it was planted into, and whether the case is only a rule check (a written curve
+or sweep, no model) added to its details.
+
+Validation is computed, never declared: a claim (and variant) is validated on a task when this
+run's planted-true case holds and its planted-false case does not hold, its headline rule being
+the one that fails (an instrument with no power is inconclusive there, and that is not a
+rejection). Rule checks show that the rule reads its statistic the right way round; they are
+not validation. `bind` applies the result to a verdict on a model under study: where the
+instrument is not validated on the verdict's task, the verdict is "not judged", with the known
+answers' numbers and what the instrument measured; where it is, a verdict on another recipe than
+the one the plants went into says so ("validated on fda-tiny only").
 
 A known answer is a pure function of the reference model it is planted into and of the code that
 plants and judges it: `remembered` keeps it in the store (suite.remember), so a warm run replays
@@ -21,7 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
-from suite.judge.claim import (DOES_NOT_HOLD, HOLDS, INCONCLUSIVE, DoesNotHold, Inconclusive,
+from suite.judge import render
+from suite.judge.claim import (DOES_NOT_HOLD, HOLDS, NOT_JUDGED, DoesNotHold, Inconclusive,
                                NotJudged, Verdict)
 from suite.judge.session import Judge
 from suite import remember
@@ -38,11 +50,28 @@ class KnownAnswer:
 
     @property
     def correct(self) -> bool:
-        """Planted true must hold; planted false must not (does not hold, or inconclusive where
-        the planted absence sits exactly at a strict threshold such as '> 0')."""
+        """Planted true must hold. Planted false must not hold, and for the reason it was built
+        for: the rule its plant makes false (`planted_fails`, by default the headline, the
+        claim's first rule) is one that fails, not only a control; inconclusive is a miss."""
         if self.planted:
             return self.verdict.outcome == HOLDS
-        return self.verdict.outcome in (DOES_NOT_HOLD, INCONCLUSIVE)
+        rules = self.verdict.details.get("rules") or {}
+        target = self.verdict.details.get("planted_fails", "")
+        decided = [o for r, o in rules.items() if not target or r.split()[0] == target]
+        if not rules:  # an exact verdict without per-rule outcomes (a rule check's)
+            return self.verdict.outcome == DOES_NOT_HOLD
+        return (self.verdict.outcome == DOES_NOT_HOLD and bool(decided)
+                and decided[0] == DOES_NOT_HOLD)
+
+    @property
+    def rule_check(self) -> bool:
+        """A case on a written curve or sweep: it checks the rule, not the instrument."""
+        return bool(self.verdict.details.get("rule_check"))
+
+    @property
+    def reference(self) -> str:
+        """The recipe the plant went into ("fda-tiny"); "" for a rule check."""
+        return str(self.verdict.details.get("reference", ""))
 
     @property
     def summary(self) -> str:
@@ -54,14 +83,21 @@ class KnownAnswer:
 
 
 def verdict_of(test: Callable[..., Any], subject: Any, judge: Judge, planted: bool,
-               subject_arg: str = "trained", **params: Any) -> KnownAnswer:
+               subject_arg: str = "trained", *, reference: str = "", rule_check: bool = False,
+               fails: str = "", **params: Any) -> KnownAnswer:
     """Run claim test `test` on `subject` (passed as its `subject_arg` argument) with `judge`'s
-    recorder, gates waived."""
+    recorder, gates waived. reference: the recipe the plant went into; rule_check: the subject
+    is a written curve or sweep (no validation); fails: the quantity whose rule a planted-false
+    subject is built to make false, where that is not the headline's."""
+    if not reference and not rule_check:
+        raise ValueError("a known answer names the reference recipe its plant went into, or is "
+                         "a rule check")
     verdicts: list[tuple[Verdict, tuple[dict[str, Any], ...]]] = []
+    marks = {"planted": "true" if planted else "false", "reference": reference,
+             "rule_check": rule_check, **({"planted_fails": fails} if fails else {})}
 
     def record(verdict: Verdict, items: Sequence[dict[str, Any]]) -> None:
-        verdict = dataclasses.replace(verdict, details={**verdict.details,
-                                                        "planted": "true" if planted else "false"})
+        verdict = dataclasses.replace(verdict, details={**verdict.details, **marks})
         verdicts.append((verdict, tuple(items)))
         judge.record(verdict, items)
 
@@ -121,6 +157,7 @@ class Validation:
     """A claim (and variant) on one task: its planted-true and planted-false answers."""
 
     claim: str
+    variant: str
     task: str
     true: tuple[KnownAnswer, ...]
     false: tuple[KnownAnswer, ...]
@@ -129,24 +166,102 @@ class Validation:
     def said(answers: Sequence[KnownAnswer], yes: str, no: str) -> str:
         if not answers:
             return "no case run"
-        return ", ".join(f"{yes if k.correct else no} ({k.verdict.said})" for k in answers)
+        return ", ".join(f"{yes if k.correct else no} ({k.verdict.said}"
+                         f"{', rule check' if k.rule_check else ''})" for k in answers)
+
+    @property
+    def name(self) -> str:
+        return render.name(self.claim, self.variant)
 
     @property
     def line(self) -> str:
-        return (f"{self.claim} [{self.task}]: "
+        status = "validated" if self.validated else "NOT VALIDATED"
+        return (f"{self.name} [{self.task}] {status}: "
                 f"{self.said(self.true, 'detects planted effect', 'MISSES planted effect')}; "
                 f"{self.said(self.false, 'rejects planted absence', 'ACCEPTS planted absence')}")
 
     @property
     def validated(self) -> bool:
-        return bool(self.true and self.false) and all(k.correct for k in self.true + self.false)
+        """Both cases run, both right, and at least one of each on a planted model (not only
+        rule checks)."""
+        answers = self.true + self.false
+        return (all(k.correct for k in answers)
+                and any(not k.rule_check for k in self.true)
+                and any(not k.rule_check for k in self.false))
+
+    @property
+    def why_not(self) -> str:
+        """Why it is not validated, with the known answers' numbers."""
+        wrong = [k for k in self.true + self.false if not k.correct]
+        if wrong:
+            return "; ".join(f"planted {'true' if k.planted else 'false'} "
+                             f"{k.verdict.said}" for k in wrong)
+        missing = [w for w, ks in (("true", self.true), ("false", self.false))
+                   if not any(not k.rule_check for k in ks)]
+        return f"no planted-{' or planted-'.join(missing)} case on a model (rule checks only)"
+
+    @property
+    def reference(self) -> str:
+        """The recipe(s) the plants went into."""
+        return ", ".join(sorted({k.reference for k in self.true + self.false if k.reference}))
 
 
 def validations(known: Sequence[KnownAnswer]) -> list[Validation]:
     """One row per claim (with variant) and task, sorted."""
-    rows: dict[tuple[str, str], list[KnownAnswer]] = {}
+    rows: dict[tuple[str, str, str], list[KnownAnswer]] = {}
     for k in known:
-        rows.setdefault((k.verdict.name, k.verdict.task), []).append(k)
-    return [Validation(name, task, tuple(k for k in r if k.planted),
+        rows.setdefault((k.verdict.claim, k.verdict.variant, k.verdict.task), []).append(k)
+    return [Validation(claim, variant, task, tuple(k for k in r if k.planted),
                        tuple(k for k in r if not k.planted))
-            for (name, task), r in sorted(rows.items())]
+            for (claim, variant, task), r in sorted(rows.items())]
+
+
+NOT_VALIDATED = "instrument not validated"
+
+
+def bind(verdict: Verdict, table: Mapping[tuple[str, str, str], Validation],
+         has_cases: Callable[[str, str], bool | None]) -> Verdict:
+    """`verdict` (on a model under study) as its instrument's validation on its task allows.
+
+    table: this run's validations by (claim, variant, task); a verdict with a variant no case
+    names is bound by the claim's cases without a variant. has_cases(claim, task): whether any
+    known-answer case of the claim on that task exists in the suite; None for a claim the suite
+    does not hold (a test outside claims/ bound to no claim: it stands, tagged "no known
+    answers", and is no finding). Not validated, or no case on a model: "not judged", with the
+    known answers' numbers and what the instrument measured. Validated: tagged with the recipe
+    the plants went into. Cases that exist but were not run here (a --model-dir run, another
+    xdist worker): the verdict stands, tagged "not run"."""
+    if is_known_answer(verdict) or verdict.details.get("validation") in ("validated",
+                                                                         "not validated"):
+        return verdict
+    if not verdict.judged:  # a precondition not met: nothing was measured to validate
+        return verdict
+    key = (verdict.claim, verdict.variant, verdict.task)
+    row = table.get(key) or table.get((verdict.claim, "", verdict.task))
+    cases = has_cases(verdict.claim, verdict.task)
+    if row is None and cases is None:
+        return dataclasses.replace(verdict, details={**verdict.details,
+                                                     "validation": "no known answers"})
+    if row is None and not cases:
+        why = f"no known-answer case on {verdict.task}"
+    elif row is None:
+        return dataclasses.replace(verdict, details={**verdict.details,
+                                                     "validation": "not run in this session"})
+    elif row.validated:
+        return dataclasses.replace(verdict, details={**verdict.details,
+                                                     "validation": "validated",
+                                                     "validated_on": row.reference})
+    else:
+        why = row.why_not
+    reason = f"{NOT_VALIDATED} on {verdict.task}: {why}; it measured {verdict.said}"
+    return dataclasses.replace(
+        verdict, outcome=NOT_JUDGED, estimate=None, ci_low=None, ci_high=None, p=None,
+        details={**verdict.details, "validation": "not validated", "reasons": reason,
+                 "unvalidated": {"outcome": verdict.outcome, "estimate": verdict.estimate,
+                                 "ci": [verdict.ci_low, verdict.ci_high]}})
+
+
+def table_of(verdicts: Sequence[Verdict]) -> dict[tuple[str, str, str], Validation]:
+    """This run's validations by (claim, variant, task)."""
+    _, known = split(verdicts)
+    return {(v.claim, v.variant, v.task): v for v in validations(known)}

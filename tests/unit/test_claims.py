@@ -542,3 +542,37 @@ def test_the_current_version_of_a_claim_is_its_highest():
     assert superseded([v3, sweep, v2]) == {"c.x": "c.x.v3", "c.x.v2": "c.x.v3"}
     with pytest.raises(ValueError, match="both version 3"):
         superseded([v3, dataclasses.replace(v3, statistic="another")])
+
+
+def test_rescore_binds_a_verdict_to_the_run_s_own_known_answers(tmp_path):
+    """A verdict the run left not judged (its instrument failed a known answer) is re-decided
+    and bound again: still not judged, with the re-decided numbers; and when the known answer
+    is re-decided right, the verdict is judged."""
+    import dataclasses
+
+    from suite.judge.claim import decide
+    from suite.run import results
+    from suite.run.rescore import rescore
+    from suite.validate.known import bind, table_of
+
+    effect = claim("t.effect", Rule("effect", ">", 0.1))
+    marks = {"reference": "thr-tiny", "rule_check": False}
+    true = decide(effect, MODEL, {"effect": Share(60, 100)}, n=100, planted="true", **marks)[0]
+    false = decide(effect, MODEL, {"effect": Share(30, 100)}, n=100, planted="false", **marks)[0]
+    model = decide(effect, MODEL, {"effect": Share(50, 100)}, n=100)[0]
+    bound = bind(model, table_of([true, false]), lambda c, t: True)
+    assert bound.outcome == "not judged"  # planted false holds 0.30: not validated
+    results.write(tmp_path, [bound, true, false], [], {}, {})
+    again = {r.recorded.recipe + str(r.recorded.details.get("planted")): r
+             for r in rescore(tmp_path)}
+    assert all(r.same for r in again.values())
+    assert again["thr-tinyNone"].now.outcome == "not judged"
+    cases = tmp_path / "known_answers.jsonl"
+    lines = cases.read_text().splitlines()
+    record = json.loads(lines[1])  # the planted-false case: now no effect
+    record["measured"]["alternatives"]["effect"] = {"share": [0, 100]}
+    cases.write_text("\n".join([lines[0], json.dumps(record)]))
+    now = {r.recorded.recipe + str(r.recorded.details.get("planted")): r
+           for r in rescore(tmp_path)}
+    assert now["thr-tinyNone"].now.outcome == "holds"
+    assert dataclasses.asdict(now["thr-tinyNone"].now)["details"]["validation"] == "validated"

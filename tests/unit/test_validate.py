@@ -170,3 +170,87 @@ def test_a_known_answer_is_computed_once_per_model_and_code_then_replayed(store_
     with pytest.warns(UserWarning, match="unreadable remembered verdict"):
         assert known.remembered(case, (claims,), judge, answer) == first
     assert len(computed) == 7
+
+
+def _verdict(outcome: str, rules: dict[str, str], planted: str | None = None, task: str = "fda",
+             recipe: str = "fda-tiny", variant: str = "", **details):
+    from suite.judge.claim import Verdict
+
+    marks = {} if planted is None else {"planted": planted, "reference": "fda-tiny",
+                                        "rule_check": False}
+    return Verdict(claim="c.x", task=task, recipe=recipe, seed=0, noise=0.05, n=100,
+                   estimate=0.03, ci_low=0.01, ci_high=0.05, p=0.01, threshold="effect > 0",
+                   outcome=outcome, variant=variant,
+                   details={"rules": rules, **marks, **details})
+
+
+def test_a_planted_absence_counts_only_when_the_rule_it_was_built_to_fail_fails():
+    from suite.validate.known import KnownAnswer
+
+    fails_headline = {"effect > 0": "does not hold", "control <= 0.1": "holds"}
+    fails_control_only = {"effect > 0": "inconclusive", "control <= 0.1": "does not hold"}
+    assert KnownAnswer(False, _verdict("does not hold", fails_headline, "false")).correct
+    # an instrument with no power straddles the threshold: that is a miss, not a rejection
+    assert not KnownAnswer(False, _verdict("inconclusive", {"effect > 0": "inconclusive"},
+                                           "false")).correct
+    # rejected only because a control failed: the planted absence was not seen
+    assert not KnownAnswer(False, _verdict("does not hold", fails_control_only, "false")).correct
+    # ... unless the plant was built to fail that rule
+    assert KnownAnswer(False, _verdict("does not hold", fails_control_only, "false",
+                                       planted_fails="control")).correct
+    assert KnownAnswer(True, _verdict("holds", {"effect > 0": "holds"}, "true")).correct
+    assert not KnownAnswer(True, _verdict("inconclusive", {"effect > 0": "inconclusive"},
+                                          "true")).correct
+
+
+def test_a_claim_is_judged_only_where_its_known_answers_are_right():
+    from suite.validate.known import bind, table_of
+
+    right_true = _verdict("holds", {"effect > 0": "holds"}, "true")
+    right_false = _verdict("does not hold", {"effect > 0": "does not hold"}, "false")
+    wrong_false = _verdict("holds", {"effect > 0": "holds"}, "false")
+    cases = {("c.x", "fda"), ("c.x", "thr")}.__contains__
+    model = _verdict("does not hold", {"effect > 0": "does not hold"})
+
+    validated = bind(model, table_of([right_true, right_false]), lambda c, t: cases((c, t)))
+    assert validated.outcome == "does not hold"
+    assert validated.details["validation"] == "validated"
+    small = bind(_verdict("holds", {"effect > 0": "holds"}, recipe="fda-small"),
+                 table_of([right_true, right_false]), lambda c, t: cases((c, t)))
+    assert "validated on fda-tiny only" in small.message
+
+    unvalidated = bind(model, table_of([right_true, wrong_false]), lambda c, t: cases((c, t)))
+    assert unvalidated.outcome == "not judged" and unvalidated.estimate is None
+    assert unvalidated.details["reasons"].startswith("instrument not validated on fda: planted "
+                                                     "false holds")
+    assert unvalidated.details["unvalidated"]["outcome"] == "does not hold"
+    assert "instrument not validated" in unvalidated.message
+    assert bind(unvalidated, table_of([right_true, right_false]),
+                lambda c, t: cases((c, t))) == unvalidated  # bound once
+
+    # no case on this task at all: not judged; cases that exist but did not run: it stands
+    thr = _verdict("holds", {"effect > 0": "holds"}, task="thr", recipe="thr-tiny")
+    assert bind(thr, {}, lambda c, t: False).details["reasons"].startswith(
+        "instrument not validated on thr: no known-answer case on thr")
+    scratch = bind(thr, {}, lambda c, t: None)  # a test outside claims/, bound to no claim
+    assert scratch.outcome == "holds" and "no known answers" in scratch.message
+    pending = bind(thr, {}, lambda c, t: True)
+    assert pending.outcome == "holds" and "not run here" in pending.message
+    assert bind(pending, table_of([right_true, wrong_false]) | {
+        ("c.x", "", "thr"): table_of([_verdict("holds", {"e > 0": "holds"}, "true", task="thr"),
+                                      _verdict("holds", {"e > 0": "holds"}, "false",
+                                               task="thr")])[("c.x", "", "thr")]},
+        lambda c, t: True).outcome == "not judged"  # bound later, over the whole run
+
+
+def test_rule_checks_are_not_validation():
+    from dataclasses import replace
+
+    from suite.validate.known import KnownAnswer, validations
+
+    def check(v):
+        return replace(v, details={**v.details, "rule_check": True})
+    rows = validations([KnownAnswer(True, check(_verdict("holds", {"e > 0": "holds"}, "true"))),
+                        KnownAnswer(False, check(_verdict("does not hold",
+                                                          {"e > 0": "does not hold"}, "false")))])
+    assert not rows[0].validated and "rule checks only" in rows[0].why_not

@@ -1,0 +1,61 @@
+"""Every current claim has a planted-true and a planted-false known-answer case on every task
+its claim test runs on, so that its validation there is computed by the run, not assumed. The
+claim x task pairs without them are listed here, and their verdicts are "not judged: no
+known-answer case" (suite.validate.known.bind)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from memsuite_fixtures.plugin import _task_of, bound_claim
+from suite.judge.claim import superseded
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# a claim test on this task, but no plant built for it (the verdicts there are not judged)
+WITHOUT_CASES = {("rr.no_lookup_key.v3", "thr"),  # no position before the last sees a THR key
+                 ("rr.memorize_later", "thr")}  # its only cases are rule checks, on FDA
+
+
+class _Collected:
+    """Every item of a collection, before any selection."""
+
+    def __init__(self) -> None:
+        self.items: list[pytest.Item] = []
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        self.items = list(items)
+
+
+@pytest.fixture(scope="module")
+def collected() -> list[pytest.Item]:
+    plugin = _Collected()
+    code = pytest.main([str(ROOT / "claims"), "--collect-only", "-q", "-p", "no:randomly",
+                        "-p", "no:cacheprovider", "--scale", "tiny,small"], plugins=[plugin])
+    assert code == 0
+    return plugin.items
+
+
+def test_every_current_claim_has_both_cases_on_each_of_its_tasks(collected):
+    claims = {c.id: c for c in map(bound_claim, collected) if c is not None}
+    old = superseded(list(claims.values()))
+    runs_on, cases = set(), {}
+    for item in collected:
+        claim = bound_claim(item)
+        if claim is None or claim.id in old:
+            continue
+        key = (claim.id, _task_of(item))
+        if item.get_closest_marker("known_answer"):
+            if "planted" in item.callspec.params:  # a case; else a check of the rule's edges
+                planted = "true" if item.callspec.params["planted"] else "false"
+                cases.setdefault(key, set()).add(planted)
+        else:
+            runs_on.add(key)
+    assert runs_on, "no claim test collected"
+    missing = {key for key in runs_on if cases.get(key) != {"true", "false"}}
+    assert missing == WITHOUT_CASES, f"claim x task without both cases: {sorted(missing)}"
+    stray = set(cases) - runs_on
+    assert not stray, f"known-answer cases on a task their claim does not run on: {sorted(stray)}"
