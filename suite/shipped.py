@@ -1,5 +1,5 @@
 """Where the folders the suite ships beside its code live: the recipes (models/) and the claims
-(claims/, with findings.toml).
+(claims/, with ledger.json, what each claim measured).
 
 The repository keeps them as top-level folders; the package installs them under import names
 of their own (pyproject.toml maps memsuite_recipes -> models/, memsuite_claims -> claims/,

@@ -98,6 +98,11 @@ def catalogue_file() -> Path:
     return CLAIMS_DIR.parent / "docs" / "CLAIMS.md"
 
 
+def results_file() -> Path:
+    """The scoreboard, docs/RESULTS.md (suite.run.scoreboard)."""
+    return CLAIMS_DIR.parent / "docs" / "RESULTS.md"
+
+
 def generated_part(text: str) -> str:
     """The generated part of a docs/CLAIMS.md text (from the marker to the end)."""
     return text[text.index(GENERATED):] if GENERATED in text else ""

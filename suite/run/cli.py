@@ -8,7 +8,10 @@
     report DIR                 re-render DIR/report.html and report.md from DIR/results.jsonl
     rescore DIR                re-decide every verdict of DIR from its measurement records, no
                                model (exit 1 when one differs from what DIR recorded)
-    findings DIR               draft claims/findings.toml entries for DIR's non-holding claims
+    ledger DIR... [--check]    record the verdicts of results directories (clean commits) in
+                               claims/ledger.json, the record a run is compared with; --check:
+                               only say what would change
+    results [--write]          the scoreboard (docs/RESULTS.md) from the ledger and the claims
     rules OLD NEW              which claims' rules (protocols) differ between two results dirs
 
 Everything goes through the same code paths as pytest: `train` uses the store and loop the
@@ -116,6 +119,20 @@ def _ls(args: argparse.Namespace) -> int:
     return 0
 
 
+def _selection(args: argparse.Namespace) -> list[str]:
+    """pytest arguments for a claims selection: -k, -m and the plugin's options as given."""
+    argv = ["-k", args.k] if args.k else []
+    for option in options.OPTIONS:  # the plugin's options, passed on as given
+        value = getattr(args, option.dest, None)
+        if value is True:
+            argv.append(option.flag)
+        elif value not in (None, False):
+            argv += [option.flag, str(value)]
+    if args.m:
+        argv += ["-m", args.m]
+    return argv + list(getattr(args, "pytest_args", []))
+
+
 def _run(args: argparse.Namespace) -> int:
     import pytest
 
@@ -126,18 +143,8 @@ def _run(args: argparse.Namespace) -> int:
         print(f"memsuite run: no claims folder at {folder} (install the checkout with "
               "pip install -e .)", file=sys.stderr)
         return 2
-    argv = [str(folder), "-p", "no:cacheprovider", "-q" if args.quiet else "-v"]
-    if args.k:
-        argv += ["-k", args.k]
-    for option in options.OPTIONS:  # the plugin's options, passed on as given
-        value = getattr(args, option.dest)
-        if value is True:
-            argv.append(option.flag)
-        elif value not in (None, False):
-            argv += [option.flag, str(value)]
-    if args.m:
-        argv += ["-m", args.m]
-    argv += args.pytest_args
+    argv = [str(folder), "-p", "no:cacheprovider", "-q" if args.quiet else "-v",
+            *_selection(args)]
     code = int(pytest.main(argv))
     if code == pytest.ExitCode.NO_TESTS_COLLECTED:
         print(f"memsuite run: no claim test matches -k {args.k!r}" if args.k else
@@ -177,19 +184,82 @@ def _rescore(args: argparse.Namespace) -> int:
     return 1 if changed else 0
 
 
-def _findings(args: argparse.Namespace) -> int:
-    from suite.run import findings
-    from suite.run.results import read_verdicts
-    from suite.validate.known import split
+def _ledger(args: argparse.Namespace) -> int:
+    """Record results directories in the ledger (suite.run.ledger): only runs of a clean commit
+    whose recipes are today's, only current claims under their current rules, and never a run
+    that contradicts the ledger unless --accept (which prints what it overrides)."""
+    import subprocess
+
+    from suite.run import ledger
+    from suite.run.catalogue import CLAIMS_DIR, collect
+    from suite.run.results import read_run, read_verdicts
+
+    path = Path(args.ledger) if args.ledger else ledger.default_path()
+    try:
+        book = ledger.load(path)
+        runs = [(Path(d), read_run(Path(d)), read_verdicts(Path(d))) for d in args.directories]
+    except (FileNotFoundError, ValueError) as err:
+        print(f"memsuite ledger: {err}", file=sys.stderr)
+        return 2
+    checkout = CLAIMS_DIR.parent
+    for directory, run, _ in runs:
+        commit = (run or {}).get("git_commit")
+        if not commit or commit.endswith("+dirty"):
+            print(f"memsuite ledger: {directory} was not run from a clean commit ({commit}); "
+                  "the ledger records only what a commit's code measured", file=sys.stderr)
+            return 2
+        same = subprocess.run(["git", "diff", "--quiet", commit, "--", "models"], cwd=checkout,
+                              capture_output=True)
+        if same.returncode != 0:
+            print(f"memsuite ledger: {directory}: the recipes (models/) differ between its commit "
+                  f"{commit[:12]} and this checkout (or git cannot tell), so its entries would "
+                  "carry the wrong recipe digests", file=sys.stderr)
+            return 2
+    claims = collect()
+    old = superseded(list(claims.values()))
+    current = {c.id: c.protocol for c in claims.values() if c.id not in old}
+    contradictions = [(directory, v, c) for directory, _, verdicts in runs for v in verdicts
+                      if (c := ledger.check(book, v)).red and ledger.key_of(v) in book]
+    for directory, v, c in contradictions:
+        print(f"{directory}: {c.why}")
+    if contradictions and not args.accept:
+        print(f"memsuite ledger: {len(contradictions)} verdict(s) contradict the ledger; "
+              "nothing written (--accept records them, replacing what they contradict)",
+              file=sys.stderr)
+        return 1
+    total = 0
+    for directory, run, verdicts in runs:
+        book, n = ledger.record(book, verdicts, run["git_commit"], current)
+        total += n
+        print(f"{directory}: {n} verdict(s) recorded (commit {run['git_commit'][:12]})")
+    book, dropped = ledger.prune(book, current)
+    for e in dropped:
+        print(f"dropped: {e.name} on {e.recipe} (noise {e.noise:g}): its claim, rule or recipe "
+              "changed")
+    findings = sorted(e.name + " on " + e.recipe for e in book.values() if e.finding)
+    print(f"{len(book)} entries, {total} seed record(s) added, {len(dropped)} dropped; "
+          f"findings: {', '.join(findings) or 'none'}")
+    if not args.check:
+        print(f"written: {ledger.write(book, path)}")
+    return 0
+
+
+def _results(args: argparse.Namespace) -> int:
+    """The scoreboard (suite.run.scoreboard) from the ledger and the current claims."""
+    from suite.run import ledger, scoreboard
+    from suite.run.catalogue import collect, results_file
 
     try:
-        verdicts = read_verdicts(Path(args.directory))
-        recorded = findings.load()
-    except (FileNotFoundError, ValueError) as err:
-        print(f"memsuite findings: {err}", file=sys.stderr)
+        book = ledger.load()
+    except ValueError as err:
+        print(f"memsuite results: {err}", file=sys.stderr)
         return 2
-    models, _ = split(verdicts)  # known answers are the instrument's checks, not findings
-    print(findings.draft(models, recorded), end="")
+    text = scoreboard.markdown(book, collect())
+    if args.write:
+        results_file().write_text(text)
+        print(f"written: {results_file()}")
+    else:
+        print(text, end="")
     return 0
 
 
@@ -256,9 +326,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     rs = sub.add_parser("rescore", help="re-decide a run's verdicts from its records, no model")
     rs.add_argument("directory", help="a --report directory")
     rs.set_defaults(run=_rescore)
-    f = sub.add_parser("findings", help="draft findings.toml entries for a run's non-holding claims")
-    f.add_argument("directory", help="a --report directory")
-    f.set_defaults(run=_findings)
+    le = sub.add_parser("ledger", help="record results directories in claims/ledger.json")
+    le.add_argument("directories", nargs="+", help="--report directories of clean commits")
+    le.add_argument("--ledger", default=None, help="another ledger file (default: "
+                    "claims/ledger.json, or MEMSUITE_LEDGER)")
+    le.add_argument("--check", action="store_true", help="say what would change, write nothing")
+    le.add_argument("--accept", action="store_true",
+                    help="record runs that contradict the ledger (printing each contradiction)")
+    le.set_defaults(run=_ledger)
+    res = sub.add_parser("results", help="the scoreboard (docs/RESULTS.md) from the ledger")
+    res.add_argument("--write", action="store_true", help="rewrite docs/RESULTS.md")
+    res.set_defaults(run=_results)
     ru = sub.add_parser("rules", help="list the claims whose rule changed between two runs")
     ru.add_argument("old", help="a --report directory")
     ru.add_argument("new", help="a --report directory")

@@ -155,9 +155,11 @@ def _row(v: Verdict, known: frozenset = frozenset()) -> list[str]:
     interval = render.interval(v.ci_low, v.ci_high)
     estimate = "" if v.estimate is None or not v.judged else render.fmt(v.estimate)
     p = "" if v.p is None else f"{v.p:.3g}"
-    status = v.outcome if v.judged else "not judged (precondition)"
-    if v.outcome == "does not hold" and (v.claim, v.variant, v.recipe) in known:
-        status = "known: does not hold (recorded finding)"
+    status = v.outcome if v.judged else (
+        "not judged (instrument not validated)" if v.details.get("validation") == "not validated"
+        else "not judged (precondition)")
+    if v.outcome == "does not hold" and _identity(v) in known:
+        status = "known: does not hold (as the ledger records)"
     return [name, v.task, v.recipe, str(v.seed), f"{v.noise:g}", estimate, interval, p,
             _numbers(v), status]
 
@@ -326,26 +328,30 @@ def write_report(out: Path, verdicts: Sequence[Verdict], curves: dict[str, list[
                  known: frozenset = frozenset(), run: dict[str, Any] | None = None,
                  changes: Sequence[dict[str, Any]] | None = None) -> tuple[Path, Path]:
     """Plots, report.md and report.html for a run (or a re-render of one). known: the
-    (claim, variant, recipe) keys of recorded findings whose protocol matches, shown as known;
+    verdicts that do not hold as the ledger expects (expected_by_ledger);
     run: the run header; changes: baseline_diff.jsonl's records, when the run had a baseline."""
     plots = write_plots(out, verdicts, curves)
     return write_summary(out, verdicts, plots, known=known, run=run, changes=changes)
 
 
-def known_findings(verdicts: Sequence[Verdict], findings: dict) -> frozenset:
-    """The verdicts' (claim, variant, recipe) keys that a recorded finding of the same protocol
-    covers (findings: suite.findings.load's result)."""
-    from suite.run.findings import covering
+def _identity(v: Verdict) -> tuple[str, str, str, int, float]:
+    return (v.claim, v.variant, v.recipe, v.seed, float(v.noise))
 
-    return frozenset((v.claim, v.variant, v.recipe) for v in verdicts
-                     if covering(findings, v) is not None)
+
+def expected_by_ledger(verdicts: Sequence[Verdict], book: dict) -> frozenset:
+    """The verdicts (claim, variant, recipe, seed, noise) that do not hold as the ledger expects
+    (suite.run.ledger.check), shown as known."""
+    from suite.run.ledger import check
+
+    return frozenset(_identity(v) for v in verdicts
+                     if v.outcome == "does not hold" and check(book, v).expected_failure)
 
 
 def rerender(directory: Path) -> tuple[Path, Path]:
     """Re-render a report directory from its results.jsonl and curves.json, no models run."""
-    from suite.run import findings, results
+    from suite.run import ledger, results
 
     verdicts = results.read_verdicts(directory)
-    known = known_findings(verdicts, findings.load())
+    known = expected_by_ledger(verdicts, ledger.load())
     return write_report(directory, verdicts, results.read_curves(directory), known,
                         results.read_run(directory), results.read_changes(directory))

@@ -196,9 +196,11 @@ class Validation:
         if wrong:
             return "; ".join(f"planted {'true' if k.planted else 'false'} "
                              f"{k.verdict.said}" for k in wrong)
-        missing = [w for w, ks in (("true", self.true), ("false", self.false))
-                   if not any(not k.rule_check for k in ks)]
-        return f"no planted-{' or planted-'.join(missing)} case on a model (rule checks only)"
+        absent = [w for w, ks in (("true", self.true), ("false", self.false)) if not ks]
+        if absent:
+            return (f"its planted-{' and planted-'.join(absent)} case gave no answer in this run "
+                    "(it errored or was not selected)")
+        return "its cases are rule checks only (written curves or sweeps), no plant in a model"
 
     @property
     def reference(self) -> str:

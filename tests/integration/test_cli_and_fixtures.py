@@ -125,13 +125,14 @@ def test_bad_model_dir_is_a_usage_error(pytester, tmp_path):
     result.stderr.fnmatch_lines(["*--model-dir*no config.json*"])
 
 
-FINDINGS_CLAIM = """
+LEDGER_CLAIM = """
     import pytest
     from suite.judge import Claim, Rule
     from suite.judge.stats import Share
 
     CLAIM = Claim("x.finding", "nowhere", "a demo", "a share", (Rule("share", ">=", 0.5),), "a priori")
-    SHARES = {0: 10, 1: 90, 2: 52}  # by seed: does not hold, holds, inconclusive
+    # by seed: 0, 3, 4, 5 do not hold; 1 and 6 hold; 2 is inconclusive
+    SHARES = {0: 10, 1: 90, 2: 52, 3: 10, 4: 10, 5: 10, 6: 90}
 
     @pytest.mark.task("thr")
     def test_claim(trained, judge):
@@ -139,37 +140,51 @@ FINDINGS_CLAIM = """
 """
 
 
-def test_outcomes_and_recorded_findings(pytester, recipe_dir, store_dir, monkeypatch):
-    """A finding is per claim x recipe, whatever the seed: a confident failure is an xfail, a
-    pass is a pass reported beside the recorded numbers, inconclusive is a skip that says so."""
-    import sys
+def test_outcomes_against_the_ledger(pytester, recipe_dir, store_dir, monkeypatch):
+    """A "does not hold" is red until the ledger records the claim on three seeds; then one
+    the ledger expects is an xfail that names the entry, and a "holds" where every recorded
+    seed did not hold is red; inconclusive is a skip that says so."""
+    from suite.run import ledger, results
 
-    pytester.makepyfile(test_claim=FINDINGS_CLAIM)
-    findings = pytester.path / "findings.toml"
-    monkeypatch.setenv("MEMSUITE_FINDINGS", str(findings))
-    monkeypatch.syspath_prepend(str(pytester.path))
-    sys.modules.pop("test_claim", None)
-    import test_claim  # the claim, to read its protocol
+    pytester.makepyfile(test_claim=LEDGER_CLAIM)
+    path = pytester.path / "ledger.json"
+    monkeypatch.setenv("MEMSUITE_LEDGER", str(path))
+    fresh = pytester.runpytest_inprocess("--seeds", "7", "-rsx", "--report", "all")
+    fresh.assert_outcomes(failed=4, passed=2, skipped=1)  # unrecorded: every failure is red
+    fresh.stdout.fnmatch_lines(["*does not hold and is unrecorded*",
+                                "*INCONCLUSIVE*x.finding*decidable_beyond*"])
+    measured = results.read_verdicts(pytester.path / "all")
+    book, n = ledger.record({}, [v for v in measured if v.seed in (0, 3, 4, 5)], "0123abc")
+    assert n == 4
+    ledger.write(book, path)
+    expected = pytester.runpytest_inprocess("--seeds", "0,", "-rx")
+    expected.assert_outcomes(xfailed=1)
+    expected.stdout.fnmatch_lines(["*recorded in the ledger: holds in 0 of 4 decided seeds*"])
+    assert expected.ret == 0
+    contradicted = pytester.runpytest_inprocess("--seeds", "1,")
+    contradicted.assert_outcomes(failed=1)
+    contradicted.stdout.fnmatch_lines(["*contradicts the ledger: x.finding on thr-micro seed 1 "
+                                       "holds; recorded not holding in every decided seed*"])
+    path.write_text(path.read_text().replace('"measured": "does not hold"', '"measured": "holds"'))
+    edited = pytester.runpytest_inprocess("--seeds", "0,")
+    assert edited.ret == pytest.ExitCode.USAGE_ERROR
+    edited.stderr.fnmatch_lines(["*edited by hand*"])
 
-    protocol = test_claim.CLAIM.protocol
-    findings.write_text("")
-    fresh = pytester.runpytest_inprocess("--seeds", "3", "-rsx")
-    fresh.assert_outcomes(failed=1, passed=1, skipped=1)
-    fresh.stdout.fnmatch_lines(["*INCONCLUSIVE*x.finding*decidable_beyond*"])
-    findings.write_text('[[finding]]\nclaim = "x.finding"\nrecipe = "thr-micro"\n'
-                        f'protocol = "{protocol}"\nmeasured = "seed 0: does not hold 0.100"\n')
-    known = pytester.runpytest_inprocess("--seeds", "3", "-rsxX")
-    # s0: does not hold, as recorded -> xfailed; s1: holds -> passes, reported beside the record
-    known.assert_outcomes(xfailed=1, passed=1, skipped=1)
-    assert known.ret == 0
-    known.stdout.fnmatch_lines(["*differs from the recorded finding: x.finding HOLDS on thr-micro "
-                                "seed 1*recorded as not holding: seed 0: does not hold 0.100*"])
-    only_seed0 = pytester.runpytest_inprocess("--seeds", "0,", "-rx")
-    only_seed0.assert_outcomes(xfailed=1)
-    findings.write_text(findings.read_text().replace(protocol, "0ldrule"))
-    stale = pytester.runpytest_inprocess("--seeds", "0,")
-    stale.assert_outcomes(failed=1)
-    stale.stdout.fnmatch_lines(["*stale finding: x.finding on thr-micro*"])
+
+def test_the_scoreboard_is_generated_from_the_ledger_and_up_to_date():
+    """docs/RESULTS.md is what `memsuite results` makes of claims/ledger.json and the current
+    Claim records; a ledger entry of a claim, rule or recipe that changed is stale."""
+    from suite.run import catalogue, ledger, scoreboard
+    from suite.judge.claim import superseded
+
+    claims = catalogue.collect()
+    book = ledger.load()
+    old = superseded(list(claims.values()))
+    _, stale = ledger.prune(book, {c.id: c.protocol for c in claims.values() if c.id not in old})
+    assert not stale, f"ledger entries of a changed claim, rule or recipe: {stale[:3]}; " \
+                      "re-measure and run memsuite ledger"
+    assert catalogue.results_file().read_text() == scoreboard.markdown(book, claims), \
+        "docs/RESULTS.md is out of date: run memsuite results --write"
 
 
 def test_the_catalogue_in_docs_is_generated_from_the_claims_and_up_to_date():
@@ -210,7 +225,7 @@ def test_only_the_current_version_of_a_claim_runs_unless_all_are_asked_for(
     """A claim with versions 2 and 3 gives one verdict (v3) by default; --claim-versions all
     runs v2 too, labels it superseded wherever it prints, and its failure is no finding (an
     expected failure that says why), not a red run."""
-    monkeypatch.setenv("MEMSUITE_FINDINGS", str(pytester.path / "none.toml"))
+    monkeypatch.setenv("MEMSUITE_LEDGER", str(pytester.path / "none.json"))
     (pytester.path / "none.toml").write_text("")
     pytester.makepyfile(test_versions=VERSIONED_CLAIM)
     default = pytester.runpytest_inprocess("-rsx")

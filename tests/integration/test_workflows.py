@@ -263,10 +263,16 @@ def test_report_html_renders_its_table_and_images_in_headless_chromium(tmp_path,
     # a run header, and a recorded finding covering the sample's verdict that does not hold
     (sample_report / "run.json").write_text(json.dumps(
         {"date": "2026-11-24T00:00:00+00:00", "git_commit": "0123abc", "seeds": [0]}))
-    findings = tmp_path / "findings.toml"
-    findings.write_text('[[finding]]\nclaim = "rr.noisy_overrides_late"\nrecipe = "thr-tiny"\n'
-                        'protocol = ""\nmeasured = "seed 0: does not hold"\n')
-    monkeypatch.setenv("MEMSUITE_FINDINGS", str(findings))
+    # a ledger that records the sample's verdict that does not hold on three other seeds
+    import dataclasses
+
+    from suite.run import ledger, results
+
+    failing = [v for v in results.read_verdicts(sample_report) if v.outcome == "does not hold"
+               and v.claim == "rr.noisy_overrides_late"]
+    book, _ = ledger.record({}, [dataclasses.replace(failing[0], seed=s) for s in (10, 11, 12)],
+                            "0123abc")
+    monkeypatch.setenv("MEMSUITE_LEDGER", str(ledger.write(book, tmp_path / "ledger.json")))
     _, html = rerender(sample_report)
     n_verdicts = len((sample_report / "results.jsonl").read_text().splitlines())
     # A probe page: the report plus a script that writes what the browser rendered into the DOM.
@@ -294,4 +300,4 @@ def test_report_html_renders_its_table_and_images_in_headless_chromium(tmp_path,
     text = rendered["text"]
     assert "git_commit\t0123abc" in text  # the run header
     assert "the correct label is still decodable at earlier layers" in text  # a claim's sentence
-    assert "rule" in text and "known: does not hold (recorded finding)" in text
+    assert "rule" in text and "known: does not hold (as the ledger records)" in text

@@ -1,4 +1,4 @@
-"""The judge: rules, three outcomes, alternatives, protocols, replication, baseline, findings."""
+"""The judge: rules, three outcomes, alternatives, protocols, replication, baseline."""
 
 from __future__ import annotations
 
@@ -263,35 +263,6 @@ def test_paired_items_catch_a_regression_inside_the_range():
     assert not any(c.regression for c in compare(now, base, items(noise)))
 
 
-def test_findings_are_drafted_per_claim_and_recipe_for_confident_failures():
-    import tomllib
-
-    from suite.run.findings import draft
-
-    rows = [verdict("c.x", seed=s, outcome="does not hold", estimate=0.25, ci=(0.1, 0.4),
-                    protocol="abc") for s in range(3)]
-    rows.append(verdict("c.y", outcome="does not hold", protocol="def"))
-    rows.append(verdict("c.y", seed=1, protocol="def"))  # held on seed 1: mixed, still recorded
-    rows.append(verdict("c.z", outcome="inconclusive", protocol="ghi"))
-    entries = tomllib.loads(draft(rows, []))["finding"]
-    assert [(e["claim"], e["recipe"], e["protocol"]) for e in entries] == \
-        [("c.x", "thr-tiny", "abc"), ("c.y", "thr-tiny", "def")]
-    assert entries[0]["measured"].startswith(
-        "does not hold in 3 of 3 judged seeds: seed 0 n0.05: does not hold 0.250 [0.100, 0.400]")
-    assert entries[1]["measured"].startswith("does not hold in 1 of 2 judged seeds")
-    assert [e["claim"] for e in tomllib.loads(draft(rows, [("c.x", "", "thr-tiny")]))["finding"]] \
-        == ["c.y"]
-
-
-def test_findings_file_errors_name_the_entry(tmp_path):
-    from suite.run.findings import load
-
-    path = tmp_path / "findings.toml"
-    path.write_text('[[finding]]\nclaim = "c.x"\nrecipe = "thr-tiny"\n')
-    with pytest.raises(ValueError, match=r"finding 1 lacks \['measured', 'protocol'\]"):
-        load(path)
-
-
 def test_report_plots_are_written_from_verdicts_and_curves(tmp_path, sample_report):
     from suite.run.results import read_verdicts
     from suite.run.report import write_plots
@@ -354,20 +325,23 @@ def test_rules_lists_the_claims_whose_protocol_changed(tmp_path, capsys):
     assert "1 claim(s) with a changed or missing rule, 1 unchanged" in out
 
 
-def test_the_report_marks_recorded_findings_as_known(tmp_path):
-    from suite.run.findings import Finding
-    from suite.run.report import known_findings, write_summary
+def test_the_report_marks_failures_the_ledger_expects_as_known(tmp_path):
+    import dataclasses
+
+    from suite.run import ledger
+    from suite.run.report import expected_by_ledger, write_summary
 
     rows = [verdict("c.x", outcome="does not hold", protocol="p1"),
             verdict("c.y", outcome="does not hold", protocol="p2")]
-    recorded = {("c.x", "", "thr-tiny"): Finding("c.x", "", "thr-tiny", "p1", "seed 0: ..."),
-                ("c.y", "", "thr-tiny"): Finding("c.y", "", "thr-tiny", "old", "seed 0: ...")}
-    known = known_findings(rows, recorded)
-    assert known == {("c.x", "", "thr-tiny")}  # c.y's finding is of another protocol
+    book, _ = ledger.record({}, [dataclasses.replace(rows[0], seed=s) for s in (1, 2, 3)] +
+                            [dataclasses.replace(rows[1], seed=s, protocol="old")
+                             for s in (1, 2, 3)], "c0ffee")
+    known = expected_by_ledger(rows, book)
+    assert known == {("c.x", "", "thr-tiny", 0, 0.05)}  # c.y's entry is of another rule
     md, _ = write_summary(tmp_path, rows, [], known=known)
     text = md.read_text()
     assert "| c.x | thr | thr-tiny | 0 | 0.05 | 0.500 | [0.400, 0.600] | 0.01 |  | known: does not " \
-           "hold (recorded finding) |" in text
+           "hold (as the ledger records) |" in text
     assert "| c.y | thr | thr-tiny | 0 | 0.05 | 0.500 | [0.400, 0.600] | 0.01 |  | does not hold |" in text
 
 

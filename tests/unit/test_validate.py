@@ -254,3 +254,5 @@ def test_rule_checks_are_not_validation():
                         KnownAnswer(False, check(_verdict("does not hold",
                                                           {"e > 0": "does not hold"}, "false")))])
     assert not rows[0].validated and "rule checks only" in rows[0].why_not
+    (one_side,) = validations([KnownAnswer(True, _verdict("holds", {"e > 0": "holds"}, "true"))])
+    assert not one_side.validated and "planted-false case gave no answer" in one_side.why_not
