@@ -5,6 +5,8 @@
     train RECIPE --seed N      train a recipe into the store (or load it)
     run [-k EXPR] [--model-dir DIR] [--scale S] [--arch A] [--seeds N] [--noise R] [--report DIR]
         [--baseline DIR]       judge the claims: pytest on claims/ with these options
+    plan [-k EXPR] [--seeds N] ... [--json FILE]
+                               the models a selection needs and which are stored (nothing trains)
     report DIR                 re-render DIR/report.html and report.md from DIR/results.jsonl
     rescore DIR                re-decide every verdict of DIR from its measurement records, no
                                model (exit 1 when one differs from what DIR recorded)
@@ -131,6 +133,27 @@ def _selection(args: argparse.Namespace) -> list[str]:
     if args.m:
         argv += ["-m", args.m]
     return argv + list(getattr(args, "pytest_args", []))
+
+
+def _plan(args: argparse.Namespace) -> int:
+    """The models a selection needs (suite.run.plan), as a table and, with --json, specs."""
+    from suite.run import plan
+    from suite.run.catalogue import CLAIMS_DIR
+
+    try:
+        options.parse_seeds(args.seeds)  # a bad option, said once (not per test module)
+        options.parse_noise(args.noise)
+        options.parse_scales(args.scale)
+        options.parse_archs(args.arch)
+        specs = plan.plan(_selection(args), CLAIMS_DIR)
+    except ValueError as err:
+        print(f"memsuite plan: {err}", file=sys.stderr)
+        return 2
+    print(plan.table(specs))
+    if args.json:
+        Path(args.json).write_text("".join(s.to_json() + "\n" for s in specs))
+        print(f"specs: {args.json} (one JSON object a line)")
+    return 0
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -320,6 +343,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     r.add_argument("--quiet", action="store_true", help="pytest -q instead of -v")
     r.add_argument("pytest_args", nargs="*", help="passed to pytest after --")
     r.set_defaults(run=_run)
+    pl = sub.add_parser("plan", help="the models a claims selection needs, stored or missing")
+    pl.add_argument("-k", default=None, help="pytest -k expression")
+    pl.add_argument("-m", default=None, help="pytest -m marker expression")
+    options.add_to(pl.add_argument)
+    pl.add_argument("--json", default=None, metavar="FILE",
+                    help="write one JSON spec a line (recipe, seed, noise, family, device, threads)")
+    pl.set_defaults(run=_plan)
     rep = sub.add_parser("report", help="re-render a report from its results.jsonl")
     rep.add_argument("directory", help="a --report directory")
     rep.set_defaults(run=_report)

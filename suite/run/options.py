@@ -37,6 +37,9 @@ OPTIONS = (
            {"default": None}),
     Option("--device", "where models train and are judged: cpu, cuda or cuda:N (default: cuda "
            "when present, else cpu)", {"default": None}),
+    Option("--threads", "CPU threads torch trains and judges with (part of each model's store "
+           "key, so a plan trained with N threads is found with --threads N; default: torch's own)",
+           {"default": None, "type": int}),
     Option("--refresh-models", "retrain every model this run uses, even if stored",
            {"action": "store_true"}),
     Option("--no-replay", "judge every claim and known answer afresh and remember nothing (a "

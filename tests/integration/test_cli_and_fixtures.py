@@ -338,3 +338,46 @@ def test_a_claim_test_is_bound_to_the_claim_it_judges(pytester, recipe_dir, stor
     wrong = pytester.runpytest_inprocess()
     wrong.assert_outcomes(failed=1)
     wrong.stdout.fnmatch_lines(["*is bound to x.other (@pytest.mark.claim) but judged x.free*"])
+
+
+PLANNED_CLAIM = """
+    import pytest
+    from suite.judge import Claim, Rule
+    from suite.judge.stats import Share
+
+    CLAIM = Claim("x.planned", "nowhere", "a demo", "a share", (Rule("share", ">=", 0.5),), "a priori")
+
+    @pytest.mark.task("thr")
+    def test_claim(trained, judge):
+        judge(CLAIM, trained, {"share": Share(90, 100)}, n=100)
+
+    @pytest.mark.task("thr")
+    def test_other(trained):
+        pass
+"""
+
+
+def test_a_plan_lists_the_models_a_selection_needs_and_trains_nothing(pytester, recipe_dir,
+                                                                      store_dir):
+    """`memsuite plan`: one spec per model the selected tests would train, with the key the
+    judging run will look for (threads included), stored or missing; nothing is trained."""
+    from suite import store
+    from suite.run.plan import Spec, plan
+
+    import torch
+
+    pytester.makepyfile(test_planned=PLANNED_CLAIM)
+    threads = torch.get_num_threads()
+    specs = plan(["--seeds", "2", "--threads", "1"], pytester.path)
+    assert torch.get_num_threads() == threads  # --threads held for the plan only
+    assert [(s.name, s.seed, s.threads, s.stored, s.needed_by) for s in specs] == [
+        ("thr-micro", 0, 1, False, 2), ("thr-micro", 1, 1, False, 2)]
+    assert not store_dir.exists() or not store.entries()  # nothing trained
+    assert [s.name for s in plan(["--seeds", "2", "-k", "s1"], pytester.path)] == ["thr-micro"]
+    trained = store.get_or_train(specs[0].resolve(), progress=False)
+    assert trained.path.name == specs[0].entry  # the plan's key is the store's
+    again = plan(["--seeds", "2", "--threads", "1"], pytester.path)
+    assert [s.stored for s in again] == [True, False]
+    assert Spec.from_dict(json.loads(again[0].to_json())) == again[0]
+    two = plan(["--seeds", "1", "--threads", "2"], pytester.path)
+    assert two[0].entry != specs[0].entry  # threads are part of the key
