@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 python3 -m venv .venv
 # shellcheck disable=SC1091
 . .venv/bin/activate
-python -m pip install -q -c constraints.txt torch==2.13.0 -e ".[dev]"
+python -m pip install -q -c constraints.txt torch==2.13.0 -e ".[dev,ray]"  # ray: the --ray tests
 # Headless Chromium for the report-rendering test (it skips, saying why, where there is none).
 if ! command -v chromium >/dev/null && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
     timeout 300 apt-get install -y -q chromium >/dev/null 2>&1 \

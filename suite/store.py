@@ -468,6 +468,36 @@ def get_or_train(
         return StoredModel(path, trained_seconds=result.seconds)
 
 
+def install_entry(name: str, files: dict[str, bytes], root: Path | None = None) -> StoredModel:
+    """Install an entry trained elsewhere (`files`: its relative paths and bytes, as shipped by
+    a worker that does not share this store) under `name`, atomically and under the entry's
+    lock; an entry already stored and intact is kept. The files must match their own manifest."""
+    root = root or store_root()
+    for sub in ("", ".locks", ".tmp"):
+        (root / sub).mkdir(parents=True, exist_ok=True)
+    path = root / name
+    bad = [rel for rel in files if Path(rel).is_absolute() or ".." in Path(rel).parts]
+    if bad or "/" in name or name.startswith("."):
+        raise CorruptEntry(f"{name}: a shipped entry names files outside itself: {bad or name}")
+    with FileLock(str(root / ".locks" / f"{name}.lock")):
+        if path.exists():
+            try:
+                verify_entry(path)
+                return StoredModel(path)
+            except CorruptEntry:
+                _remove(path)
+        tmp = root / ".tmp" / f"{name}-{os.getpid()}-shipped"
+        try:
+            for rel, data in files.items():
+                (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
+                (tmp / rel).write_bytes(data)
+            verify_entry(tmp)
+            os.rename(tmp, path)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return StoredModel(path)
+
+
 def entries(root: Path | None = None) -> list[StoredModel]:
     root = root or store_root()
     if not root.is_dir():

@@ -3,6 +3,8 @@
     ls [--markdown [--write]]  claims with their sources, recipes, stored models (--markdown:
                                the claim catalogue; --write: into docs/CLAIMS.md)
     train RECIPE --seed N      train a recipe into the store (or load it)
+    train --plan FILE [--ray [ADDRESS]] [--ship]
+                               train a plan's missing models, here or as Ray tasks
     run [-k EXPR] [--model-dir DIR] [--scale S] [--arch A] [--seeds N] [--noise R] [--report DIR]
         [--baseline DIR]       judge the claims: pytest on claims/ with these options
     plan [-k EXPR] [--seeds N] ... [--json FILE]
@@ -35,6 +37,11 @@ from suite.train import recipes
 
 
 def _train(args: argparse.Namespace) -> int:
+    if args.plan:
+        return _train_plan(args)
+    if not args.recipe:
+        print("memsuite train: name a recipe, or --plan FILE", file=sys.stderr)
+        return 2
     try:
         recipe = recipes.load(args.recipe).with_seed_and_noise(args.seed, args.noise)
     except (KeyError, FileNotFoundError, ValueError) as err:
@@ -119,6 +126,31 @@ def _ls(args: argparse.Namespace) -> int:
         print(f"  {entry.path.name}  held-out {m.get('heldout_acc')}  noisy recall "
               f"{m.get('noisy_recall')}  M_pre {m.get('pre_memorization_step')}")
     return 0
+
+
+def _train_plan(args: argparse.Namespace) -> int:
+    """Train a plan's missing models (suite.run.farm): here, or as Ray tasks with --ray."""
+    from suite.run import farm
+    from suite.run.plan import Spec
+
+    try:
+        specs = [Spec.from_dict(json.loads(line)) for line in
+                 Path(args.plan).read_text().splitlines() if line.strip()]
+    except (OSError, ValueError, TypeError) as err:
+        print(f"memsuite train: --plan {args.plan}: not a plan ({err}); make one with "
+              "memsuite plan --json FILE", file=sys.stderr)
+        return 2
+    todo = farm.missing(specs)
+    print(f"{len(specs)} models in the plan, {len(specs) - len(todo)} stored, {len(todo)} to train")
+    if not todo:
+        return 0
+    try:
+        done = (farm.with_ray(todo, args.ray or None, ship=args.ship) if args.ray is not None
+                else farm.serially(todo))
+    except RuntimeError as err:
+        print(f"memsuite train: {err}", file=sys.stderr)
+        return 2
+    return farm.report(done)
 
 
 def _selection(args: argparse.Namespace) -> list[str]:
@@ -318,7 +350,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="memsuite", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     t = sub.add_parser("train", help="train a recipe (or load it from the store)")
-    t.add_argument("recipe", help="recipe name (see `ls`) or path to a .toml file")
+    t.add_argument("recipe", nargs="?", help="recipe name (see `ls`) or path to a .toml file")
+    t.add_argument("--plan", default=None, metavar="FILE",
+                   help="train the missing models of a plan (memsuite plan --json FILE)")
+    t.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
+                   help="with --plan: one Ray task per missing model, on the cluster at ADDRESS "
+                   "(auto, ray://host:10001) or a local one")
+    t.add_argument("--ship", action="store_true", help="with --ray: workers that do not share "
+                   "the store send each entry back, and this process stores it")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--noise", type=float, default=None, help="override the recipe's noise rate")
     t.add_argument("--json", action="store_true", help="print one JSON object")
