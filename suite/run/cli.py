@@ -15,6 +15,7 @@
     ledger DIR... [--check]    record the verdicts of results directories (clean commits) in
                                claims/ledger.json, the record a run is compared with; --check:
                                only say what would change
+    merge DIR... --into OUT    one results directory from several (the shards of a run)
     results [--write]          the scoreboard (docs/RESULTS.md) from the ledger and the claims
     rules OLD NEW              which claims' rules (protocols) differ between two results dirs
 
@@ -151,6 +152,20 @@ def _train_plan(args: argparse.Namespace) -> int:
         print(f"memsuite train: {err}", file=sys.stderr)
         return 2
     return farm.report(done)
+
+
+def _merge(args: argparse.Namespace) -> int:
+    """One results directory from several (suite.run.merge)."""
+    from suite.run.merge import merge
+
+    try:
+        merged = merge([Path(d) for d in args.directories], Path(args.into))
+    except (FileNotFoundError, ValueError) as err:
+        print(f"memsuite merge: {err}", file=sys.stderr)
+        return 2
+    print(f"{len(merged)} verdicts and known answers from {len(args.directories)} directories: "
+          f"{Path(args.into) / 'report.html'}")
+    return 0
 
 
 def _selection(args: argparse.Namespace) -> list[str]:
@@ -403,6 +418,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     le.add_argument("--accept", action="store_true",
                     help="record runs that contradict the ledger (printing each contradiction)")
     le.set_defaults(run=_ledger)
+    me = sub.add_parser("merge", help="one results directory from several (shards of a run)")
+    me.add_argument("directories", nargs="+", help="--report directories")
+    me.add_argument("--into", required=True, help="the new results directory")
+    me.set_defaults(run=_merge)
     res = sub.add_parser("results", help="the scoreboard (docs/RESULTS.md) from the ledger")
     res.add_argument("--write", action="store_true", help="rewrite docs/RESULTS.md")
     res.set_defaults(run=_results)

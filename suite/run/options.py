@@ -40,6 +40,9 @@ OPTIONS = (
     Option("--threads", "CPU threads torch trains and judges with (part of each model's store "
            "key, so a plan trained with N threads is found with --threads N; default: torch's own)",
            {"default": None, "type": int}),
+    Option("--shard", "judge one part of the selection, I of N (1/2, 2/2), split by model so "
+           "that each model trains on one machine; `memsuite merge` joins the parts' results",
+           {"default": None, "metavar": "I/N"}),
     Option("--refresh-models", "retrain every model this run uses, even if stored",
            {"action": "store_true"}),
     Option("--no-replay", "judge every claim and known answer afresh and remember nothing (a "
@@ -112,3 +115,16 @@ def parse_noise(text: str | None) -> list[float | None]:
     if any(not 0 <= r <= 1 for r in rates):
         raise ValueError(f"--noise rates must lie in [0, 1], got {text!r}")
     return list(rates)
+
+
+def parse_shard(text: str | None) -> tuple[int, int] | None:
+    """'2/3' -> (2, 3); nothing -> None."""
+    if not text:
+        return None
+    try:
+        i, n = (int(x) for x in text.split("/"))
+    except ValueError:
+        raise ValueError(f"--shard takes I/N such as 1/2, got {text!r}") from None
+    if not 1 <= i <= n:
+        raise ValueError(f"--shard {text}: I must lie in 1..N")
+    return i, n

@@ -233,8 +233,8 @@ def bind(verdict: Verdict, table: Mapping[tuple[str, str, str], Validation],
     known answers' numbers and what the instrument measured. Validated: tagged with the recipe
     the plants went into. Cases that exist but were not run here (a --model-dir run, another
     xdist worker): the verdict stands, tagged "not run"."""
-    if is_known_answer(verdict) or verdict.details.get("validation") in ("validated",
-                                                                         "not validated"):
+    if is_known_answer(verdict) or verdict.details.get("validation") in (
+            "validated", "not validated", "no known answers"):
         return verdict
     if not verdict.judged:  # a precondition not met: nothing was measured to validate
         return verdict

@@ -381,3 +381,20 @@ def test_a_plan_lists_the_models_a_selection_needs_and_trains_nothing(pytester, 
     assert Spec.from_dict(json.loads(again[0].to_json())) == again[0]
     two = plan(["--seeds", "1", "--threads", "2"], pytester.path)
     assert two[0].entry != specs[0].entry  # threads are part of the key
+
+
+def test_shards_split_a_selection_by_model(pytester, recipe_dir, store_dir):
+    """--shard I/N: every test in exactly one shard, all tests of one model in the same one."""
+    pytester.makepyfile(test_planned=PLANNED_CLAIM)
+
+    def collected(*args: str) -> set[str]:
+        out = pytester.runpytest_inprocess("--collect-only", "-q", "--seeds", "4", *args)
+        return {line for line in out.outlines if "::" in line}
+    everything = collected()
+    parts = [collected("--shard", f"{i}/3") for i in (1, 2, 3)]
+    assert set().union(*parts) == everything and sum(map(len, parts)) == len(everything)
+    for part in parts:  # both tests of a model go together
+        seeds = {line.split("[")[1] for line in part}
+        assert len(part) == 2 * len(seeds)
+    bad = pytester.runpytest_inprocess("--collect-only", "--shard", "3/2")
+    assert bad.ret == pytest.ExitCode.USAGE_ERROR
