@@ -288,10 +288,16 @@ def _ledger(args: argparse.Namespace) -> int:
     claims = collect()
     old = superseded(list(claims.values()))
     current = {c.id: c.protocol for c in claims.values() if c.id not in old}
-    contradictions = [(directory, v, c) for directory, _, verdicts in runs for v in verdicts
-                      if (c := ledger.check(book, v)).red and ledger.key_of(v) in book]
-    for directory, v, c in contradictions:
-        print(f"{directory}: {c.why}")
+    contradictions = [f"{directory}: {c.why}" for directory, _, verdicts in runs
+                      for v in verdicts if ledger.key_of(v) in book
+                      and (c := ledger.check(book, v)).red]  # validated or not: what it measured
+    everything = [v for _, _, verdicts in runs for v in verdicts]
+    for block in ledger.blocks(book, everything):
+        print(block.line)
+        if block.red:
+            contradictions.append(block.line)
+    for line in contradictions:
+        print(line)
     if contradictions and not args.accept:
         print(f"memsuite ledger: {len(contradictions)} verdict(s) contradict the ledger; "
               "nothing written (--accept records them, replacing what they contradict)",

@@ -398,3 +398,42 @@ def test_shards_split_a_selection_by_model(pytester, recipe_dir, store_dir):
         assert len(part) == 2 * len(seeds)
     bad = pytester.runpytest_inprocess("--collect-only", "--shard", "3/2")
     assert bad.ret == pytest.ExitCode.USAGE_ERROR
+
+
+def test_memsuite_ledger_records_current_claims_and_refuses_a_contradiction(tmp_path, capsys):
+    """The command records a clean commit's verdicts of current claims under their current
+    rules (nothing else), and a run that contradicts the ledger only with --accept."""
+    import dataclasses
+    import subprocess
+
+    from suite.judge.claim import Verdict
+    from suite.run import catalogue, ledger, results
+    from suite.run.cli import main
+
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
+                          text=True).stdout.strip()
+    if not head:
+        pytest.skip("not a git checkout")
+    claim = catalogue.collect()["rr.generalize_first"]
+    base = Verdict(claim=claim.id, task="fda", recipe="fda-tiny", seed=0, noise=0.05, n=100,
+                   estimate=0.1, ci_low=0.05, ci_high=0.15, p=0.5, threshold="", version=2,
+                   outcome="does not hold", protocol=claim.protocol,
+                   details={"validation": "validated"})
+    stale = dataclasses.replace(base, claim="rr.generalize_first", protocol="an-old-rule")
+    first = tmp_path / "first"
+    results.write(first, [dataclasses.replace(base, seed=s) for s in (0, 1, 2)] + [stale], [],
+                  {"git_commit": head}, {})
+    book_path = tmp_path / "ledger.json"
+    assert main(["ledger", str(first), "--ledger", str(book_path)]) == 0
+    book = ledger.load(book_path)
+    assert [(e.claim, len(e.seeds)) for e in book.values()] == [(claim.id, 3)]
+    flipped = tmp_path / "flipped"
+    results.write(flipped, [dataclasses.replace(base, seed=1, outcome="holds", estimate=0.9,
+                                                ci_low=0.8, ci_high=0.95)], [],
+                  {"git_commit": head}, {})
+    assert main(["ledger", str(flipped), "--ledger", str(book_path)]) == 1
+    assert "contradicts the ledger" in capsys.readouterr().out
+    assert ledger.load(book_path) == book  # nothing written
+    assert main(["ledger", str(flipped), "--ledger", str(book_path), "--accept"]) == 0
+    (entry,) = ledger.load(book_path).values()
+    assert [s.measured for s in entry.seeds] == ["does not hold", "holds", "does not hold"]
