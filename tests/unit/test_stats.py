@@ -112,3 +112,29 @@ def test_k_of_n_rule_and_its_false_positive_rate():
     assert r.false_positive_rate == pytest.approx(3 * 0.05**2 * 0.95 + 0.05**3)
     assert not stats.k_of_n([True, False, False]).holds
     assert stats.k_of_n([True] * 3, k=3).false_positive_rate == pytest.approx(0.05**3)
+
+
+# Issue 40: the percentile bootstrap over items is anti-conservative for sparse paired 0/1
+# differences. With k items +1 and the rest 0 (all k discordant pairs in one direction), the
+# exact sign test on the k discordant pairs says "> 0" at one-sided 2.5 % only from k = 6 (p =
+# 0.0156); the bootstrap says it from k = 4 (p = 0.0625). Measured 2026-12-06 for n = 50..400.
+# The paired-hit claims' next versions take an exact or score interval; until then the cases
+# where the bootstrap disagrees are expected failures, and strict: a fix turns them green.
+_SPARSE_DEFECT = pytest.mark.xfail(strict=True, reason="issue 40: the item bootstrap holds on 4 "
+                                   "or 5 of n discordant pairs, the exact sign test does not")
+
+
+@pytest.mark.parametrize("n", [50, 100, 200, 400])
+@pytest.mark.parametrize("k", [3, pytest.param(4, marks=_SPARSE_DEFECT),
+                               pytest.param(5, marks=_SPARSE_DEFECT), 6, 7, 8])
+def test_a_sparse_paired_difference_holds_only_where_the_exact_sign_test_does(k, n):
+    from scipy.stats import binomtest
+
+    from suite.judge.claim import Rule
+    from suite.judge.stats import ItemMean
+
+    differences = np.zeros(n)
+    differences[:k] = 1
+    exact = binomtest(k, k, 0.5, alternative="greater").pvalue
+    said = Rule("paired_difference", ">", 0).decide(ItemMean(differences).interval(0.95))
+    assert (said == "holds") == (exact < 0.025), (said, exact)
