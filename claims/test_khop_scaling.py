@@ -183,6 +183,20 @@ def v3_base(base):
         train=dataclasses.replace(base.train, steps=STEPS_V3))
 
 
+def _grid_models(field: str, grid):
+    """The store recipes a v3 sweep trains from `sweep_base` (memsuite plan reads them)."""
+    def models(sweep_base):
+        base = v3_base(sweep_base)
+        return [sweeps.grid_recipe(base, k=k, **{field: value})
+                for k in (SMALL_K, LARGE_K) for value in grid]
+    return models
+
+
+def _curriculum_models(sweep_base):
+    """The curriculum's k-alone model (a store entry; its two stages train inside the test)."""
+    return [sweeps.grid_recipe(v3_base(sweep_base), k=LARGE_K)]
+
+
 _V3 = (f"; v3: the grid reaches {max(DATA_GRID_V3)} queries, each point trains {STEPS_V3} steps, "
        f"and a sweep where k = {LARGE_K} reaches the threshold nowhere is not judged")
 
@@ -215,6 +229,7 @@ CURRICULUM_HELPS_V3 = CURRICULUM_HELPS.revised(
 
 
 @pytest.mark.claim(DATA_GROWS_V3)
+@pytest.mark.models.with_args(_grid_models("max_queries", DATA_GRID_V3))
 @pytest.mark.slow
 def test_data_grows_with_k_v3(sweep_base, judge):
     """With a grid that reaches k = 3's learnable region, k = 3 needs more queries than k = 2."""
@@ -223,6 +238,7 @@ def test_data_grows_with_k_v3(sweep_base, judge):
 
 
 @pytest.mark.claim(DEPTH_GROWS_V3)
+@pytest.mark.models.with_args(_grid_models("n_layer", DEPTH_GRID))
 @pytest.mark.slow
 def test_depth_grows_with_k_v3(sweep_base, judge):
     """With the largest data size, k = 3 needs more blocks than k = 2 (where k = 3 is learned)."""
@@ -231,6 +247,7 @@ def test_depth_grows_with_k_v3(sweep_base, judge):
 
 
 @pytest.mark.claim(CURRICULUM_HELPS_V3)
+@pytest.mark.models.with_args(_curriculum_models)
 @pytest.mark.slow
 def test_curriculum_helps_v3(sweep_base, judge):
     """Two hops first, then three, reaches 0.9 on three hops in fewer total steps."""

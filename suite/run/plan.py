@@ -2,12 +2,13 @@
 
 A selection (`-k`, `--seeds`, `--noise`, `--scale`, `--arch`) is collected by pytest exactly as
 `pytest claims/` would collect it, and every model its tests would train is listed: the models
-the claim tests are parametrized with, and the tiny seed-0 reference models the known-answer
-cases plant into. Each is a `Spec`: the resolved recipe, seed, noise rate, family, device and
+the claim tests are parametrized with, the tiny seed-0 reference models the known-answer
+cases plant into, and the grid points a sweep test declares with `@pytest.mark.models`. Each is a `Spec`: the resolved recipe, seed, noise rate, family, device and
 CPU threads, which together are its store key (suite.train.key), so that a model trained from
 the plan elsewhere is the one the judging run finds. Nothing is trained here.
 
-Not yet planned: the k-hop sweeps, which train their grid points inside their tests.
+The k-hop v3 sweeps declare their grid points (claims/test_khop_scaling.py); the curriculum's two
+stages still train inside its test, outside the store, so only its k-alone model is planned.
 """
 
 from __future__ import annotations
@@ -68,6 +69,9 @@ class _Needed:
             model = params.get("trained")  # the plugin's ModelRequest (or a --model-dir model)
             if callable(getattr(model, "resolve", None)):
                 wanted.append(model.resolve())
+            declared = item.get_closest_marker("models")
+            if declared is not None and "sweep_base" in params:  # a sweep's grid points
+                wanted += declared.args[0](params["sweep_base"])
             if item.get_closest_marker("known_answer") and isinstance(params.get("task"), str) \
                     and params["task"] in ("fda", "thr"):
                 wanted.append(recipes.load(f"{params['task']}-tiny").with_seed_and_noise(0, None))

@@ -437,3 +437,18 @@ def test_memsuite_ledger_records_current_claims_and_refuses_a_contradiction(tmp_
     assert main(["ledger", str(flipped), "--ledger", str(book_path), "--accept"]) == 0
     (entry,) = ledger.load(book_path).values()
     assert [s.measured for s in entry.seeds] == ["does not hold", "holds", "does not hold"]
+
+
+def test_the_k_hop_sweeps_declare_their_grid_points_for_a_plan(store_dir):
+    """The slow tier's grid points are store entries a plan lists (nothing trains)."""
+    from suite.run.catalogue import CLAIMS_DIR
+    from suite.run.plan import plan
+
+    curriculum = plan(["-m", "slow", "-k", "curriculum_helps_v3"], CLAIMS_DIR)
+    assert [s.name for s in curriculum] == ["khop-sweep-tiny-3000steps-k3-q32000-L4"]
+    depth = plan(["-m", "slow", "-k", "depth_grows_with_k_v3"], CLAIMS_DIR)
+    import re
+
+    points = {tuple(map(int, re.search(r"-k(\d)-q(\d+)-L(\d)$", s.name).groups())) for s in depth}
+    assert points == {(k, 32000, n) for k in (2, 3) for n in (1, 2, 3, 4)}
+    assert not any(s.stored for s in depth)
