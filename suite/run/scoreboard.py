@@ -47,7 +47,7 @@ def outcomes(seeds: Sequence[Seed]) -> str:
         measured = [s for s in seeds if s.measured in (HOLDS, DOES_NOT_HOLD)]
         return (f"not judged on seeds {names}" + (
             f" (measured, not validated: holds in {sum(s.measured == HOLDS for s in measured)} "
-            f"of {len(measured)}{_range(seeds)})" if measured else ""))
+            f"of {len(measured)} decided{_range(seeds)})" if measured else ""))
     holds = sum(s.outcome == HOLDS for s in judged)
     fails = sum(s.outcome == DOES_NOT_HOLD for s in judged)
     rest = len(judged) - holds - fails
