@@ -31,6 +31,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import sys
@@ -475,10 +476,12 @@ def install_entry(name: str, files: dict[str, bytes], root: Path | None = None) 
     root = root or store_root()
     for sub in ("", ".locks", ".tmp"):
         (root / sub).mkdir(parents=True, exist_ok=True)
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name or ""):
+        raise CorruptEntry(f"{name!r} is not a store entry's name")
     path = root / name
     bad = [rel for rel in files if Path(rel).is_absolute() or ".." in Path(rel).parts]
-    if bad or "/" in name or name.startswith("."):
-        raise CorruptEntry(f"{name}: a shipped entry names files outside itself: {bad or name}")
+    if bad or not files:
+        raise CorruptEntry(f"{name}: a shipped entry with no files or files outside itself: {bad}")
     with FileLock(str(root / ".locks" / f"{name}.lock")):
         if path.exists():
             try:

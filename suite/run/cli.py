@@ -290,8 +290,16 @@ def _ledger(args: argparse.Namespace) -> int:
     current = {c.id: c.protocol for c in claims.values() if c.id not in old}
     contradictions = [f"{directory}: {c.why}" for directory, _, verdicts in runs
                       for v in verdicts if ledger.key_of(v) in book
-                      and (c := ledger.check(book, v)).red]  # validated or not: what it measured
-    everything = [v for _, _, verdicts in runs for v in verdicts]
+                      and (c := ledger.check(book, v)).red and not c.unrecorded]  # validated
+    # or not: what it measured; too few seeds is no contradiction (recording is how they grow)
+    latest = {(ledger.key_of(v), v.seed): v for _, _, verdicts in runs for v in verdicts}
+    everything = list(latest.values())
+    for (key, seed), v in latest.items():
+        entry = book.get(key) if key is not None else None
+        was = next((s for s in entry.seeds if s.seed == seed), None) if entry else None
+        if was is not None and was.measured != ledger.measured_outcome(v):
+            print(f"replaced: {v.name} on {v.recipe} seed {seed} was recorded "
+                  f"'{was.said}', now {ledger.measured_outcome(v)}")
     for block in ledger.blocks(book, everything):
         print(block.line)
         if block.red:

@@ -54,19 +54,28 @@ def train_spec(spec: Spec, root: str | None, ship: bool = False) -> Trained:
 
     from suite import store
 
+    threads, device = torch.get_num_threads(), os.environ.get("MEMSUITE_DEVICE")
     torch.set_num_threads(spec.threads)
     os.environ["MEMSUITE_DEVICE"] = spec.device
-    recipe = spec.resolve()
-    name = store.entry_name(recipe)
-    if name != spec.entry:
-        raise RuntimeError(f"{spec.entry}: this worker would store it as {name} (another "
-                           "package version, device or code); train it where the plan was made")
-    with tempfile.TemporaryDirectory(prefix="memsuite-ship-") if ship else _nothing() as own:
-        where = Path(own) if ship else (Path(root) if root else None)
-        stored = store.get_or_train(recipe, root=where, progress=False)
-        files = ({str(p.relative_to(stored.path)): p.read_bytes()
-                  for p in sorted(stored.path.rglob("*")) if p.is_file()} if ship else None)
-    return Trained(name, stored.trained_seconds or 0.0, os.getpid(), files)
+    try:
+        recipe = spec.resolve()
+        name = store.entry_name(recipe)
+        if name != spec.entry:
+            raise RuntimeError(f"{spec.entry}: this worker would store it as {name} (another "
+                               "package version, device or code); train it where the plan was "
+                               "made")
+        with tempfile.TemporaryDirectory(prefix="memsuite-ship-") if ship else _nothing() as own:
+            where = Path(own) if ship else (Path(root) if root else None)
+            stored = store.get_or_train(recipe, root=where, progress=False)
+            files = ({str(p.relative_to(stored.path)): p.read_bytes()
+                      for p in sorted(stored.path.rglob("*")) if p.is_file()} if ship else None)
+        return Trained(name, stored.trained_seconds or 0.0, os.getpid(), files)
+    finally:  # a driver that trains serially runs on with its own settings
+        torch.set_num_threads(threads)
+        if device is None:
+            os.environ.pop("MEMSUITE_DEVICE", None)
+        else:
+            os.environ["MEMSUITE_DEVICE"] = device
 
 
 class _nothing:
@@ -129,6 +138,16 @@ def with_ray(specs: Sequence[Spec], address: str | None, ship: bool = False,
 
     if not ray.is_initialized():
         ray.init(address=address, include_dashboard=False, log_to_driver=False)
+    nodes = [n.get("Resources", {}) for n in ray.nodes() if n.get("Alive")]
+    most_cpus = max((n.get("CPU", 0) for n in nodes), default=0)
+    has_gpu = any(n.get("GPU", 0) for n in nodes)
+    unfit = [s.entry for s in specs if s.threads > most_cpus
+             or (s.device.startswith("cuda") and not has_gpu)]
+    if unfit:  # Ray would wait for such a node forever
+        raise RuntimeError(f"no node of the cluster can run {unfit[0]} (and {len(unfit) - 1} "
+                           f"more): the largest has {most_cpus:g} CPUs"
+                           + ("" if has_gpu else " and there is no GPU")
+                           + "; plan with --threads N (and --device) the cluster has")
     root = None if ship else str(store.store_root())
     remote = ray.remote(max_retries=RETRIES, retry_exceptions=False)(task)
     pending = {remote.options(num_cpus=s.threads,
@@ -140,9 +159,15 @@ def with_ray(specs: Sequence[Spec], address: str | None, ship: bool = False,
         spec = pending.pop(ready[0])
         try:
             done = ray.get(ready[0])
+            if done.entry != spec.entry:
+                raise RuntimeError(f"the worker stored {done.entry}, not the plan's entry")
             if ship and done.files is not None:
                 store.install_entry(done.entry, done.files)
                 done = Trained(done.entry, done.seconds, done.pid)
+            store.verify_entry(store.store_root() / spec.entry)  # where this driver looks
+        except store.CorruptEntry as err:
+            done = Trained(spec.entry, 0.0, 0, error=f"not in this driver's store ({err}): "
+                           "workers that do not share its filesystem need --ship")
         except Exception as err:  # noqa: BLE001 - a task's error: named, the others finish
             cause = getattr(err, "cause", None) or err
             done = Trained(spec.entry, 0.0, 0, error=f"{type(cause).__name__}: {cause}")

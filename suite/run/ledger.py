@@ -319,6 +319,8 @@ class Check:
     red: bool
     expected_failure: bool  # a "does not hold" the entry expects
     why: str
+    unrecorded: bool = False  # red only because the entry has too few decided seeds (a run is
+    # red there; recording the run is how an entry grows, so `memsuite ledger` records it)
 
 
 def check(ledger: Ledger, v: Verdict) -> Check:
@@ -337,7 +339,7 @@ def check(ledger: Ledger, v: Verdict) -> Check:
             recorded = (f"recorded on {len(decided)} decided seed(s)" if entry else "unrecorded")
             return Check(True, False, f"{where}: does not hold and is {recorded}; a 'does not "
                                       f"hold' is red until measured on {MIN_SEEDS} seeds "
-                                      "(`memsuite ledger DIR`)")
+                                      "(`memsuite ledger DIR`)", unrecorded=True)
         if entry.always_holds:
             return Check(True, False, f"contradicts the ledger: {where} does not hold; recorded "
                                       f"holding in every decided seed ({entry.said})")

@@ -13,6 +13,7 @@ same claim, variant, model and test) must say the same, or the merge refuses.
 from __future__ import annotations
 
 import datetime
+import json
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -47,8 +48,13 @@ def merge(parts: Sequence[Path], out: Path) -> list[Verdict]:
                                  f"another part says {seen.said}")
             verdicts.setdefault(key, v)
         items += results.read_items(part)
-        curves.update(results.read_curves(part))
+        for name, curve in results.read_curves(part).items():
+            if curves.setdefault(name, curve) != curve:
+                raise ValueError(f"{part}: model {name} has another training curve in another "
+                                 "part: not the same model")
         runs.append({"directory": str(part), **(results.read_run(part) or {})})
+    _complete(runs)
+    items = list({json.dumps(i, sort_keys=True): i for i in items}.values())  # overlaps once
     merged = list(verdicts.values())
     table = table_of([v for v in merged if is_known_answer(v)])
     merged = [bind(v, table, lambda claim, task: True) for v in merged]  # cases exist: they ran
@@ -64,6 +70,25 @@ def merge(parts: Sequence[Path], out: Path) -> list[Verdict]:
 
     write_report(out, merged, curves, expected_by_ledger(merged, load()), run)
     return merged
+
+
+def _complete(runs: Sequence[dict[str, Any]]) -> None:
+    """Parts of one run: one commit, and where they are shards (--shard I/N), all N of them."""
+    from suite.run.options import parse_shard
+
+    commits = {r.get("git_commit") for r in runs}
+    if len(commits) > 1:
+        raise ValueError(f"the parts were run at different commits ({', '.join(map(str, commits))})"
+                         ": their verdicts are not one run's")
+    shards = [parse_shard(r.get("shard")) for r in runs]
+    if any(shards):
+        if not all(shards) or len({n for _, n in shards}) > 1:
+            raise ValueError("some parts are shards and some are not, or of different N: "
+                             f"{[r.get('shard') for r in runs]}")
+        n = shards[0][1]
+        if sorted(i for i, _ in shards) != list(range(1, n + 1)):
+            raise ValueError(f"the shards are {sorted(i for i, _ in shards)} of {n}: each of "
+                             f"1..{n} exactly once makes the whole run")
 
 
 def _one(values: Any) -> str | None:

@@ -53,17 +53,18 @@ class Spec:
 
 
 class _Needed:
-    """A pytest plugin that records, after selection, the recipes the selected tests train."""
+    """A pytest plugin that records, once the selection is final, the models it trains: as
+    specs made while the run's settings (--threads, --device) are in force."""
 
     def __init__(self) -> None:
-        self.recipes: dict[str, tuple[Any, int]] = {}
+        self.specs: list[Spec] = []
 
-    @pytest.hookimpl(trylast=True)
-    def pytest_collection_modifyitems(self, config: pytest.Config,
-                                      items: list[pytest.Item]) -> None:
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        """After every selection (-k, -m, --shard, the plugin's own): what the run would run."""
         from suite.train import recipes
 
-        for item in items:
+        counts: dict[str, tuple[Any, int]] = {}
+        for item in session.items:
             params = getattr(getattr(item, "callspec", None), "params", {})
             wanted = []
             model = params.get("trained")  # the plugin's ModelRequest (or a --model-dir model)
@@ -77,27 +78,32 @@ class _Needed:
                 wanted.append(recipes.load(f"{params['task']}-tiny").with_seed_and_noise(0, None))
             for recipe in wanted:
                 key = json.dumps(recipe.to_dict(), sort_keys=True)
-                old = self.recipes.get(key, (recipe, 0))
-                self.recipes[key] = (recipe, old[1] + 1)
+                old = counts.get(key, (recipe, 0))
+                counts[key] = (recipe, old[1] + 1)
+        self.specs = [_spec(recipe, count) for recipe, count in counts.values()]
 
 
-def plan(pytest_args: Sequence[str], claims: Path) -> list[Spec]:
-    """The models the claims in `claims` need under `pytest_args` (the run options), in the
-    order the tests first use them. A usage error (a bad option) is a ValueError."""
-    import torch
-
-    threads = torch.get_num_threads()  # --threads sets it for the collection; restored after
-    try:
-        return _plan(pytest_args, claims)
-    finally:
-        torch.set_num_threads(threads)
-
-
-def _plan(pytest_args: Sequence[str], claims: Path) -> list[Spec]:
+def _spec(recipe: Any, count: int) -> Spec:
+    """A recipe's spec under this process's threads and device, and whether it is stored."""
     import torch
 
     from suite import store
 
+    name = store.entry_name(recipe)
+    try:
+        store.verify_entry(store.store_root() / name)
+        stored = True
+    except store.CorruptEntry:
+        stored = False
+    return Spec(recipe.to_dict(), recipe.name, recipe.task.seed, float(recipe.task.noise),
+                recipe.model.arch, store.device().type, torch.get_num_threads(), name, stored,
+                count)
+
+
+def plan(pytest_args: Sequence[str], claims: Path) -> list[Spec]:
+    """The models the claims in `claims` need under `pytest_args` (the run options), in the
+    order the tests first use them. A usage error (a bad option) is a ValueError. The run's
+    --threads and --device hold while it collects, and are given back after."""
     needed = _Needed()
     said = io.StringIO()
     with contextlib.redirect_stdout(said):
@@ -106,19 +112,7 @@ def _plan(pytest_args: Sequence[str], claims: Path) -> list[Spec]:
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
         raise ValueError(f"the selection could not be collected (pytest exit {int(code)}):\n"
                          + said.getvalue()[-2000:])
-    specs = []
-    for recipe, count in needed.recipes.values():
-        name = store.entry_name(recipe)
-        path = store.store_root() / name
-        try:
-            store.verify_entry(path)
-            stored = True
-        except (FileNotFoundError, store.CorruptEntry):
-            stored = False
-        specs.append(Spec(recipe.to_dict(), recipe.name, recipe.task.seed,
-                          float(recipe.task.noise), recipe.model.arch, store.device().type,
-                          torch.get_num_threads(), name, stored, count))
-    return specs
+    return needed.specs
 
 
 def table(specs: Sequence[Spec]) -> str:

@@ -374,7 +374,11 @@ def test_a_plan_lists_the_models_a_selection_needs_and_trains_nothing(pytester, 
         ("thr-micro", 0, 1, False, 2), ("thr-micro", 1, 1, False, 2)]
     assert not store_dir.exists() or not store.entries()  # nothing trained
     assert [s.name for s in plan(["--seeds", "2", "-k", "s1"], pytester.path)] == ["thr-micro"]
-    trained = store.get_or_train(specs[0].resolve(), progress=False)
+    torch.set_num_threads(specs[0].threads)  # the key holds the threads it trains with
+    try:
+        trained = store.get_or_train(specs[0].resolve(), progress=False)
+    finally:
+        torch.set_num_threads(threads)
     assert trained.path.name == specs[0].entry  # the plan's key is the store's
     again = plan(["--seeds", "2", "--threads", "1"], pytester.path)
     assert [s.stored for s in again] == [True, False]
@@ -452,3 +456,27 @@ def test_the_k_hop_sweeps_declare_their_grid_points_for_a_plan(store_dir):
     points = {tuple(map(int, re.search(r"-k(\d)-q(\d+)-L(\d)$", s.name).groups())) for s in depth}
     assert points == {(k, 32000, n) for k in (2, 3) for n in (1, 2, 3, 4)}
     assert not any(s.stored for s in depth)
+
+
+def test_two_drivers_on_one_plan_train_each_entry_once(pytester, recipe_dir, store_dir):
+    """The store's lock, not the driver, decides who trains an entry (Ray's drivers too)."""
+    import os
+    import subprocess
+    import sys
+
+    from suite.run import farm
+    from suite.run.plan import plan
+
+    pytester.makepyfile(test_planned=PLANNED_CLAIM)
+    specs = plan(["--seeds", "4", "--threads", "1"], pytester.path)
+    path = pytester.path / "plan.jsonl"
+    path.write_text("".join(s.to_json() + "\n" for s in specs))
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    drivers = [subprocess.Popen([sys.executable, "-m", "suite", "train", "--plan", str(path)],
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                env=env) for _ in range(2)]
+    said = [d.communicate(timeout=600)[0] for d in drivers]
+    assert all(d.returncode == 0 for d in drivers), said
+    trained = sum(line.count("trained in") for out in said for line in out.splitlines())
+    assert trained == len(specs), said  # the other driver found each one stored
+    assert farm.missing(specs) == []

@@ -7,10 +7,7 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import sys
-import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -72,22 +69,20 @@ def test_a_plan_trains_on_ray_as_it_would_serially(cluster, specs, store_dir, tm
 
 
 def _killed_once(spec, root, ship=False):
-    """train_spec, but the first attempt (per spec) SIGKILLs its own process once the entry has
-    begun to be written: Ray must retry, and the store must show nothing of the first try."""
+    """train_spec, but the first attempt (per spec) SIGKILLs its own process once the entry's
+    files are written under .tmp/ and before they are moved into place: Ray must retry, and
+    the store must show nothing of the first try."""
     Path(root).mkdir(parents=True, exist_ok=True)
     marker = Path(root) / f".killed-{spec.entry}"
     if not marker.exists():
         marker.write_text("")
+        write = store.write_entry
 
-        def kill_when_writing() -> None:
-            tmp = Path(root) / ".tmp"
-            while True:
-                written = [p for p in tmp.glob(f"{spec.entry}-*") if any(p.rglob("*.json"))]
-                if written:
-                    Path(f"{marker}-while-writing").write_text(str(written[0]))
-                    os.kill(os.getpid(), signal.SIGKILL)
-                time.sleep(0.001)
-        threading.Thread(target=kill_when_writing, daemon=True).start()
+        def write_then_die(result, recipe, directory):
+            write(result, recipe, directory)
+            Path(f"{marker}-while-writing").write_text(str(directory))
+            os.kill(os.getpid(), signal.SIGKILL)
+        store.write_entry = write_then_die  # this worker process only
     return farm.train_spec(spec, root, ship)
 
 
@@ -109,20 +104,6 @@ def test_shipped_entries_are_installed_by_the_driver(cluster, specs, store_dir):
     done = farm.with_ray(specs[:1], None, ship=True)
     assert farm.report(done) == 0 and done[0].files is None
     store.verify_entry(store_dir / specs[0].entry)
-
-
-def test_two_drivers_on_one_plan_train_each_entry_once(specs, pytester, store_dir):
-    path = pytester.path / "plan.jsonl"
-    path.write_text("".join(s.to_json() + "\n" for s in specs))
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    drivers = [subprocess.Popen([sys.executable, "-m", "suite", "train", "--plan", str(path)],
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                env=env) for _ in range(2)]
-    said = [d.communicate(timeout=600)[0] for d in drivers]
-    assert all(d.returncode == 0 for d in drivers), said
-    trained = sum(line.count("trained in") for out in said for line in out.splitlines())
-    assert trained == len(specs), said  # the other driver found each one stored
-    assert farm.missing(specs) == []
 
 
 def test_a_failed_entry_is_named_and_the_others_still_finish(cluster, specs, store_dir, capsys):

@@ -60,3 +60,17 @@ def test_a_merge_refuses_parts_that_disagree_or_a_used_directory(tmp_path):
         merge([one], two)
     with pytest.raises(FileNotFoundError):
         merge([tmp_path / "nowhere"], tmp_path / "new")
+
+
+def test_a_merge_needs_every_shard_once_and_one_commit(tmp_path):
+    parts = []
+    for i, shard in enumerate(("1/3", "2/3", "2/3")):
+        d = tmp_path / f"p{i}"
+        results.write(d, [verdict(i)], [], {"git_commit": "abc", "shard": shard}, {})
+        parts.append(d)
+    with pytest.raises(ValueError, match="each of 1..3 exactly once"):
+        merge(parts, tmp_path / "all")
+    other = tmp_path / "other"
+    results.write(other, [verdict(9)], [], {"git_commit": "def"}, {})
+    with pytest.raises(ValueError, match="different commits"):
+        merge([parts[0], other], tmp_path / "all2")
