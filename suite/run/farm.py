@@ -22,6 +22,7 @@ Ray is an optional dependency (`pip install -e ".[ray]"`); nothing here imports 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import tempfile
@@ -64,7 +65,8 @@ def train_spec(spec: Spec, root: str | None, ship: bool = False) -> Trained:
             raise RuntimeError(f"{spec.entry}: this worker would store it as {name} (another "
                                "package version, device or code); train it where the plan was "
                                "made")
-        with tempfile.TemporaryDirectory(prefix="memsuite-ship-") if ship else _nothing() as own:
+        with (tempfile.TemporaryDirectory(prefix="memsuite-ship-") if ship
+              else contextlib.nullcontext()) as own:
             where = Path(own) if ship else (Path(root) if root else None)
             stored = store.get_or_train(recipe, root=where, progress=False)
             files = ({str(p.relative_to(stored.path)): p.read_bytes()
@@ -76,14 +78,6 @@ def train_spec(spec: Spec, root: str | None, ship: bool = False) -> Trained:
             os.environ.pop("MEMSUITE_DEVICE", None)
         else:
             os.environ["MEMSUITE_DEVICE"] = device
-
-
-class _nothing:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: Any) -> None:
-        return None
 
 
 def missing(specs: Sequence[Spec]) -> list[Spec]:

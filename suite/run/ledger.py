@@ -83,11 +83,16 @@ def measured_outcome(v: Verdict) -> str:
     return unvalidated["outcome"] if isinstance(unvalidated, dict) else v.outcome
 
 
+def versioned(protocol: str) -> str:
+    """A claim's protocol under this statistics version: what entries are keyed on."""
+    return f"{protocol}/stats{STATS_VERSION}"
+
+
 def key_of(v: Verdict) -> Key | None:
     digest = recipe_digest(v.recipe)
     if digest is None:
         return None
-    return (v.claim, v.variant, v.recipe, digest, f"{v.protocol}/stats{STATS_VERSION}",
+    return (v.claim, v.variant, v.recipe, digest, versioned(v.protocol),
             round(float(v.noise), 6))
 
 
@@ -295,7 +300,7 @@ def record(ledger: Ledger, verdicts: Sequence[Verdict], commit: str,
         first = (row.true + row.false)[0].verdict
         if first.superseded_by or not applies(first):
             continue
-        v = Validated(row.claim, row.variant, row.task, f"{first.protocol}/stats{STATS_VERSION}",
+        v = Validated(row.claim, row.variant, row.task, versioned(first.protocol),
                       row.reference, row.validated, row.line, commit)
         out.validations[v.key] = v
     n = 0
@@ -402,7 +407,7 @@ def prune(ledger: Ledger, current_protocols: Mapping[str, str]) -> tuple[Ledger,
     answers of a claim that is no longer current, or of another rule, go too."""
     def applies(claim: str, protocol: str) -> bool:
         current = current_protocols.get(claim)
-        return current is not None and protocol == f"{current}/stats{STATS_VERSION}"
+        return current is not None and protocol == versioned(current)
     kept, dropped = Ledger(), []
     for key, e in ledger.items():
         if applies(e.claim, e.protocol) and recipe_digest(e.recipe) == e.recipe_digest:
@@ -424,7 +429,7 @@ def validation_changes(ledger: Ledger, rows: Sequence[Any]) -> list[str]:
         first = (row.true + row.false)[0].verdict
         if first.superseded_by:
             continue
-        key = (row.claim, row.variant, row.task, f"{first.protocol}/stats{STATS_VERSION}")
+        key = (row.claim, row.variant, row.task, versioned(first.protocol))
         recorded = getattr(ledger, "validations", {}).get(key)
         if recorded is not None and recorded.validated != row.validated:
             now = "validated" if row.validated else "NOT VALIDATED"

@@ -61,7 +61,7 @@ class _Needed:
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         """After every selection (-k, -m, --shard, the plugin's own): what the run would run."""
-        from suite.train import recipes
+        from suite.validate.known import reference_recipe
 
         counts: dict[str, tuple[Any, int]] = {}
         for item in session.items:
@@ -75,7 +75,7 @@ class _Needed:
                 wanted += declared.args[0](params["sweep_base"])
             if item.get_closest_marker("known_answer") and isinstance(params.get("task"), str) \
                     and params["task"] in ("fda", "thr"):
-                wanted.append(recipes.load(f"{params['task']}-tiny").with_seed_and_noise(0, None))
+                wanted.append(reference_recipe(params["task"]))
             for recipe in wanted:
                 key = json.dumps(recipe.to_dict(), sort_keys=True)
                 old = counts.get(key, (recipe, 0))

@@ -139,6 +139,14 @@ def remembered(case: Mapping[str, Any], code: Sequence[Path], judge: Judge,
     return known
 
 
+def reference_recipe(task: str) -> Any:
+    """The model a task's known-answer cases plant into: its tiny GPT-2 recipe, seed 0, at the
+    recipe's own noise rate."""
+    from suite.train import recipes
+
+    return recipes.load(f"{task}-tiny").with_seed_and_noise(0, None)
+
+
 def is_known_answer(verdict: Verdict) -> bool:
     """A verdict on a planted subject (not on a model under study)."""
     return "planted" in verdict.details
