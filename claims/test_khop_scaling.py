@@ -5,7 +5,7 @@ linearly with k.
 Real sweeps over trained models, so they are `slow` (left out of the default run; select with
 `pytest claims/ -m slow`). Every grid point is a store entry: a sweep that is stopped resumes
 where it stopped. Cost of one seed at --scale tiny (base recipe models/khop-sweep-tiny.toml;
-16 models of 1-4 blocks x 128, 1500 steps each, plus the two curriculum stages): about 30 minutes on 2 CPU cores, estimated
+16 models of 1-4 blocks x 128, 1500 steps each, plus the staged curriculum model): about 30 minutes on 2 CPU cores, estimated
 from thr-tiny's measured rate (2200 steps of 4 x 128 at batch 256 in about 175 s) scaled by
 steps and depth; on a GPU the same models are a few minutes in all (they are too small to fill
 one). The grid and threshold below were fixed before any sweep was run.
@@ -193,8 +193,10 @@ def _grid_models(field: str, grid):
 
 
 def _curriculum_models(sweep_base):
-    """The curriculum's k-alone model (a store entry; its two stages train inside the test)."""
-    return [sweeps.grid_recipe(v3_base(sweep_base), k=LARGE_K)]
+    """The curriculum's two models: k hops alone, and after the first stage."""
+    base = v3_base(sweep_base)
+    return [sweeps.grid_recipe(base, k=LARGE_K),
+            sweeps.curriculum_recipe(base, LARGE_K, STAGE1_STEPS_V3)]
 
 
 _V3 = (f"; v3: the grid reaches {max(DATA_GRID_V3)} queries, each point trains {STEPS_V3} steps, "

@@ -51,7 +51,7 @@ from transformers import AutoConfig, AutoModelForCausalLM, PreTrainedModel
 from transformers.utils import logging as hf_logging
 
 from suite import tokenizer
-from suite.train import dynamics, key
+from suite.train import curriculum, dynamics, key
 from suite.train.key import strip_docstrings
 from suite.train.recipes import ARCHS, Recipe
 from suite.tasks import TaskData, Vocab, VocabMismatch, generate, spec_from_dict, spec_to_dict
@@ -460,8 +460,13 @@ def get_or_train(
         tmp = root / ".tmp" / f"{name}-{os.getpid()}"
         try:
             with _terminate_as_exception():
-                result = train(recipe, device=device(),
-                               progress=bar_for(recipe).update if progress else None)
+                if recipe.train.first_stage is not None:
+                    result = curriculum.train_after_first_stage(
+                        recipe, device=device(),
+                        progress_for=(lambda r: bar_for(r).update) if progress else None)
+                else:
+                    result = train(recipe, device=device(),
+                                   progress=bar_for(recipe).update if progress else None)
                 write_entry(result, recipe, tmp)
                 os.rename(tmp, path)
         finally:

@@ -16,12 +16,8 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from suite import store
-from suite.train.recipes import Recipe
-from suite.tasks import generate
 from suite.train.dynamics import first_step
-from suite.tasks import khop
-from suite.train.loop import train
-from suite.train.progress import bar_for
+from suite.train.recipes import FirstStage, Recipe
 
 
 @dataclass(frozen=True)
@@ -120,19 +116,20 @@ class Curriculum:
         return self.alone_reached is None or self.curriculum_total < self.alone_reached
 
 
+def curriculum_recipe(base: Recipe, k: int, stage1_steps: int) -> Recipe:
+    """The k-hop grid recipe of `base` after `stage1_steps` of k - 1 hops on the same graph
+    (one store entry: suite.train.curriculum trains both stages)."""
+    recipe = grid_recipe(base, k=k)
+    return dataclasses.replace(
+        recipe, name=f"{recipe.name}-after{stage1_steps}k{k - 1}",
+        train=dataclasses.replace(recipe.train, first_stage=FirstStage(k - 1, stage1_steps)))
+
+
 def curriculum(base: Recipe, k: int, stage1_steps: int, threshold: float,
                progress: bool = True) -> Curriculum:
-    """Train k - 1 hops for `stage1_steps` on the k-hop task's graph, then k hops from those
-    weights with the base schedule; compare with k hops alone (a store entry)."""
-    recipe = grid_recipe(base, k=k)
-    alone = store.get_or_train(recipe, progress=progress)
-    data = generate(recipe.task)
-    first = khop.hop_queries(data, k - 1, recipe.task.max_queries or len(data.clean) + len(data.heldout))
-    stage1 = dataclasses.replace(recipe, name=f"{recipe.name}-stage1", train=dataclasses.replace(
-        recipe.train, steps=stage1_steps))
-    warm = train(stage1, progress=bar_for(stage1).update if progress else None, data=first,
-                 n_positions=data.max_length)
-    stage2 = train(recipe, progress=bar_for(recipe).update if progress else None,
-                   init=warm.model.state_dict())
+    """Steps to `threshold` of k hops alone and after a (k-1)-hop first stage (both store
+    entries)."""
+    alone = store.get_or_train(grid_recipe(base, k=k), progress=progress)
+    staged = store.get_or_train(curriculum_recipe(base, k, stage1_steps), progress=progress)
     return Curriculum(k, stage1_steps, first_step(alone.curve, "heldout_acc", threshold),
-                      first_step(stage2.curve, "heldout_acc", threshold))
+                      first_step(staged.curve, "heldout_acc", threshold))

@@ -7,8 +7,8 @@ cases plant into, and the grid points a sweep test declares with `@pytest.mark.m
 CPU threads, which together are its store key (suite.train.key), so that a model trained from
 the plan elsewhere is the one the judging run finds. Nothing is trained here.
 
-The k-hop v3 sweeps declare their grid points (claims/test_khop_scaling.py); the curriculum's two
-stages still train inside its test, outside the store, so only its k-alone model is planned.
+The k-hop v3 sweeps declare their grid points (claims/test_khop_scaling.py), the curriculum its
+k-alone model and its staged model (one entry: suite.train.curriculum trains both stages).
 """
 
 from __future__ import annotations

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import dataclasses
 import functools
 import hashlib
 import json
@@ -43,6 +44,8 @@ ENTRIES = (("suite.train.loop", "train"),  # where the computation of the weight
            # the data the loop works on, reached through attributes the reader cannot follow
            ("suite.tasks.base", "TaskData"), ("suite.tasks.base", "Vocab"),
            ("suite.tasks.base", "Item"))
+# A curriculum recipe's own entry point (recipes with `train.first_stage`)
+STAGED_ENTRIES = (("suite.train.curriculum", "train_after_first_stage"),)
 # Reached by the loop but hashed by value instead: the task generators (data_digest).
 BY_VALUE = ("suite.tasks.fda", "suite.tasks.khop", "suite.tasks.thr", "suite.tasks:generate")
 # Reached by the loop but unable to change a weight: the progress display.
@@ -147,9 +150,11 @@ def _skipped(module: str, name: str | None = None) -> bool:
                if ":" not in m)
 
 
-def weights_code(root: Path = SUITE) -> dict[str, str]:
-    """{"module:name": syntax} of the training loop's entry point and every suite definition
-    it reaches, read from the package at `root` (a copy of suite/ in the canary tests)."""
+def weights_code(root: Path = SUITE,
+                 entries: tuple[tuple[str, str], ...] = ENTRIES) -> dict[str, str]:
+    """{"module:name": syntax} of the training loop's entry point (or other `entries`) and
+    every suite definition it reaches, read from the package at `root` (a copy of suite/ in
+    the canary tests)."""
     modules: dict[str, _Module] = {}
 
     def module(name: str) -> _Module | None:
@@ -183,7 +188,7 @@ def weights_code(root: Path = SUITE) -> dict[str, str]:
         return None
 
     found: dict[str, str] = {}
-    todo: list[tuple[str, str]] = list(ENTRIES)
+    todo: list[tuple[str, str]] = list(entries)
     while todo:
         mod_name, name = todo.pop()
         key = f"{mod_name}:{name}"
@@ -217,9 +222,17 @@ def weights_code(root: Path = SUITE) -> dict[str, str]:
 
 
 @functools.lru_cache(maxsize=None)
-def weights_code_digest() -> str:
+def weights_code_digest(entries: tuple[tuple[str, str], ...] = ENTRIES) -> str:
     """Digest of weights_code() of the installed suite (once per process)."""
-    return hashlib.sha256(json.dumps(weights_code()).encode()).hexdigest()[:16]
+    return hashlib.sha256(json.dumps(weights_code(entries=entries)).encode()).hexdigest()[:16]
+
+
+@functools.lru_cache(maxsize=64)
+def first_stage_digest(recipe: Any) -> str:
+    """data_digest of a curriculum's first-stage items (suite.train.curriculum)."""
+    from suite.train.curriculum import first_stage_data
+
+    return data_digest(first_stage_data(recipe))
 
 
 def key_content(recipe: Any, device_type: str, cpu_threads: int) -> dict[str, Any]:
@@ -233,11 +246,15 @@ def key_content(recipe: Any, device_type: str, cpu_threads: int) -> dict[str, An
     content = recipe.to_dict()
     content.pop("description")
     content.pop("name")
-    return {"key_scheme": KEY_SCHEME, "recipe": content, "data": task_digest(recipe.task),
-            "code": weights_code_digest(), "torch": torch.__version__,
-            "transformers": transformers.__version__, "numpy": numpy.__version__,
-            "scipy": scipy.__version__, "device": device_type,
-            "cpu_threads": cpu_threads}
+    key = {"key_scheme": KEY_SCHEME, "recipe": content, "data": task_digest(recipe.task),
+           "code": weights_code_digest(), "torch": torch.__version__,
+           "transformers": transformers.__version__, "numpy": numpy.__version__,
+           "scipy": scipy.__version__, "device": device_type,
+           "cpu_threads": cpu_threads}
+    if recipe.train.first_stage is not None:  # a curriculum: its driver and its first data
+        key["first_stage_code"] = weights_code_digest(STAGED_ENTRIES)
+        key["first_stage_data"] = first_stage_digest(dataclasses.replace(recipe, name=""))
+    return key
 
 
 def digest(content: dict[str, Any]) -> str:

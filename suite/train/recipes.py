@@ -63,6 +63,20 @@ class ModelSpec:
 
 
 @dataclass(frozen=True)
+class FirstStage:
+    """A curriculum's first stage (k-hop tasks): `steps` of training on `hops`-hop queries of
+    the same knowledge graph, whose weights start the recipe's own schedule
+    (suite.train.curriculum). Part of the recipe, so the staged model is one store entry."""
+
+    hops: int
+    steps: int
+
+    def __post_init__(self) -> None:
+        if self.hops < 1 or self.steps < 1:
+            raise ValueError(f"a first stage needs hops >= 1 and steps >= 1, got {self}")
+
+
+@dataclass(frozen=True)
 class TrainSpec:
     steps: int
     batch_size: int
@@ -85,6 +99,7 @@ class TrainSpec:
     # What the rule waits for (suite.train.dynamics.STOP_GATES): "gates" as above, or
     # "memorized", noisy recall's bound alone, for a regime whose claims need memorized items
     stop_on: str = "gates"
+    first_stage: FirstStage | None = None  # a curriculum's first stage; None trains from scratch
 
     def __post_init__(self) -> None:
         if self.stop_after is not None and self.stop_after < 0:
@@ -128,7 +143,7 @@ class Recipe:
             "description": self.description,
             "task": spec_to_dict(self.task),
             "model": dataclasses.asdict(self.model),
-            "train": dataclasses.asdict(self.train),
+            "train": _train_dict(self.train),
         }
 
     @classmethod
@@ -147,10 +162,26 @@ class Recipe:
                 description=d.get("description", ""),
                 task=spec_from_dict(d["task"]),
                 model=ModelSpec(**d["model"]),
-                train=TrainSpec(**d["train"]),
+                train=_train_spec(d["train"]),
             )
         except (KeyError, TypeError) as err:
             raise ValueError(f"recipe {name or d.get('name')!r} is malformed: {err}") from None
+
+
+def _train_dict(spec: TrainSpec) -> dict[str, Any]:
+    """The schedule as a dictionary; `first_stage` only where set, so that the recipes without
+    one keep the dictionary (and the store key) they had before curricula were recipes."""
+    d = dataclasses.asdict(spec)
+    if d["first_stage"] is None:
+        del d["first_stage"]
+    return d
+
+
+def _train_spec(d: dict[str, Any]) -> TrainSpec:
+    d = dict(d)
+    if isinstance(d.get("first_stage"), dict):
+        d["first_stage"] = FirstStage(**d["first_stage"])
+    return TrainSpec(**d)
 
 
 def available() -> list[str]:

@@ -449,7 +449,8 @@ def test_the_k_hop_sweeps_declare_their_grid_points_for_a_plan(store_dir):
     from suite.run.plan import plan
 
     curriculum = plan(["-m", "slow", "-k", "curriculum_helps_v3"], CLAIMS_DIR)
-    assert [s.name for s in curriculum] == ["khop-sweep-tiny-3000steps-k3-q32000-L4"]
+    assert [s.name for s in curriculum] == ["khop-sweep-tiny-3000steps-k3-q32000-L4",
+                                            "khop-sweep-tiny-3000steps-k3-q32000-L4-after1000k2"]
     depth = plan(["-m", "slow", "-k", "depth_grows_with_k_v3"], CLAIMS_DIR)
     import re
 

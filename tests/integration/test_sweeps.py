@@ -3,6 +3,7 @@ of a micro recipe through the store (the decision rules: tests/unit/test_sweep_r
 
 from __future__ import annotations
 
+import dataclasses
 
 from suite.measure import sweeps
 from suite.tasks import generate, khop
@@ -36,3 +37,31 @@ def test_a_curriculum_trains_fewer_hops_on_the_same_graph_first(store_dir):
     c = sweeps.curriculum(base, 3, stage1_steps=10, threshold=0.0, progress=False)
     assert (c.alone_reached, c.curriculum_reached, c.curriculum_total) == (0, 0, 10)
     assert c.judgeable and not c.helps  # 10 + 0 steps is not fewer than 0
+
+
+def test_a_curriculum_is_one_store_entry_trained_as_its_two_stages(store_dir):
+    """The staged model is keyed apart from k hops alone, is trained once, and has the weights
+    of the first stage's training followed by the recipe's own from those weights."""
+    import torch
+
+    from suite import store
+    from suite.train.curriculum import first_stage_data
+    from suite.train.loop import train
+
+    base = micro_khop()
+    staged = sweeps.curriculum_recipe(base, 3, stage1_steps=10)
+    alone = sweeps.grid_recipe(base, k=3)
+    assert "first_stage" not in alone.to_dict()["train"]  # keys of other recipes unchanged
+    assert store.entry_key(staged) != store.entry_key(alone)
+    entry = store.get_or_train(staged, progress=False)
+    assert store.get_or_train(staged, progress=False).path == entry.path
+    assert len(list(store_dir.glob(f"{staged.name}-*"))) == 1
+    assert entry.recipe == staged  # recipe.json round-trips the first stage
+
+    data = generate(staged.task)
+    no_stage = dataclasses.replace(staged.train, first_stage=None)
+    warm = train(dataclasses.replace(staged, train=dataclasses.replace(no_stage, steps=10)),
+                 data=first_stage_data(staged, data), n_positions=data.max_length)
+    by_hand = train(dataclasses.replace(staged, train=no_stage), init=warm.model.state_dict())
+    for name, tensor in by_hand.model.state_dict().items():
+        assert torch.equal(tensor, entry.model().state_dict()[name]), name

@@ -141,3 +141,16 @@ def test_an_import_the_reader_cannot_follow_is_an_error(copied, tmp_path, statem
 def test_the_key_takes_plain_data_only():
     with pytest.raises(TypeError):
         key.digest({"recipe": object()})
+
+
+def test_a_curriculum_driver_counts_in_staged_keys_only(copied, tmp_path):
+    """An edit to suite.train.curriculum changes the code a staged recipe hashes and leaves
+    every other recipe's code alone; the loop's edits reach both."""
+    edited = _edited(copied, tmp_path, "train/curriculum.py", "train_after_first_stage")
+    assert key.weights_code(edited) == key.weights_code(copied)
+    staged = _changed(key.weights_code(copied, key.STAGED_ENTRIES),
+                      key.weights_code(edited, key.STAGED_ENTRIES))
+    assert staged == {"suite.train.curriculum:train_after_first_stage"}
+    loop = _edited(copied, tmp_path / "loop", "train/loop.py", "train")
+    assert "suite.train.loop:train" in _changed(key.weights_code(copied, key.STAGED_ENTRIES),
+                                                key.weights_code(loop, key.STAGED_ENTRIES))
