@@ -6,14 +6,15 @@
 - set overlap: hypergeometric tail probability of an overlap at least as large.
 - multiple comparisons: Holm (family-wise).
 - replication across seeds: the k-of-n rule and its false-positive rate under the null.
-- measurements a claim's rule is decided on (Share, ItemMean, ItemStatistic, Difference, Auc,
-  Exact, Largest, Smallest, Shifted; suite.judge.claim.decide reads them): each gives an estimate with
+- measurements a claim's rule is decided on (Share, ItemMean, ItemStatistic, Difference,
+  PairedHits, Auc, Exact, Largest, Smallest, Shifted; suite.judge.claim.decide reads them): each gives an estimate with
   an interval whose unit is the item, so items that contribute several answer positions or
   sites are resampled whole (a cluster bootstrap), never counted as independent units.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from functools import cached_property
@@ -234,6 +235,127 @@ class Difference:
         return _tail(self.draws, op, threshold)
 
 
+NUISANCE_LEVEL = 0.001  # PairedHits: the Berger-Boos level spent on the discordance rate
+SPARSE_BELOW = 25  # PairedHits: fewer discordant items than this take the exact test
+
+
+@dataclass(frozen=True)
+class PairedHits:
+    """share(a) - share(b) over the same items, for 0/1 outcomes a and b (a hit with and without
+    an intervention, or above a control): (up - down) / n, where `up` items have a and not b
+    and `down` items b and not a. The percentile bootstrap is anti-conservative here when few
+    items are discordant (issue 40: 4 of 100 items +1 "holds", the exact sign test does not).
+
+    One test per data set gives both the p-value of a rule "difference > delta" and the
+    interval (the thresholds neither one-sided test rejects), chosen by the number of
+    discordant items m = up + down, as for McNemar's test (exact below 25, e.g. Agresti,
+    Categorical Data Analysis, 3rd ed., sec. 11.1):
+    - m < SPARSE_BELOW: exact and conditional on m. up ~ Binomial(m, pi), and the difference
+      is q (2 pi - 1) with q the discordance rate, so the null's worst pi is taken over q in a
+      one-sided Clopper-Pearson set at level 1 - NUISANCE_LEVEL, which is added to the p-value
+      (Berger & Boos 1994, J. Am. Stat. Assoc. 89:1012). At delta = 0 every q gives pi = 1/2:
+      the exact sign test (exact McNemar), plus NUISANCE_LEVEL.
+    - otherwise: Tango's score test (Tango 1998, Stat. Med. 17:891), the difference's score
+      statistic with the variance at the null's constrained maximum-likelihood rates; at
+      delta = 0 it is McNemar's score test.
+    Calibrated by simulation in suite.judge.calibration (docs/CALIBRATION.md)."""
+
+    up: int
+    down: int
+    n: int
+
+    def __post_init__(self) -> None:
+        if min(self.up, self.down) < 0 or self.up + self.down > self.n:
+            raise ValueError(f"paired hits need 0 <= up, down and up + down <= n, got {self}")
+
+    @classmethod
+    def of(cls, a: Sequence | np.ndarray, b: Sequence | np.ndarray) -> "PairedHits":
+        """From per-item 0/1 outcomes a and b (booleans or 0/1 numbers)."""
+        a, b = np.asarray(a, dtype=float).reshape(-1), np.asarray(b, dtype=float).reshape(-1)
+        if a.shape != b.shape or not np.isin(np.concatenate([a, b]), (0.0, 1.0)).all():
+            raise ValueError("paired hits need two 0/1 outcomes per item")
+        return cls(int(((a == 1) & (b == 0)).sum()), int(((a == 0) & (b == 1)).sum()), len(a))
+
+    @property
+    def value(self) -> float:
+        return (self.up - self.down) / self.n if self.n else float("nan")
+
+    def _tail(self, delta: float, greater: bool) -> float:
+        """Largest P(up or more | m) (greater: the null is difference <= delta) or P(up or
+        fewer | m) (the null is difference >= delta) over the null's discordance rates q in a
+        one-sided Clopper-Pearson set at level 1 - NUISANCE_LEVEL. At the null's edge,
+        pi = 1/2 + delta / (2 q), monotone in q, so the worst q is an end of the set: the
+        smallest where a small q makes the edge worse, else the largest (where the null must
+        still be possible: |difference| <= q)."""
+        m = self.up + self.down
+        if (delta >= 0) == greater:  # the worst q is the smallest the data allow
+            q = float(_st.beta.ppf(NUISANCE_LEVEL, m, self.n - m + 1)) if m else 0.0
+        else:  # the largest the data allow, if the null is possible there
+            q = float(_st.beta.ppf(1 - NUISANCE_LEVEL, m + 1, self.n - m)) if m < self.n else 1.0
+            if q < abs(delta):
+                return 0.0
+        if delta == 0:
+            pi = 0.5
+        elif q == 0:
+            pi = 1.0 if delta > 0 else 0.0  # the limit as q goes to 0
+        else:
+            pi = min(1.0, max(0.0, 0.5 + delta / (2 * q)))
+        return float(_st.binom.sf(self.up - 1, m, pi) if greater else _st.binom.cdf(self.up, m, pi))
+
+    @property
+    def sparse(self) -> bool:
+        return self.up + self.down < SPARSE_BELOW
+
+    def _score(self, delta: float) -> float:
+        """Tango's score statistic for the null difference = delta."""
+        n, b, c = self.n, self.up, self.down
+        A, B, C = 2 * n, -b - c + (2 * n - b + c) * delta, -c * delta * (1 - delta)
+        p01 = (math.sqrt(max(B * B - 4 * A * C, 0.0)) - B) / (2 * A)  # constrained MLE
+        variance = n * (2 * p01 + delta * (1 - delta))
+        numerator = b - c - n * delta
+        if variance <= 0:
+            return math.copysign(math.inf, numerator) if numerator else 0.0
+        return numerator / math.sqrt(variance)
+
+    def p(self, op: str, threshold: float) -> float:
+        if self.n == 0:
+            return 1.0
+        greater = PASSING[op] == "greater"
+        if self.sparse:
+            return min(1.0, self._tail(threshold, greater) + NUISANCE_LEVEL)
+        z = self._score(threshold)
+        return float(_st.norm.sf(z) if greater else _st.norm.cdf(z))
+
+    def interval(self, confidence: float) -> Estimate:
+        return _paired_interval(self, confidence)
+
+    def _interval(self, confidence: float) -> Estimate:
+        if self.n == 0:
+            return Estimate(float("nan"), float("-inf"), float("inf"), "no items")
+        alpha = (1 - confidence) / 2
+
+        def edge(greater: bool) -> float:
+            # the lowest threshold a "greater" test does not reject (p >= alpha: p rises with
+            # the threshold), or the highest a "less" test does not reject
+            lo, hi = -1.0, 1.0
+            for _ in range(50):
+                mid = (lo + hi) / 2
+                rejected = self.p(">" if greater else "<", mid) < alpha
+                lo, hi = (mid, hi) if rejected == greater else (lo, mid)
+            return lo if greater else hi
+
+        value = self.value
+        how = "exact paired (sign test, Berger-Boos)" if self.sparse else "Tango score"
+        return Estimate(value, min(edge(True), value), max(edge(False), value),
+                        f"{how} over {self.n} items, {self.up + self.down} discordant")
+
+
+@functools.lru_cache(maxsize=4096)
+def _paired_interval(measure: PairedHits, confidence: float) -> Estimate:
+    """PairedHits' interval, once per counts (a bisection of about a hundred tests)."""
+    return measure._interval(confidence)
+
+
 @dataclass(frozen=True)
 class Auc:
     """AUROC of positive vs negative scores (one score per item): DeLong interval."""
@@ -362,6 +484,8 @@ def to_record(measure: Measure) -> dict | None:
         name = next((k for k, f in STATISTICS.items() if f is measure.statistic), None)
         return None if name is None else {"item_statistic": measure.rows.tolist(),
                                           "statistic": name, "seed": int(measure.seed)}
+    if isinstance(measure, PairedHits):
+        return {"paired_hits": [int(measure.up), int(measure.down), int(measure.n)]}
     if isinstance(measure, Difference):
         return {"difference": [measure.a.rows.tolist(), measure.b.rows.tolist()],
                 "seed": int(measure.a.seed)}
@@ -392,6 +516,8 @@ def from_record(record: dict) -> Measure:
             raise ValueError(f"unknown statistic {r['statistic']!r} (known: {sorted(STATISTICS)})")
         rows = np.asarray(r["item_statistic"], dtype=float)
         return ItemStatistic(rows, STATISTICS[r["statistic"]], r["seed"])
+    if "paired_hits" in r:
+        return PairedHits(*r["paired_hits"])
     if "difference" in r:
         return Difference(*r["difference"], seed=r["seed"])
     if "auc" in r:

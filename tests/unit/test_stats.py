@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from suite.judge import stats
@@ -117,24 +117,72 @@ def test_k_of_n_rule_and_its_false_positive_rate():
 # Issue 40: the percentile bootstrap over items is anti-conservative for sparse paired 0/1
 # differences. With k items +1 and the rest 0 (all k discordant pairs in one direction), the
 # exact sign test on the k discordant pairs says "> 0" at one-sided 2.5 % only from k = 6 (p =
-# 0.0156); the bootstrap says it from k = 4 (p = 0.0625). Measured 2026-12-06 for n = 50..400.
-# The paired-hit claims' next versions take an exact or score interval; until then the cases
-# where the bootstrap disagrees are expected failures, and strict: a fix turns them green.
-_SPARSE_DEFECT = pytest.mark.xfail(strict=True, reason="issue 40: the item bootstrap holds on 4 "
-                                   "or 5 of n discordant pairs, the exact sign test does not")
-
+# 0.0156); the bootstrap says it from k = 4 (p = 0.0625). PairedHits, which the paired-hit
+# claims take from version 4 on, is the sign test there (plus its nuisance level, 0.001).
 
 @pytest.mark.parametrize("n", [50, 100, 200, 400])
-@pytest.mark.parametrize("k", [3, pytest.param(4, marks=_SPARSE_DEFECT),
-                               pytest.param(5, marks=_SPARSE_DEFECT), 6, 7, 8])
+@pytest.mark.parametrize("k", [3, 4, 5, 6, 7, 8])
 def test_a_sparse_paired_difference_holds_only_where_the_exact_sign_test_does(k, n):
     from scipy.stats import binomtest
 
     from suite.judge.claim import Rule
-    from suite.judge.stats import ItemMean
 
-    differences = np.zeros(n)
-    differences[:k] = 1
     exact = binomtest(k, k, 0.5, alternative="greater").pvalue
-    said = Rule("paired_difference", ">", 0).decide(ItemMean(differences).interval(0.95))
+    paired = stats.PairedHits(up=k, down=0, n=n)
+    assert paired.p(">", 0) == pytest.approx(exact + stats.NUISANCE_LEVEL)
+    said = Rule("paired_difference", ">", 0).decide(paired.interval(0.95))
     assert (said == "holds") == (exact < 0.025), (said, exact)
+
+
+def test_the_item_bootstrap_is_what_said_holds_on_four_of_a_hundred():
+    """The defect PairedHits replaces, kept visible: 4 of 100 items +1, the rest 0."""
+    from suite.judge.claim import Rule
+
+    differences = np.zeros(100)
+    differences[:4] = 1
+    assert Rule("d", ">", 0).decide(stats.ItemMean(differences).interval(0.95)) == "holds"
+    assert Rule("d", ">", 0).decide(stats.PairedHits(4, 0, 100).interval(0.95)) == "inconclusive"
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 300), st.data())
+def test_paired_hits_interval_and_p_decide_alike(n, data):
+    """One procedure: at any threshold, the interval decides as the two one-sided p-values do
+    (holds: the 'greater' test rejects; does not hold: the 'less' test rejects)."""
+    from suite.judge.claim import Rule
+
+    up = data.draw(st.integers(0, n))
+    down = data.draw(st.integers(0, n - up))
+    t = data.draw(st.floats(-0.9, 0.9))
+    m = stats.PairedHits(up, down, n)
+    e = m.interval(0.95)
+    assert e.low <= m.value <= e.high
+    near = min(abs(e.low - t), abs(e.high - t)) < 1e-6
+    if not near:
+        said = Rule("d", ">", t).decide(e)
+        assert (said == "holds") == (m.p(">", t) < 0.025)
+        assert (said == "does not hold") == (m.p("<", t) < 0.025)
+
+
+def test_paired_hits_without_discordance_is_bounded_by_the_item_count():
+    """No item differs: the difference is 0 with an interval that narrows with n (never a
+    point), so an absence can fail a margin once there are enough items."""
+    from suite.judge.claim import Rule
+
+    small, large = stats.PairedHits(0, 0, 100).interval(0.95), stats.PairedHits(0, 0, 449).interval(0.95)
+    assert small.low < 0 < small.high and large.high < small.high
+    assert Rule("d", ">", 0.10).decide(small) == "does not hold"
+    assert Rule("d", ">", 0.05).decide(large) == "does not hold"
+
+
+def test_paired_hits_from_outcomes_and_as_a_record():
+    a = np.array([1, 1, 0, 0, 1, 1])
+    b = np.array([0, 1, 1, 0, 0, 1])
+    m = stats.PairedHits.of(a, b)
+    assert (m.up, m.down, m.n) == (2, 1, 6) and m.value == pytest.approx(1 / 6)
+    again = stats.from_record(stats.to_record(m))
+    assert again == m and again.interval(0.95) == m.interval(0.95)
+    with pytest.raises(ValueError, match="0/1"):
+        stats.PairedHits.of([0.5, 1], [0, 1])
+    with pytest.raises(ValueError, match="up \\+ down <= n"):
+        stats.PairedHits(3, 2, 4)
