@@ -191,7 +191,9 @@ def test_noisy_overrides_late(version, task, plant, planted, reference_model, ju
     (rr.test_bridge_decodable, embed_recall, False),
     (rr.test_bridge_decodable_v3, late_recall, True),
     (rr.test_bridge_decodable_v3, embed_recall, False),
-], ids=["v2-true", "v2-false", "v3-true", "v3-false"])
+    (rr.test_bridge_decodable_v4, late_recall, True),
+    (rr.test_bridge_decodable_v4, embed_recall, False),
+], ids=["v2-true", "v2-false", "v3-true", "v3-false", "v4-true", "v4-false"])
 @pytest.mark.parametrize("task", ["thr"])
 def test_bridge_decodable(task, version, plant, planted, reference_model, judge):
     _answer(version, task, plant, planted, reference_model, judge)
@@ -271,12 +273,24 @@ def test_intermediate_patching_changes_memory_v3(task, plant, planted, reference
             reference_model, judge)
 
 
+@pytest.mark.claim(rr.INTERMEDIATE_PATCHING_V4)
+@pytest.mark.parametrize("task, plant, planted", [
+    ("thr", bridge_at_r2_keyed_recall, True), ("thr", late_recall, False),
+    ("fda", sum_keyed_recall, True), ("fda", late_recall, False)],
+    ids=["true-thr", "false-thr", "true-fda", "false-fda"])
+def test_intermediate_patching_changes_memory_v4(task, plant, planted, reference_model, judge):
+    _answer(rr.test_intermediate_patching_changes_memory_v4, task, plant, planted,
+            reference_model, judge)
+
+
 @pytest.mark.parametrize("version, plant, planted", [
     (rr.test_bridge_removal_hurts_memorization, bridge_keyed_recall, True),
     (rr.test_bridge_removal_hurts_memorization, late_recall, False),
     (rr.test_bridge_removal_hurts_memorization_v3, bridge_at_r2_keyed_recall, True),
     (rr.test_bridge_removal_hurts_memorization_v3, late_recall, False),
-], ids=["v2-true", "v2-false", "v3-true", "v3-false"])
+    (rr.test_bridge_removal_hurts_memorization_v4, bridge_at_r2_keyed_recall, True),
+    (rr.test_bridge_removal_hurts_memorization_v4, late_recall, False),
+], ids=["v2-true", "v2-false", "v3-true", "v3-false", "v4-true", "v4-false"])
 @pytest.mark.parametrize("task", ["thr"])
 def test_bridge_removal_hurts_memorization(task, version, plant, planted, reference_model, judge):
     _answer(version, task, plant, planted, reference_model, judge)
@@ -337,7 +351,11 @@ def prompt_answered(stored) -> Subject:
     pytest.param(rr.test_bridge_removal_hurts_generalization_v3, bridge_computed, True,
                  id="v3-true"),
     pytest.param(rr.test_bridge_removal_hurts_generalization_v3, prompt_answered, False,
-                 id="v3-false")])
+                 id="v3-false"),
+    pytest.param(rr.test_bridge_removal_hurts_generalization_v4, bridge_computed, True,
+                 id="v4-true"),
+    pytest.param(rr.test_bridge_removal_hurts_generalization_v4, prompt_answered, False,
+                 id="v4-false")])
 @pytest.mark.parametrize("task", ["thr"])
 def test_bridge_removal_hurts_generalization(task, version, plant, planted, reference_model, judge):
     _answer(version, task, plant, planted, reference_model, judge)

@@ -6,7 +6,8 @@ while it recalls memorized noisy labels, using suite.measure.mechanism (built on
 states the paper's sentence, the operationalization, the control and the decision rule; the
 rules were fixed before the claims were first run.
 
-Rules are at version 2 (docs/CLAIMS.md, "Versions", says what changed from version 1).
+Rules are at version 2 to 4 (docs/CLAIMS.md, "Versions", says what changed); version 4 of the
+paired-hit claims states a margin and takes exact paired intervals.
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ from suite.measure import mechanism as measures
 from suite.train.batching import encode, exact_match
 from suite.judge import Claim, Rule
 from suite.judge.figures import Bars, Lines
-from suite.judge.stats import (Difference, Exact, ItemMean, ItemStatistic, Largest, Share,
-                               hypergeometric_overlap, median_column_mean)
+from suite.judge.stats import (Difference, Exact, ItemMean, ItemStatistic, Largest, PairedHits,
+                               Share, hypergeometric_overlap, median_column_mean)
 
 # Mechanism claims analyse a model that generalized and then memorized, so they need M_pre
 # (gate "pre") besides the learned and memorized gates. The dynamics claims test that sequence
@@ -32,6 +33,26 @@ MECHANISM = ("learned", "memorized", "pre")
 def _paired(a: torch.Tensor, b: torch.Tensor) -> ItemMean:
     """Per-item a - b (booleans or numbers), averaged over items."""
     return ItemMean((a.float() - b.float()).numpy())
+
+
+def _paired_hits(a: torch.Tensor, b: torch.Tensor) -> PairedHits:
+    """share(a) - share(b) for per-item 0/1 outcomes on the same items, with the exact paired
+    interval (the v4 rules: an item bootstrap is anti-conservative when few items differ)."""
+    return PairedHits.of(a.float().numpy(), b.float().numpy())
+
+
+# Version 4 of the paired-hit claims (issues 39 and 40), declared before any v4 run on a model:
+# the same measurements, two changes. (1) A margin: a rule "> 0" or "above a control" is now
+# "> MARGIN", the smallest effect the claim cares about, so that a planted absence (a trace
+# carried by attention, a decoder's small bias) lies confidently on the failing side instead of
+# straddling zero. (2) The exact paired interval (suite.judge.stats.PairedHits: the sign test,
+# exact McNemar, at 0; Berger-Boos elsewhere) instead of the item bootstrap.
+MARGIN = 0.10
+V4 = ("v4 (declared before any v4 run; issues 39, 40): '> 0' rules become '> 0.10', a priori: a "
+      "tenth of the items, the one margin the suite already used for a difference of item "
+      "shares (rr.intermediate_patching_changes_memory's 'clearly larger share', 0.10 since "
+      "v1), chosen by that rule and not fitted to any estimate (the v3 estimates were known); "
+      "exact paired intervals (sign test / Berger-Boos) over items")
 
 
 def _by_site(title: str, **series: list[float]) -> Lines:
@@ -413,12 +434,32 @@ BRIDGE_DECODABLE_V3 = BRIDGE_DECODABLE.revised(
 def test_bridge_decodable_v3(trained, judge):
     """For memorized items, the bridge entity is decodable at the r2 position (which atomic
     prompts never reach) by a probe trained on clean items, above a shuffled-label control."""
-    judge.require(BRIDGE_DECODABLE_V3, trained, *MECHANISM)
-    model, items = judge.require_memorized(BRIDGE_DECODABLE_V3, trained)
+    _bridge_decodable_at_r2(BRIDGE_DECODABLE_V3, trained, judge, _paired)
+
+
+BRIDGE_DECODABLE_V4 = BRIDGE_DECODABLE_V3.revised(
+    4,
+    statistic=BRIDGE_DECODABLE_V3.statistic + "; exact paired interval",
+    rules=(Rule("accuracy_minus_control", ">", MARGIN),),
+    threshold_source=BRIDGE_DECODABLE_V3.threshold_source + ". " + V4,
+)
+
+
+@pytest.mark.claim(BRIDGE_DECODABLE_V4)
+@pytest.mark.task("thr")
+def test_bridge_decodable_v4(trained, judge):
+    """For memorized items, the bridge entity is decodable at r2 by a probe trained on clean
+    items, in at least a tenth more of the items than the shuffled-label control."""
+    _bridge_decodable_at_r2(BRIDGE_DECODABLE_V4, trained, judge, _paired_hits)
+
+
+def _bridge_decodable_at_r2(claim, trained, judge, paired) -> None:
+    judge.require(claim, trained, *MECHANISM)
+    model, items = judge.require_memorized(claim, trained)
     b = _bridge_probe(trained, model, items, positions=(2,))
     judge(
-        BRIDGE_DECODABLE_V3, trained,
-        {"accuracy_minus_control": _paired(b.hit, b.hit_control),
+        claim, trained,
+        {"accuracy_minus_control": paired(b.hit, b.hit_control),
          "accuracy": Share(int(b.hit.sum()), len(items))},
         n=len(items), site=b.site, position=b.position, selection_accuracy=b.selection_accuracy,
         control_rate=float(b.hit_control.float().mean()), by_site=b.by_site,
@@ -534,15 +575,35 @@ BRIDGE_REMOVAL_MEMORIZATION_V3 = BRIDGE_REMOVAL_MEMORIZATION.revised(
 def test_bridge_removal_hurts_memorization_v3(trained, judge):
     """Erasing the bridge at r2 lowers noisy recall, more than erasing a random subspace that
     changes the features as much."""
-    judge.require(BRIDGE_REMOVAL_MEMORIZATION_V3, trained, *MECHANISM)
-    model, items = judge.require_memorized(BRIDGE_REMOVAL_MEMORIZATION_V3, trained)
+    _bridge_removal_at_r2(BRIDGE_REMOVAL_MEMORIZATION_V3, trained, judge, _paired)
+
+
+BRIDGE_REMOVAL_MEMORIZATION_V4 = BRIDGE_REMOVAL_MEMORIZATION_V3.revised(
+    4,
+    statistic=BRIDGE_REMOVAL_MEMORIZATION_V3.statistic + "; exact paired intervals",
+    rules=(Rule("recall_drop", ">", MARGIN), Rule("drop_beyond_random", ">", MARGIN)),
+    threshold_source=BRIDGE_REMOVAL_MEMORIZATION_V3.threshold_source + ". " + V4,
+)
+
+
+@pytest.mark.claim(BRIDGE_REMOVAL_MEMORIZATION_V4)
+@pytest.mark.task("thr")
+def test_bridge_removal_hurts_memorization_v4(trained, judge):
+    """Erasing the bridge at r2 ends recall of at least a tenth of the memorized items, a tenth
+    more than erasing a random subspace that changes the features as much."""
+    _bridge_removal_at_r2(BRIDGE_REMOVAL_MEMORIZATION_V4, trained, judge, _paired_hits)
+
+
+def _bridge_removal_at_r2(claim, trained, judge, paired) -> None:
+    judge.require(claim, trained, *MECHANISM)
+    model, items = judge.require_memorized(claim, trained)
     fit, _ = _bridge_split(trained.data)
     b = _bridge_probe(trained, model, items, positions=(2,))
     e = measures.erase_bridge(model, fit, items, trained.data.vocab, b.site, b.position,
                               matched=True)
     judge(
-        BRIDGE_REMOVAL_MEMORIZATION_V3, trained,
-        {"recall_drop": _paired(e.before, e.erased), "drop_beyond_random": _paired(e.random, e.erased)},
+        claim, trained,
+        {"recall_drop": paired(e.before, e.erased), "drop_beyond_random": paired(e.random, e.erased)},
         n=len(items), site=e.site, position=e.position, rank=e.rank, control_rank=e.control_rank,
         recall_after=float(e.erased.float().mean()),
         recall_after_random=float(e.random.float().mean()),
@@ -576,17 +637,37 @@ BRIDGE_REMOVAL_GENERALIZATION_V3 = Claim(
 def test_bridge_removal_hurts_generalization_v3(trained, judge):
     """Erasing the bridge at r2 lowers held-out two-hop accuracy, more than a random subspace
     that changes the features as much."""
-    judge.require(BRIDGE_REMOVAL_GENERALIZATION_V3, trained, *MECHANISM)
-    model, items = judge.require_memorized(BRIDGE_REMOVAL_GENERALIZATION_V3, trained)
+    _bridge_removal_on_heldout(BRIDGE_REMOVAL_GENERALIZATION_V3, trained, judge, _paired)
+
+
+BRIDGE_REMOVAL_GENERALIZATION_V4 = BRIDGE_REMOVAL_GENERALIZATION_V3.revised(
+    4,
+    statistic=BRIDGE_REMOVAL_GENERALIZATION_V3.statistic + "; exact paired intervals",
+    rules=(Rule("heldout_drop", ">", MARGIN), Rule("drop_beyond_random", ">", MARGIN)),
+    threshold_source=BRIDGE_REMOVAL_GENERALIZATION_V3.threshold_source + ". " + V4,
+)
+
+
+@pytest.mark.claim(BRIDGE_REMOVAL_GENERALIZATION_V4)
+@pytest.mark.task("thr")
+def test_bridge_removal_hurts_generalization_v4(trained, judge):
+    """Erasing the bridge at r2 lowers held-out two-hop accuracy by at least a tenth, a tenth
+    more than a random subspace that changes the features as much."""
+    _bridge_removal_on_heldout(BRIDGE_REMOVAL_GENERALIZATION_V4, trained, judge, _paired_hits)
+
+
+def _bridge_removal_on_heldout(claim, trained, judge, paired) -> None:
+    judge.require(claim, trained, *MECHANISM)
+    model, items = judge.require_memorized(claim, trained)
     data = trained.data
     fit, _ = _bridge_split(data)
     b = _bridge_probe(trained, model, items, positions=(2,))
     held = measures.erase_bridge(model, fit, data.heldout, data.vocab, b.site, b.position,
                                  target="clean", matched=True)
     judge(
-        BRIDGE_REMOVAL_GENERALIZATION_V3, trained,
-        {"heldout_drop": _paired(held.before, held.erased),
-         "drop_beyond_random": _paired(held.random, held.erased)},
+        claim, trained,
+        {"heldout_drop": paired(held.before, held.erased),
+         "drop_beyond_random": paired(held.random, held.erased)},
         n=len(data.heldout), site=held.site, position=held.position, rank=held.rank,
         control_rank=held.control_rank,
         heldout_after=float(held.erased.float().mean()),
@@ -636,9 +717,10 @@ def test_intermediate_patching_changes_memory(trained, judge):
                     "memorized output changed by patching the intermediate")
 
 
-def _judge_patching(judge, claim, trained, n: int, outcomes, title: str) -> None:
+def _judge_patching(judge, claim, trained, n: int, outcomes, title: str,
+                    paired=_paired) -> None:
     """Judge a patching claim from one PatchOutcome per candidate site."""
-    by_site = {o.site: {"changed_minus_same_intermediate": _paired(o.changed, o.changed_control),
+    by_site = {o.site: {"changed_minus_same_intermediate": paired(o.changed, o.changed_control),
                         "changed": Share(int(o.changed.sum()), n),
                         "changed_same_intermediate": Share(int(o.changed_control.sum()), n)}
                for o in outcomes}
@@ -675,8 +757,28 @@ def test_intermediate_patching_changes_memory_v3(trained, judge):
     """Moving only the intermediate's subspace (the bridge at r2; a column sum at its b digit)
     from an item whose intermediate differs changes the memorized output in a clearly larger
     share of items than moving it from an item whose intermediate is the same."""
-    judge.require(INTERMEDIATE_PATCHING_V3, trained, *MECHANISM)
-    model, items = judge.require_memorized(INTERMEDIATE_PATCHING_V3, trained)
+    _intermediate_subspace_patching(INTERMEDIATE_PATCHING_V3, trained, judge, _paired)
+
+
+INTERMEDIATE_PATCHING_V4 = INTERMEDIATE_PATCHING_V3.revised(
+    4,
+    statistic=INTERMEDIATE_PATCHING_V3.statistic + "; exact paired intervals",
+    threshold_source=INTERMEDIATE_PATCHING_V3.threshold_source + ". v4 (declared before any v4 "
+                     "run; issue 40): the exact paired interval (sign test / Berger-Boos) over "
+                     "items instead of the item bootstrap; the rule (>= 0.10) is v3's",
+)
+
+
+@pytest.mark.claim(INTERMEDIATE_PATCHING_V4)
+@pytest.mark.task("fda", "thr")
+def test_intermediate_patching_changes_memory_v4(trained, judge):
+    """As v3, with the exact paired interval."""
+    _intermediate_subspace_patching(INTERMEDIATE_PATCHING_V4, trained, judge, _paired_hits)
+
+
+def _intermediate_subspace_patching(claim, trained, judge, paired) -> None:
+    judge.require(claim, trained, *MECHANISM)
+    model, items = judge.require_memorized(claim, trained)
     data = trained.data
     if data.spec.task == "thr":
         kept, cf, same = counterfactuals.thr_sources(items, data)
@@ -695,11 +797,11 @@ def test_intermediate_patching_changes_memory_v3(trained, judge):
             at[c]: torch.tensor([it.intermediates["column_sums"][c] for it in fit]) for c in at})
         candidates = [(site, positions, {(at[c],): fitted[(site, at[c])].removed for c in at})
                       for site in sites]
-    _judge_patching(judge, INTERMEDIATE_PATCHING_V3, trained, len(kept),
+    _judge_patching(judge, claim, trained, len(kept),
                     [measures.intermediate_patch(model, kept, cf, same, data.vocab, site,
                                                  positions, erasers)
                      for site, positions, erasers in candidates],
-                    "memorized output changed by moving the intermediate's subspace")
+                    "memorized output changed by moving the intermediate's subspace", paired)
 
 
 NO_LOOKUP_KEY = Claim(
