@@ -262,25 +262,16 @@ def bridge_at_r2_keyed_recall(stored) -> Subject:
 # (whole vectors at both digit positions) detects this plant
 
 
-@pytest.mark.claim(rr.INTERMEDIATE_PATCHING_V3)
+@pytest.mark.parametrize("version", [rr.test_intermediate_patching_changes_memory_v3,
+                                     rr.test_intermediate_patching_changes_memory_v4],
+                         ids=["v3", "v4"])
 @pytest.mark.parametrize("task, plant, planted", [
     ("thr", bridge_at_r2_keyed_recall, True), ("thr", late_recall, False),
     ("fda", sum_keyed_recall, True),
     ("fda", late_recall, False)],
     ids=["true-thr", "false-thr", "true-fda", "false-fda"])
-def test_intermediate_patching_changes_memory_v3(task, plant, planted, reference_model, judge):
-    _answer(rr.test_intermediate_patching_changes_memory_v3, task, plant, planted,
-            reference_model, judge)
-
-
-@pytest.mark.claim(rr.INTERMEDIATE_PATCHING_V4)
-@pytest.mark.parametrize("task, plant, planted", [
-    ("thr", bridge_at_r2_keyed_recall, True), ("thr", late_recall, False),
-    ("fda", sum_keyed_recall, True), ("fda", late_recall, False)],
-    ids=["true-thr", "false-thr", "true-fda", "false-fda"])
-def test_intermediate_patching_changes_memory_v4(task, plant, planted, reference_model, judge):
-    _answer(rr.test_intermediate_patching_changes_memory_v4, task, plant, planted,
-            reference_model, judge)
+def test_intermediate_subspace_patching(version, task, plant, planted, reference_model, judge):
+    _answer(version, task, plant, planted, reference_model, judge)
 
 
 @pytest.mark.parametrize("version, plant, planted", [

@@ -1,0 +1,168 @@
+"""Calibration by simulation: how often a measurement's interval decides a rule wrongly.
+
+Every verdict is a rule "quantity > t" decided on an interval (suite.judge.claim.Rule.decide).
+Whether the interval keeps its promise depends on the measurement type, the item count and the
+shape of the data (how many items are discordant, how skewed the values are), so it is measured
+here, not assumed: data are drawn with the true quantity exactly at the threshold, where a
+"holds" and a "does not hold" are both errors (each nominally (1 - confidence) / 2), and at a
+planted effect on either side, where the right call's rate is the power.
+
+A `Cell` is one measurement type on one data shape; `simulate` draws it. The grid of cells
+(benchmarks/calibration.py; a few draws in tests/unit/test_calibration.py) is read from the
+recorded measurements: about 100 memorized items on fda-tiny, 450 on thr-tiny and 1000
+held-out items, with a few to a third of the items discordant.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from suite.judge import stats
+from suite.judge.claim import DOES_NOT_HOLD, HOLDS, Rule
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One measurement type on one data shape. draw(rng, truth) returns a measurement whose true
+    quantity is `truth`."""
+
+    measurement: str  # e.g. "paired 0/1, item bootstrap"
+    shape: str  # e.g. "n=100, 5 % discordant"
+    draw: Callable[[np.random.Generator, float], stats.Measure]
+    threshold: float
+
+
+@dataclass(frozen=True)
+class Rates:
+    """What one cell's draws said, at the threshold and at planted effects."""
+
+    cell: Cell
+    draws: int
+    false_holds: float  # truth = threshold, said "holds"
+    false_fails: float  # truth = threshold, said "does not hold"
+    power_holds: float  # truth = threshold + effect, said "holds"
+    power_fails: float  # truth = threshold - effect, said "does not hold"
+    effect: float
+
+    @property
+    def error(self) -> float:
+        """The simulation's own error on a rate at the nominal level (one standard error)."""
+        return math.sqrt(NOMINAL * (1 - NOMINAL) / self.draws)
+
+    @property
+    def within_nominal(self) -> bool:
+        """Both false rates at most the nominal level plus three simulation errors."""
+        return max(self.false_holds, self.false_fails) <= NOMINAL + 3 * self.error
+
+
+CONFIDENCE = 0.95
+NOMINAL = (1 - CONFIDENCE) / 2  # each one-sided error
+
+
+def _said(measure: stats.Measure, threshold: float) -> str:
+    return Rule("q", ">", threshold).decide(measure.interval(CONFIDENCE))
+
+
+def simulate(cell: Cell, draws: int, effect: float, seed: int = 0) -> Rates:
+    """`draws` data sets at the threshold and at threshold +- effect, decided as a claim does."""
+    rng = np.random.default_rng(seed)
+    at = [_said(cell.draw(rng, cell.threshold), cell.threshold) for _ in range(draws)]
+    above = [_said(cell.draw(rng, cell.threshold + effect), cell.threshold) for _ in range(draws)]
+    below = [_said(cell.draw(rng, cell.threshold - effect), cell.threshold) for _ in range(draws)]
+    return Rates(cell, draws, at.count(HOLDS) / draws, at.count(DOES_NOT_HOLD) / draws,
+                 above.count(HOLDS) / draws, below.count(DOES_NOT_HOLD) / draws, effect)
+
+
+# --- data shapes --------------------------------------------------------------------------------
+
+def paired_outcomes(rng: np.random.Generator, n: int, discordant: float,
+                    difference: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per-item 0/1 outcomes a, b with P(a and not b) - P(b and not a) = difference and
+    P(a != b) = discordant (so |difference| <= discordant), and half the rest hits in both."""
+    if abs(difference) > discordant:
+        raise ValueError(f"a difference of {difference} needs at least that share discordant")
+    up, down = (discordant + difference) / 2, (discordant - difference) / 2
+    kind = rng.choice(4, size=n, p=[up, down, (1 - discordant) / 2, (1 - discordant) / 2])
+    return (kind == 0) | (kind == 2), (kind == 1) | (kind == 2)
+
+
+def paired_cell(n: int, discordant: float, threshold: float, exact: bool) -> Cell:
+    """A paired 0/1 difference (a hit with and without an intervention), with the item
+    bootstrap (ItemMean, the v3 claims) or the exact paired interval (PairedHits, v4)."""
+    def draw(rng: np.random.Generator, truth: float) -> stats.Measure:
+        a, b = paired_outcomes(rng, n, discordant, truth)
+        if exact:
+            return stats.PairedHits.of(a, b)
+        return stats.ItemMean(a.astype(float) - b.astype(float), seed=int(rng.integers(2**31)))
+    name = "paired 0/1, exact (PairedHits)" if exact else "paired 0/1, item bootstrap"
+    return Cell(name, f"n={n}, {discordant:.0%} discordant", draw, threshold)
+
+
+def share_cell(n: int, threshold: float) -> Cell:
+    """k of n items (Share: Wilson interval)."""
+    return Cell("share (Wilson)", f"n={n}",
+                lambda rng, truth: stats.Share(int(rng.binomial(n, truth)), n), threshold)
+
+
+def item_mean_cell(n: int, threshold: float, skew: bool) -> Cell:
+    """The mean of a per-item value (ItemMean: item bootstrap): normal, or skewed (lognormal
+    shifted to the truth)."""
+    def draw(rng: np.random.Generator, truth: float) -> stats.Measure:
+        if skew:
+            values = rng.lognormal(0.0, 1.0, size=n)
+            values = values - math.exp(0.5) + truth
+        else:
+            values = rng.normal(truth, 1.0, size=n)
+        return stats.ItemMean(values, seed=int(rng.integers(2**31)))
+    return Cell("item mean (bootstrap)", f"n={n}, {'skewed' if skew else 'normal'}", draw,
+                threshold)
+
+
+def difference_cell(n: int, threshold: float) -> Cell:
+    """mean(a) - mean(b) of two independent groups of 0/1 items (Difference: bootstrap)."""
+    def draw(rng: np.random.Generator, truth: float) -> stats.Measure:
+        base = 0.5
+        a = rng.random(n) < base + truth / 2
+        b = rng.random(n) < base - truth / 2
+        return stats.Difference(a.astype(float), b.astype(float), seed=int(rng.integers(2**31)))
+    return Cell("independent groups (bootstrap)", f"n={n} + {n}", draw, threshold)
+
+
+def auc_cell(n: int, threshold: float) -> Cell:
+    """AUROC of two groups of normal scores (Auc: DeLong), the shift set for the truth."""
+    from scipy.stats import norm
+
+    def draw(rng: np.random.Generator, truth: float) -> stats.Measure:
+        shift = math.sqrt(2) * norm.ppf(truth)  # AUROC of N(shift, 1) vs N(0, 1)
+        return stats.Auc(tuple(rng.normal(shift, 1.0, size=n)), tuple(rng.normal(0, 1.0, size=n)))
+    return Cell("AUROC (DeLong)", f"n={n} + {n}", draw, threshold)
+
+
+def largest_cell(n: int, parts: int, threshold: float) -> Cell:
+    """The largest of `parts` shares (Largest over Wilson parts, simultaneous): one part at the
+    truth, the others well below it (the worst case for a false 'holds' is all at the truth)."""
+    def draw(rng: np.random.Generator, truth: float) -> stats.Measure:
+        return stats.Largest(tuple(stats.Share(int(rng.binomial(n, truth)), n)
+                                   for _ in range(parts)))
+    return Cell(f"largest of {parts} shares (Wilson)", f"n={n} each", draw, threshold)
+
+
+def grid(quick: bool = False) -> list[tuple[Cell, float]]:
+    """Each cell with its planted effect, on shapes read from the recorded measurements. quick:
+    n = 100 only (the default run's few draws)."""
+    sizes = (100,) if quick else (100, 449)
+    cells: list[tuple[Cell, float]] = []
+    for n in sizes:
+        for q, t in ((0.05, 0.0), (0.30, 0.0), (0.30, 0.10)):
+            effect = min(0.10, q - t)  # the truth stays within the discordant share
+            cells += [(paired_cell(n, q, t, exact), effect) for exact in (False, True)]
+        cells += [(share_cell(n, 0.5), 0.10), (item_mean_cell(n, 0.0, True), 0.3),
+                  (difference_cell(n, 0.0), 0.10), (auc_cell(n, 0.6), 0.10)]
+        if not quick:
+            cells += [(item_mean_cell(n, 0.0, False), 0.3)]
+    cells += [(largest_cell(100, 4, 0.5), 0.15)]
+    return cells
