@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
                         "-->' with --match)")
     args = parser.parse_args(argv)
     text = (f"{args.draws} draws a cell (one simulation error at the nominal 2.5 %: "
-            f"{calibration.Rates(None, args.draws, 0, 0, 0, 0, 0).error:.4f})\n\n"
+            f"{calibration.simulation_error(args.draws):.4f})\n\n"
             + table(args.draws, args.quick, args.match))
     print(text)
     if args.write:

@@ -7,7 +7,7 @@ states the paper's sentence, the operationalization, the control and the decisio
 rules were fixed before the claims were first run.
 
 Rules are at version 2 to 4 (docs/CLAIMS.md, "Versions", says what changed); version 4 of the
-paired-hit claims states a margin and takes exact paired intervals.
+paired-hit claims states a margin and takes PairedHits' paired intervals.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def _paired(a: torch.Tensor, b: torch.Tensor) -> ItemMean:
 
 
 def _paired_hits(a: torch.Tensor, b: torch.Tensor) -> PairedHits:
-    """share(a) - share(b) for per-item 0/1 outcomes on the same items, with the exact paired
+    """share(a) - share(b) for per-item 0/1 outcomes on the same items, with PairedHits'
     interval (the v4 rules: an item bootstrap is anti-conservative when few items differ)."""
     return PairedHits.of(a.float().numpy(), b.float().numpy())
 
@@ -45,14 +45,15 @@ def _paired_hits(a: torch.Tensor, b: torch.Tensor) -> PairedHits:
 # the same measurements, two changes. (1) A margin: a rule "> 0" or "above a control" is now
 # "> MARGIN", the smallest effect the claim cares about, so that a planted absence (a trace
 # carried by attention, a decoder's small bias) lies confidently on the failing side instead of
-# straddling zero. (2) The exact paired interval (suite.judge.stats.PairedHits: the sign test,
-# exact McNemar, at 0; Berger-Boos elsewhere) instead of the item bootstrap.
+# straddling zero. (2) The paired interval of suite.judge.stats.PairedHits (a continuity-
+# corrected score test, which decides as the exact sign test where few items differ) instead of
+# the item bootstrap.
 MARGIN = 0.10
 V4 = ("v4 (declared before any v4 run; issues 39, 40): '> 0' rules become '> 0.10', a priori: a "
       "tenth of the items, the one margin the suite already used for a difference of item "
       "shares (rr.intermediate_patching_changes_memory's 'clearly larger share', 0.10 since "
       "v1), chosen by that rule and not fitted to any estimate (the v3 estimates were known); "
-      "exact paired intervals (sign test / Berger-Boos) over items")
+      "paired intervals over items (PairedHits)")
 
 
 def _by_site(title: str, **series: list[float]) -> Lines:
@@ -439,7 +440,6 @@ def test_bridge_decodable_v3(trained, judge):
 
 BRIDGE_DECODABLE_V4 = BRIDGE_DECODABLE_V3.revised(
     4,
-    statistic=BRIDGE_DECODABLE_V3.statistic + "; exact paired interval",
     rules=(Rule("accuracy_minus_control", ">", MARGIN),),
     threshold_source=BRIDGE_DECODABLE_V3.threshold_source + ". " + V4,
 )
@@ -580,7 +580,6 @@ def test_bridge_removal_hurts_memorization_v3(trained, judge):
 
 BRIDGE_REMOVAL_MEMORIZATION_V4 = BRIDGE_REMOVAL_MEMORIZATION_V3.revised(
     4,
-    statistic=BRIDGE_REMOVAL_MEMORIZATION_V3.statistic + "; exact paired intervals",
     rules=(Rule("recall_drop", ">", MARGIN), Rule("drop_beyond_random", ">", MARGIN)),
     threshold_source=BRIDGE_REMOVAL_MEMORIZATION_V3.threshold_source + ". " + V4,
 )
@@ -642,7 +641,6 @@ def test_bridge_removal_hurts_generalization_v3(trained, judge):
 
 BRIDGE_REMOVAL_GENERALIZATION_V4 = BRIDGE_REMOVAL_GENERALIZATION_V3.revised(
     4,
-    statistic=BRIDGE_REMOVAL_GENERALIZATION_V3.statistic + "; exact paired intervals",
     rules=(Rule("heldout_drop", ">", MARGIN), Rule("drop_beyond_random", ">", MARGIN)),
     threshold_source=BRIDGE_REMOVAL_GENERALIZATION_V3.threshold_source + ". " + V4,
 )
@@ -762,17 +760,16 @@ def test_intermediate_patching_changes_memory_v3(trained, judge):
 
 INTERMEDIATE_PATCHING_V4 = INTERMEDIATE_PATCHING_V3.revised(
     4,
-    statistic=INTERMEDIATE_PATCHING_V3.statistic + "; exact paired intervals",
     threshold_source=INTERMEDIATE_PATCHING_V3.threshold_source + ". v4 (declared before any v4 "
-                     "run; issue 40): the exact paired interval (sign test / Berger-Boos) over "
-                     "items instead of the item bootstrap; the rule (>= 0.10) is v3's",
+                     "run; issue 40): PairedHits' paired interval over items instead of the "
+                     "item bootstrap; the rule (>= 0.10) is v3's",
 )
 
 
 @pytest.mark.claim(INTERMEDIATE_PATCHING_V4)
 @pytest.mark.task("fda", "thr")
 def test_intermediate_patching_changes_memory_v4(trained, judge):
-    """As v3, with the exact paired interval."""
+    """As v3, with PairedHits' paired interval."""
     _intermediate_subspace_patching(INTERMEDIATE_PATCHING_V4, trained, judge, _paired_hits)
 
 

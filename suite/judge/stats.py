@@ -235,10 +235,6 @@ class Difference:
         return _tail(self.draws, op, threshold)
 
 
-NUISANCE_LEVEL = 0.001  # PairedHits: the Berger-Boos level spent on the discordance rate
-SPARSE_BELOW = 25  # PairedHits: fewer discordant items than this take the exact test
-
-
 @dataclass(frozen=True)
 class PairedHits:
     """share(a) - share(b) over the same items, for 0/1 outcomes a and b (a hit with and without
@@ -246,25 +242,23 @@ class PairedHits:
     and `down` items b and not a. The percentile bootstrap is anti-conservative here when few
     items are discordant (issue 40: 4 of 100 items +1 "holds", the exact sign test does not).
 
-    One test per data set gives both the p-value of a rule "difference > delta" and the
-    interval (the thresholds neither one-sided test rejects), chosen by the number of
-    discordant items m = up + down, as for McNemar's test (exact below 25, e.g. Agresti,
-    Categorical Data Analysis, 3rd ed., sec. 11.1):
-    - m < SPARSE_BELOW: exact and conditional on m. up ~ Binomial(m, pi), and the difference
-      is q (2 pi - 1) with q the discordance rate, so the null's worst pi is taken over q in a
-      one-sided Clopper-Pearson set at level 1 - NUISANCE_LEVEL, which is added to the p-value
-      (Berger & Boos 1994, J. Am. Stat. Assoc. 89:1012). At delta = 0 every q gives pi = 1/2:
-      the exact sign test (exact McNemar), plus NUISANCE_LEVEL.
-    - otherwise: Tango's score test (Tango 1998, Stat. Med. 17:891), the difference's score
-      statistic with the variance at the null's constrained maximum-likelihood rates; at
-      delta = 0 it is McNemar's score test.
-    Calibrated by simulation in suite.judge.calibration (docs/CALIBRATION.md)."""
+    One test, at every count, gives both the p-value of a rule "difference > delta" and the
+    interval (the thresholds neither one-sided test rejects): Tango's score test (Tango 1998,
+    Stat. Med. 17:891; the variance at the null's constrained maximum-likelihood rates) with a
+    continuity correction of one item on the up - down scale, as in McNemar's corrected test
+    (Edwards 1948). At delta = 0 it is McNemar's corrected test, which decides as the exact sign
+    test does where few items differ (k of k discordant items in one direction: "holds" from
+    k = 6, as the exact test). Calibrated by simulation (suite.judge.calibration,
+    docs/CALIBRATION.md), with no switch between procedures, so one more item against the claim
+    never moves a verdict towards it."""
 
     up: int
     down: int
     n: int
 
     def __post_init__(self) -> None:
+        if not all(isinstance(x, (int, np.integer)) for x in (self.up, self.down, self.n)):
+            raise TypeError(f"paired hits are counts (integers), got {self}")
         if min(self.up, self.down) < 0 or self.up + self.down > self.n:
             raise ValueError(f"paired hits need 0 <= up, down and up + down <= n, got {self}")
 
@@ -280,80 +274,49 @@ class PairedHits:
     def value(self) -> float:
         return (self.up - self.down) / self.n if self.n else float("nan")
 
-    def _tail(self, delta: float, greater: bool) -> float:
-        """Largest P(up or more | m) (greater: the null is difference <= delta) or P(up or
-        fewer | m) (the null is difference >= delta) over the null's discordance rates q in a
-        one-sided Clopper-Pearson set at level 1 - NUISANCE_LEVEL. At the null's edge,
-        pi = 1/2 + delta / (2 q), monotone in q, so the worst q is an end of the set: the
-        smallest where a small q makes the edge worse, else the largest (where the null must
-        still be possible: |difference| <= q)."""
-        m = self.up + self.down
-        if (delta >= 0) == greater:  # the worst q is the smallest the data allow
-            q = float(_st.beta.ppf(NUISANCE_LEVEL, m, self.n - m + 1)) if m else 0.0
-        else:  # the largest the data allow, if the null is possible there
-            q = float(_st.beta.ppf(1 - NUISANCE_LEVEL, m + 1, self.n - m)) if m < self.n else 1.0
-            if q < abs(delta):
-                return 0.0
-        if delta == 0:
-            pi = 0.5
-        elif q == 0:
-            pi = 1.0 if delta > 0 else 0.0  # the limit as q goes to 0
-        else:
-            pi = min(1.0, max(0.0, 0.5 + delta / (2 * q)))
-        return float(_st.binom.sf(self.up - 1, m, pi) if greater else _st.binom.cdf(self.up, m, pi))
-
-    @property
-    def sparse(self) -> bool:
-        return self.up + self.down < SPARSE_BELOW
-
-    def _score(self, delta: float) -> float:
-        """Tango's score statistic for the null difference = delta."""
+    def score(self, delta: float) -> float:
+        """The continuity-corrected score statistic for the null difference = delta."""
         n, b, c = self.n, self.up, self.down
         A, B, C = 2 * n, -b - c + (2 * n - b + c) * delta, -c * delta * (1 - delta)
         p01 = (math.sqrt(max(B * B - 4 * A * C, 0.0)) - B) / (2 * A)  # constrained MLE
         variance = n * (2 * p01 + delta * (1 - delta))
-        numerator = b - c - n * delta
+        excess = b - c - n * delta
+        corrected = math.copysign(max(abs(excess) - 1.0, 0.0), excess)
         if variance <= 0:
-            return math.copysign(math.inf, numerator) if numerator else 0.0
-        return numerator / math.sqrt(variance)
+            return math.copysign(math.inf, corrected) if corrected else 0.0
+        return corrected / math.sqrt(variance)
 
     def p(self, op: str, threshold: float) -> float:
         if self.n == 0:
             return 1.0
-        greater = PASSING[op] == "greater"
-        if self.sparse:
-            return min(1.0, self._tail(threshold, greater) + NUISANCE_LEVEL)
-        z = self._score(threshold)
-        return float(_st.norm.sf(z) if greater else _st.norm.cdf(z))
+        z = self.score(threshold)
+        return float(_st.norm.sf(z) if PASSING[op] == "greater" else _st.norm.cdf(z))
 
     def interval(self, confidence: float) -> Estimate:
         return _paired_interval(self, confidence)
 
-    def _interval(self, confidence: float) -> Estimate:
-        if self.n == 0:
-            return Estimate(float("nan"), float("-inf"), float("inf"), "no items")
-        alpha = (1 - confidence) / 2
-
-        def edge(greater: bool) -> float:
-            # the lowest threshold a "greater" test does not reject (p >= alpha: p rises with
-            # the threshold), or the highest a "less" test does not reject
-            lo, hi = -1.0, 1.0
-            for _ in range(50):
-                mid = (lo + hi) / 2
-                rejected = self.p(">" if greater else "<", mid) < alpha
-                lo, hi = (mid, hi) if rejected == greater else (lo, mid)
-            return lo if greater else hi
-
-        value = self.value
-        how = "exact paired (sign test, Berger-Boos)" if self.sparse else "Tango score"
-        return Estimate(value, min(edge(True), value), max(edge(False), value),
-                        f"{how} over {self.n} items, {self.up + self.down} discordant")
-
 
 @functools.lru_cache(maxsize=4096)
 def _paired_interval(measure: PairedHits, confidence: float) -> Estimate:
-    """PairedHits' interval, once per counts (a bisection of about a hundred tests)."""
-    return measure._interval(confidence)
+    """PairedHits' interval (once per counts: a bisection of about a hundred tests)."""
+    if measure.n == 0:
+        return Estimate(float("nan"), float("-inf"), float("inf"), "no items")
+    alpha = (1 - confidence) / 2
+
+    def edge(greater: bool) -> float:
+        # the lowest threshold a "greater" test does not reject (its p rises with the
+        # threshold), or the highest a "less" test does not reject
+        lo, hi = -1.0, 1.0
+        for _ in range(50):
+            mid = (lo + hi) / 2
+            rejected = measure.p(">" if greater else "<", mid) < alpha
+            lo, hi = (mid, hi) if rejected == greater else (lo, mid)
+        return lo if greater else hi
+
+    value = measure.value
+    return Estimate(value, min(edge(True), value), max(edge(False), value),
+                    f"Tango score, continuity-corrected, over {measure.n} items, "
+                    f"{measure.up + measure.down} discordant")
 
 
 @dataclass(frozen=True)
