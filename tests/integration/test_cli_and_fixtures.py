@@ -404,6 +404,46 @@ def test_shards_split_a_selection_by_model(pytester, recipe_dir, store_dir):
     assert bad.ret == pytest.ExitCode.USAGE_ERROR
 
 
+SHARDED_CLAIM = """
+    import pytest
+    from suite.judge import Claim, Rule
+    from suite.judge.stats import Share
+
+    CLAIM = Claim("x.sharded", "nowhere", "a demo", "held-out accuracy",
+                  (Rule("heldout", ">=", 0.5),), "a priori")
+
+    @pytest.mark.task("thr")
+    def test_claim(trained, judge):
+        n = trained.metrics["n"]["heldout"]
+        judge(CLAIM, trained, {"heldout": Share(round(trained.metrics["heldout_acc"] * n), n)},
+              n=n)
+"""
+
+
+def test_merged_shards_give_the_verdicts_of_one_unsharded_run(pytester, recipe_dir, store_dir,
+                                                              tmp_path):
+    """Two shards judged apart and merged give the verdicts (outcome, estimate, interval) of
+    the whole selection judged in one run, replay off in every run."""
+    from suite.run import results
+    from suite.run.merge import merge
+
+    pytester.makepyfile(test_sharded=SHARDED_CLAIM)
+
+    def judged(report, *args: str) -> dict:
+        pytester.runpytest_inprocess("--seeds", "3", "--no-replay", "--report", str(report),
+                                     *args)
+        return {(v.claim, v.seed): (v.outcome, v.estimate, v.ci_low, v.ci_high)
+                for v in results.read_verdicts(report)}
+    whole = judged(tmp_path / "whole")
+    parts = [tmp_path / f"part{i}" for i in (1, 2)]
+    for i, part in enumerate(parts, 1):
+        assert judged(part, "--shard", f"{i}/2")  # each shard judges some of the models
+    merged = {(v.claim, v.seed): (v.outcome, v.estimate, v.ci_low, v.ci_high)
+              for v in merge(parts, tmp_path / "merged")}
+    assert len(whole) == 3 and merged == whole
+    assert len({estimate for _, estimate, _, _ in whole.values()}) > 1  # the seeds differ
+
+
 def test_memsuite_ledger_records_current_claims_and_refuses_a_contradiction(tmp_path, capsys):
     """The command records a clean commit's verdicts of current claims under their current
     rules (nothing else), and a run that contradicts the ledger only with --accept."""
