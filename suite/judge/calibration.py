@@ -44,9 +44,9 @@ class Rates:
     draws: int
     false_holds: float  # truth = threshold, said "holds"
     false_fails: float  # truth = threshold, said "does not hold"
-    power_holds: float  # truth = threshold + effect, said "holds"
-    power_fails: float  # truth = threshold - effect, said "does not hold"
-    effect: float
+    power_holds: float  # truth = threshold + effect, said "holds" (nan: not drawn)
+    power_fails: float  # truth = threshold - effect, said "does not hold" (nan: not drawn)
+    effect: float | None
 
     @property
     def error(self) -> float:
@@ -72,14 +72,23 @@ def _said(measure: stats.Measure, threshold: float) -> str:
     return Rule("q", ">", threshold).decide(measure.interval(CONFIDENCE))
 
 
-def simulate(cell: Cell, draws: int, effect: float, seed: int = 0) -> Rates:
-    """`draws` data sets at the threshold and at threshold +- effect, decided as a claim does."""
+def simulate(cell: Cell, draws: int, effect: float | None, seed: int = 0) -> Rates:
+    """`draws` data sets at the threshold and, unless effect is None, `draws` more at each of
+    threshold +- effect, decided as a claim does. The draws at the threshold come first from
+    the seeded stream, so the false rates do not depend on whether power is drawn."""
     rng = np.random.default_rng(seed)
-    at = [_said(cell.draw(rng, cell.threshold), cell.threshold) for _ in range(draws)]
-    above = [_said(cell.draw(rng, cell.threshold + effect), cell.threshold) for _ in range(draws)]
-    below = [_said(cell.draw(rng, cell.threshold - effect), cell.threshold) for _ in range(draws)]
+
+    def said(truth: float) -> list[str]:
+        return [_said(cell.draw(rng, truth), cell.threshold) for _ in range(draws)]
+
+    at = said(cell.threshold)
+    if effect is None:
+        power_holds = power_fails = float("nan")
+    else:
+        power_holds = said(cell.threshold + effect).count(HOLDS) / draws
+        power_fails = said(cell.threshold - effect).count(DOES_NOT_HOLD) / draws
     return Rates(cell, draws, at.count(HOLDS) / draws, at.count(DOES_NOT_HOLD) / draws,
-                 above.count(HOLDS) / draws, below.count(DOES_NOT_HOLD) / draws, effect)
+                 power_holds, power_fails, effect)
 
 
 # --- data shapes --------------------------------------------------------------------------------
