@@ -15,5 +15,6 @@ fi
 export MEMSUITE_STORE="$PWD/.memsuite-store"
 rm -rf "$MEMSUITE_STORE"
 python -c "import torch, transformers; print('torch', torch.__version__, 'transformers', transformers.__version__)"
-# The README's test command:
+# The README's test command (the unit tests and the claims), then the integration tier:
 pytest
+pytest tests/integration
