@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Install from nothing, then run the README's test command. Cold by design: the model store is
-# a fresh folder inside the checkout, so the run proves the tiny recipes train within budget.
+# Install from nothing, then run the README's test command and the integration tier (pytest
+# tests/integration). Cold by design: the model store is a fresh folder inside the checkout, so
+# the run proves the tiny recipes train within budget.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m venv .venv
@@ -15,6 +16,9 @@ fi
 export MEMSUITE_STORE="$PWD/.memsuite-store"
 rm -rf "$MEMSUITE_STORE"
 python -c "import torch, transformers; print('torch', torch.__version__, 'transformers', transformers.__version__)"
-# The README's test command (the unit tests and the claims), then the integration tier:
-pytest
-pytest tests/integration
+# The README's test command (the unit tests and the claims), then the integration tier; both run
+# even where the first fails, and the job fails if either does:
+status=0
+pytest || status=$?
+pytest tests/integration || status=$?
+exit "$status"
