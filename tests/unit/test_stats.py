@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 
 import numpy as np
 import pytest
@@ -202,3 +203,17 @@ def test_paired_hits_from_outcomes_and_as_a_record():
         stats.PairedHits(3, 2, 4)
     with pytest.raises(TypeError, match="counts"):
         stats.PairedHits(2.5, 0, 10)
+
+
+@pytest.mark.parametrize("z", [-math.inf, -40.0, -8.5, -1.96, -0.3, 0.0, 1e-12, 0.3, 1.96, 8.5,
+                               40.0, math.inf])
+def test_the_normal_tail_is_scipy_s_norm_sf_and_cdf_bit_for_bit(z):
+    """PairedHits and Auc read p-values through stats._normal_tail (scipy.special.ndtr, for speed):
+    the same numbers as scipy.stats.norm.sf (a ">" rule) and .cdf (a "<" rule), infinities
+    included."""
+    from scipy.stats import norm
+
+    assert stats._normal_tail(z, ">") == float(norm.sf(z))
+    assert stats._normal_tail(z, ">=") == float(norm.sf(z))
+    assert stats._normal_tail(z, "<") == float(norm.cdf(z))
+    assert math.isnan(stats._normal_tail(math.nan, ">"))
