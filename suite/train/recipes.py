@@ -169,8 +169,10 @@ class Recipe:
 
 
 def _train_dict(spec: TrainSpec) -> dict[str, Any]:
-    """The schedule as a dictionary; `first_stage` only where set, so that the recipes without
-    one keep the dictionary (and the store key) they had before curricula were recipes."""
+    """The schedule as a dictionary: every TrainSpec field, except `first_stage` where it is not
+    set (left out rather than written as null), so that the recipes without a curriculum keep the
+    dictionary, and the store key, they had before curricula were recipes. This is the one place
+    kept for key stability (issue 41): writing null would retrain every stored model once."""
     d = dataclasses.asdict(spec)
     if d["first_stage"] is None:
         del d["first_stage"]
