@@ -68,8 +68,8 @@ def auroc(positive: Sequence[float], negative: Sequence[float], confidence: floa
     v10, v01 = psi.mean(1), psi.mean(0)
     var = (v10.var(ddof=1) / m if m > 1 else 0.0) + (v01.var(ddof=1) / n if n > 1 else 0.0)
     se = math.sqrt(max(var, 0.0))
-    z = _st.norm.ppf(0.5 + confidence / 2)
-    p = 1.0 if se == 0 else float(2 * _st.norm.sf(abs(auc - 0.5) / se))
+    z = _special.ndtri(0.5 + confidence / 2)  # what norm.ppf evaluates
+    p = 1.0 if se == 0 else 2 * _normal_tail(abs(auc - 0.5) / se, ">")
     if se == 0 and auc != 0.5:
         p = 0.0
     return AUROC(auc, max(0.0, auc - z * se), min(1.0, auc + z * se), p, se)
