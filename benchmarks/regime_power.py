@@ -3,13 +3,14 @@
 Issue 41 lets the regime recipes (zhang, coexist) become cheaper only where each regime claim
 keeps its power. From the item counts a planned recipe would give each rule and the spread
 measured on the current recipe (the results directories of its seeds), this prints, per rule,
-the probability that the rule comes out "holds" (its 95 % interval wholly on the passing side,
-decided by suite.judge.claim.Rule.decide) if the planned recipe measured what the current one
-did: at the estimate worst for the claim (the lowest for a ">" rule, the highest for a "<"
+the probability that the rule comes out "holds" (its 95 % interval wholly on the passing side)
+if the planned recipe measured what the current one did: at the estimate worst for the claim (the lowest for a ">" rule, the highest for a "<"
 one) and at the median. The criterion it serves (docs/RECIPES.md) is stated there, before a
-planned recipe runs. It trains and judges nothing.
+planned recipe runs. It trains and judges nothing. Every rule is read with the headline's
+interval method (true of the regime claims); intervals at other confidences are refused.
 
-- A rule on a share ("Wilson over n"): exact, over k ~ Binomial(n, p), with p the measured share.
+- A rule on a share ("Wilson over n"): exact, over k ~ Binomial(n, p), with p the measured share,
+  each k's Wilson interval decided by suite.judge.claim.Rule.decide.
 - A rule on an item mean ("bootstrap over n items"): the normal approximation, with the per-item
   standard deviation read off the current recipe's intervals (width / 3.92 x sqrt(n), the
   largest over seeds). The last column is the distance beyond the threshold at which the power
@@ -42,9 +43,17 @@ def _records(dirs: list[str], recipe: str, claim: str) -> list[dict]:
             r = json.loads(line)
             if r["recipe"] == recipe and r["claim"] == claim:
                 out.append(r)
-    if not out:
-        raise SystemExit(f"no verdict of {claim} on {recipe} in {dirs}")
-    return out
+    measured = [r for r in out if r["details"].get("quantities")
+                and all(None not in v for v in r["details"]["quantities"].values())]
+    if len(measured) < len(out):
+        print(f"({len(out) - len(measured)} verdicts without measured intervals left out)")
+    if not measured:
+        raise SystemExit(f"no measured verdict of {claim} on {recipe} in {dirs}")
+    method = measured[0]["details"]["interval_method"]
+    if not method.startswith(("Wilson", "bootstrap")):
+        raise SystemExit(f"{claim}: intervals by {method!r}; this script plans Wilson shares and "
+                         "item bootstraps at 95 % only")
+    return measured
 
 
 def share_power(rule: Rule, n: int, p: float) -> float:
@@ -72,6 +81,8 @@ def share_needed(rule: Rule, n: int) -> float:
 def mean_power(rule: Rule, estimate: float, sd: float, n: int) -> float:
     """P(the interval lies wholly on the passing side) for an item mean whose truth is `estimate`."""
     beyond = estimate - rule.threshold if PASSING[rule.op] == "greater" else rule.threshold - estimate
+    if sd == 0:  # every item equal on every seed: the interval is the point
+        return 1.0 if beyond > 0 else 0.0
     return float(st.norm.cdf(beyond / (sd / math.sqrt(n)) - Z))
 
 
@@ -83,13 +94,20 @@ def main() -> None:
     ap.add_argument("--planned", nargs="+", required=True, metavar="RULE=N",
                     help="items each rule counts on the planned recipe (every rule named)")
     args = ap.parse_args()
-    planned = {k: int(v) for k, v in (p.split("=") for p in args.planned)}
+    planned: dict[str, int] = {}
+    for p in args.planned:
+        name, sep, count = p.partition("=")
+        if not sep or not count.isdigit():
+            ap.error(f"--planned {p!r}: write RULE=N, N a whole number of items")
+        planned[name] = int(count)
     records = _records(args.results, args.recipe, args.claim)
     rules = [Rule(name, op, float(t)) for name, op, t in
              (text.split() for text in records[0]["details"]["rules"])]
     missing = [r.quantity for r in rules if r.quantity not in planned]
-    if missing:
-        raise SystemExit(f"--planned names no item count for {missing}")
+    unknown = sorted(set(planned) - {r.quantity for r in rules})
+    if missing or unknown:
+        ap.error(f"--planned must name each rule of {args.claim} once: missing {missing}, "
+                 f"unknown {unknown}")
     n_now = sorted({r["n"] for r in records})
     print(f"{args.claim} on {args.recipe}: {len(records)} seeds measured (n = {n_now[0]}-{n_now[-1]})\n")
     print("| rule | planned n | measured (worst, median) | per-item sd | P(holds) at worst "
