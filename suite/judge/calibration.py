@@ -10,7 +10,8 @@ planted effect on either side, where the right call's rate is the power.
 A `Cell` is one measurement type on one data shape; `simulate` draws it. The grid of cells
 (benchmarks/calibration.py; a few draws in tests/unit/test_calibration.py) is read from the
 recorded measurements: about 100 memorized items on fda-tiny and 450 on thr-tiny, with 5 to 30 %
-of the items discordant (thr-tiny's 1024 held-out items lie beyond the largest cell).
+of the items discordant (thr-tiny's 1024 held-out items lie beyond the largest cell), and FDA's
+five answer positions for the fractional differences.
 """
 
 from __future__ import annotations
@@ -116,6 +117,22 @@ def paired_cell(n: int, discordant: float, threshold: float, paired_hits: bool) 
     return Cell(name, f"n={n}, {discordant:.0%} discordant", draw, threshold)
 
 
+def fractional_cell(n: int, positions: int, discordant: float, threshold: float) -> Cell:
+    """A paired fractional difference (rr.clean_label_decodable on FDA: per item, the share of
+    its answer positions decoded minus the control's share), with the item bootstrap (ItemMean,
+    as the claims decide it): at each of `positions` positions per item, "up" and "down" as in
+    paired_outcomes, independently."""
+    def draw(rng: np.random.Generator, truth: float) -> stats.Measure:
+        if abs(truth) > discordant:
+            raise ValueError(f"a difference of {truth} needs at least that share discordant")
+        up, down = (discordant + truth) / 2, (discordant - truth) / 2
+        kind = rng.choice(3, size=(n, positions), p=[up, down, 1 - discordant])
+        values = ((kind == 0).sum(1) - (kind == 1).sum(1)) / positions
+        return stats.ItemMean(values, seed=int(rng.integers(2**31)))
+    return Cell("paired fractional, item bootstrap",
+                f"n={n} x {positions} positions, {discordant:.0%} discordant", draw, threshold)
+
+
 def share_cell(n: int, threshold: float) -> Cell:
     """k of n items (Share: Wilson interval)."""
     return Cell("share (Wilson)", f"n={n}",
@@ -174,6 +191,7 @@ def grid(quick: bool = False) -> list[tuple[Cell, float]]:
         for q, t in ((0.05, 0.0), (0.30, 0.0), (0.20, 0.10), (0.30, 0.10)):
             effect = min(0.10, q - t)  # the truth stays within the discordant share
             cells += [(paired_cell(n, q, t, scored), effect) for scored in (False, True)]
+        cells += [(fractional_cell(n, 5, q, 0.0), min(0.10, q)) for q in (0.05, 0.20)]
         cells += [(share_cell(n, 0.5), 0.10), (item_mean_cell(n, 0.0, True), 0.3),
                   (difference_cell(n, 0.0), 0.10), (auc_cell(n, 0.6), 0.10)]
         if not quick:
