@@ -94,13 +94,19 @@ def simulate(cell: Cell, draws: int, effect: float | None, seed: int = 0) -> Rat
 
 # --- data shapes --------------------------------------------------------------------------------
 
+def _up_down(discordant: float, difference: float) -> tuple[float, float]:
+    """The shares of "up" (a, not b) and "down" (b, not a) outcomes for a difference up - down
+    with up + down = discordant."""
+    if abs(difference) > discordant:
+        raise ValueError(f"a difference of {difference} needs at least that share discordant")
+    return (discordant + difference) / 2, (discordant - difference) / 2
+
+
 def paired_outcomes(rng: np.random.Generator, n: int, discordant: float,
                     difference: float) -> tuple[np.ndarray, np.ndarray]:
     """Per-item 0/1 outcomes a, b with P(a and not b) - P(b and not a) = difference and
     P(a != b) = discordant (so |difference| <= discordant), and half the rest hits in both."""
-    if abs(difference) > discordant:
-        raise ValueError(f"a difference of {difference} needs at least that share discordant")
-    up, down = (discordant + difference) / 2, (discordant - difference) / 2
+    up, down = _up_down(discordant, difference)
     kind = rng.choice(4, size=n, p=[up, down, (1 - discordant) / 2, (1 - discordant) / 2])
     return (kind == 0) | (kind == 2), (kind == 1) | (kind == 2)
 
@@ -123,9 +129,7 @@ def fractional_cell(n: int, positions: int, discordant: float, threshold: float)
     as the claims decide it): at each of `positions` positions per item, "up" and "down" as in
     paired_outcomes, independently."""
     def draw(rng: np.random.Generator, truth: float) -> stats.Measure:
-        if abs(truth) > discordant:
-            raise ValueError(f"a difference of {truth} needs at least that share discordant")
-        up, down = (discordant + truth) / 2, (discordant - truth) / 2
+        up, down = _up_down(discordant, truth)
         kind = rng.choice(3, size=(n, positions), p=[up, down, 1 - discordant])
         values = ((kind == 0).sum(1) - (kind == 1).sum(1)) / positions
         return stats.ItemMean(values, seed=int(rng.integers(2**31)))
