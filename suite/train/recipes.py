@@ -169,14 +169,10 @@ class Recipe:
 
 
 def _train_dict(spec: TrainSpec) -> dict[str, Any]:
-    """The schedule as a dictionary: every TrainSpec field, except `first_stage` where it is not
-    set (left out rather than written as null), so that the recipes without a curriculum keep the
-    dictionary, and the store key, they had before curricula were recipes. This is the one place
-    kept for key stability (issue 41): writing null would retrain every stored model once."""
-    d = dataclasses.asdict(spec)
-    if d["first_stage"] is None:
-        del d["first_stage"]
-    return d
+    """The schedule as a recipe file states it: every TrainSpec field that has a value. An
+    optional field left unset (None: no stopping rule, no first stage) is absent, as in the TOML
+    recipes, which cannot write null, so the dictionary of a recipe reads like its file."""
+    return {k: v for k, v in dataclasses.asdict(spec).items() if v is not None}
 
 
 def _train_spec(d: dict[str, Any]) -> TrainSpec:

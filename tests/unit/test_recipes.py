@@ -69,3 +69,17 @@ def test_the_shipped_regime_recipes_are_their_base_with_the_declared_changes(mon
             ("coexist-fda-tiny", "coexist-thr-tiny", "zhang-fda-tiny", "fda-tiny")} == \
         {"coexist-fda-tiny": "memorized", "coexist-thr-tiny": "memorized",
          "zhang-fda-tiny": "gates", "fda-tiny": "gates"}
+
+
+def test_a_recipe_dictionary_states_the_fields_that_have_values_and_reads_back():
+    """Recipe.to_dict (what a store key and a ledger entry hash) writes a recipe as its TOML
+    file would: an unset optional field (no stopping rule, no first stage) is absent, never
+    null, and the dictionary reads back as the same recipe."""
+    from suite.train import recipes
+
+    for name in ("khop-sweep-tiny", "fda-tiny"):
+        recipe = recipes.load(name)
+        train = recipe.to_dict()["train"]
+        assert None not in train.values() and "first_stage" not in train
+        assert recipes.Recipe.from_dict(recipe.to_dict()) == recipe
+    assert "stop_after" not in recipes.load("khop-sweep-tiny").to_dict()["train"]
