@@ -292,7 +292,15 @@ def _ledger(args: argparse.Namespace) -> int:
                       for v in verdicts if ledger.key_of(v) in book
                       and (c := ledger.check(book, v)).red and not c.unrecorded]  # validated
     # or not: what it measured; too few seeds is no contradiction (recording is how they grow)
-    latest = {(ledger.key_of(v), v.seed): v for _, _, verdicts in runs for v in verdicts}
+    from suite.validate.known import NOT_MEASURED
+
+    unmeasured = sum(bool(v.details.get(NOT_MEASURED)) for _, _, vs in runs for v in vs)
+    if unmeasured:
+        print(f"{unmeasured} verdict(s) were not measured (instrument not validated on the task): "
+              "their seeds keep what the ledger holds; a run with --measure-unvalidated records "
+              "them")
+    latest = {(ledger.key_of(v), v.seed): v for _, _, verdicts in runs for v in verdicts
+              if not v.details.get(NOT_MEASURED)}
     everything = list(latest.values())
     for (key, seed), v in latest.items():
         entry = book.get(key) if key is not None else None

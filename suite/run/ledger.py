@@ -288,12 +288,13 @@ def record(ledger: Ledger, verdicts: Sequence[Verdict], commit: str,
     verdict on a suite recipe becomes its entry's seed (replacing that seed's earlier record),
     and each current claim's known answers on a task replace their earlier record. Superseded
     versions and models from elsewhere are left out, and with `current` ({claim id: protocol})
-    every claim or rule that is not current. Returns the new ledger and how many seeds it
-    recorded."""
+    every claim or rule that is not current, and verdicts decided before measuring (an
+    instrument not validated: suite.validate.known.not_measured). Returns the new ledger and how
+    many seeds it recorded."""
 
     def applies(v: Verdict) -> bool:
         return current is None or current.get(v.claim) == v.protocol
-    from suite.validate.known import is_known_answer, split, validations
+    from suite.validate.known import NOT_MEASURED, is_known_answer, split, validations
 
     out = Ledger(ledger, getattr(ledger, "validations", {}))
     _, answers = split(verdicts)
@@ -307,7 +308,8 @@ def record(ledger: Ledger, verdicts: Sequence[Verdict], commit: str,
     n = 0
     for v in verdicts:
         key = key_of(v)
-        if key is None or is_known_answer(v) or v.superseded_by or not applies(v):
+        if key is None or is_known_answer(v) or v.superseded_by or not applies(v) \
+                or v.details.get(NOT_MEASURED):  # nothing measured: keep the seed's record
             continue
         old = out.get(key)
         seeds = {s.seed: s for s in (old.seeds if old else ())}

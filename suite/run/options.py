@@ -48,6 +48,10 @@ OPTIONS = (
     Option("--no-replay", "judge every claim and known answer afresh and remember nothing (a "
            "warm run otherwise replays verdicts judged before on the same models and code)",
            {"action": "store_true"}),
+    Option("--measure-unvalidated", "measure a claim even where this run's known answers do "
+           "not validate its instrument on the model's task (its verdict there is not judged "
+           "either way; by default it is not measured and a model only such claims need is not "
+           "trained)", {"action": "store_true"}),
     Option("--report", "write results.jsonl, known_answers.jsonl, items.jsonl, plots, "
            "report.md and report.html into DIR", {"default": None, "metavar": "DIR"}),
     Option("--claim-versions", "which versions of each claim to run: current (default; one "

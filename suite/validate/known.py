@@ -229,6 +229,25 @@ def validations(known: Sequence[KnownAnswer]) -> list[Validation]:
 NOT_VALIDATED = "instrument not validated"
 
 
+def _validation(claim: str, variant: str, task: str,
+                table: Mapping[tuple[str, str, str], Validation],
+                has_cases: Callable[[str, str], bool | None]) -> tuple[str, str]:
+    """(status, what) for a verdict of `claim` (and `variant`) on `task`, as `bind` explains:
+    ("no known answers", ""), ("not run in this session", ""), ("validated", the recipe the
+    plants went into) or ("not validated", why, with the known answers' numbers)."""
+    row = table.get((claim, variant, task)) or table.get((claim, "", task))
+    cases = has_cases(claim, task)
+    if row is None and cases is None:
+        return "no known answers", ""
+    if row is None and not cases:
+        return "not validated", f"no known-answer case on {task}"
+    if row is None:
+        return "not run in this session", ""
+    if row.validated:
+        return "validated", row.reference
+    return "not validated", row.why_not
+
+
 def bind(verdict: Verdict, table: Mapping[tuple[str, str, str], Validation],
          has_cases: Callable[[str, str], bool | None]) -> Verdict:
     """`verdict` (on a model under study) as its instrument's validation on its task allows.
@@ -246,29 +265,44 @@ def bind(verdict: Verdict, table: Mapping[tuple[str, str, str], Validation],
         return verdict
     if not verdict.judged:  # a precondition not met: nothing was measured to validate
         return verdict
-    key = (verdict.claim, verdict.variant, verdict.task)
-    row = table.get(key) or table.get((verdict.claim, "", verdict.task))
-    cases = has_cases(verdict.claim, verdict.task)
-    if row is None and cases is None:
-        return dataclasses.replace(verdict, details={**verdict.details,
-                                                     "validation": "no known answers"})
-    if row is None and not cases:
-        why = f"no known-answer case on {verdict.task}"
-    elif row is None:
-        return dataclasses.replace(verdict, details={**verdict.details,
-                                                     "validation": "not run in this session"})
-    elif row.validated:
-        return dataclasses.replace(verdict, details={**verdict.details,
-                                                     "validation": "validated",
-                                                     "validated_on": row.reference})
-    else:
-        why = row.why_not
-    reason = f"{NOT_VALIDATED} on {verdict.task}: {why}; it measured {verdict.said}"
+    status, what = _validation(verdict.claim, verdict.variant, verdict.task, table, has_cases)
+    if status == "validated":
+        return dataclasses.replace(verdict, details={**verdict.details, "validation": status,
+                                                     "validated_on": what})
+    if status != "not validated":
+        return dataclasses.replace(verdict, details={**verdict.details, "validation": status})
+    reason = f"{NOT_VALIDATED} on {verdict.task}: {what}; it measured {verdict.said}"
     return dataclasses.replace(
         verdict, outcome=NOT_JUDGED, estimate=None, ci_low=None, ci_high=None, p=None,
         details={**verdict.details, "validation": "not validated", "reasons": reason,
                  "unvalidated": {"outcome": verdict.outcome, "estimate": verdict.estimate,
                                  "ci": [verdict.ci_low, verdict.ci_high]}})
+
+
+NOT_MEASURED = "not_measured"  # details key of a verdict decided "not validated" before measuring
+
+
+def unvalidated_before_measuring(claim: str, task: str,
+                                 table: Mapping[tuple[str, str, str], Validation],
+                                 has_cases: Callable[[str, str], bool | None]) -> str | None:
+    """Why `bind` will make every verdict of `claim` on `task` "not judged" (its instrument is
+    not validated there), known before the claim is measured; None where a verdict could stand
+    or be validated. Decided only where the answer does not depend on the verdict: where the
+    claim's cases on `task` are not split by variant (a variant is known once measured)."""
+    if any(c == claim and t == task and v for c, v, t in table):
+        return None
+    status, why = _validation(claim, "", task, table, has_cases)
+    return why if status == "not validated" else None
+
+
+def not_measured(verdict: Verdict, why: str) -> Verdict:
+    """`verdict` (a "not judged" stand-in for a model under study) as decided before measuring:
+    its instrument is not validated on its task (`why`), so the claim was not measured and its
+    model not trained for it. Never recorded over a measured seed in the ledger."""
+    reason = (f"{NOT_VALIDATED} on {verdict.task}: {why}; not measured (the model is trained "
+              "for validated instruments only; --measure-unvalidated measures it)")
+    return dataclasses.replace(verdict, details={**verdict.details, "validation": "not validated",
+                                                 "reasons": reason, NOT_MEASURED: True})
 
 
 def table_of(verdicts: Sequence[Verdict]) -> dict[tuple[str, str, str], Validation]:

@@ -335,9 +335,72 @@ def test_a_claim_test_is_bound_to_the_claim_it_judges(pytester, recipe_dir, stor
         def test_free(trained, judge):
             judge(CLAIM, trained, {"share": Share(10, 100)}, n=100)
     """)
-    wrong = pytester.runpytest_inprocess()
-    wrong.assert_outcomes(failed=1)
+    wrong = pytester.runpytest_inprocess("--measure-unvalidated")  # x.other has no known
+    wrong.assert_outcomes(failed=1)  # answers here, so it is measured only when asked
     wrong.stdout.fnmatch_lines(["*is bound to x.other (@pytest.mark.claim) but judged x.free*"])
+
+
+UNVALIDATED_CLAIM = """
+    import pytest
+    from suite.judge import Claim, Rule
+    from suite.judge.stats import Share
+
+    CLAIM = Claim("x.unvalidated", "nowhere", "a demo", "a share", (Rule("share", ">=", 0.5),),
+                  "a priori")
+
+    @pytest.mark.known_answer
+    @pytest.mark.claim(CLAIM)
+    @pytest.mark.task("thr")
+    def test_planted_absence(trained, judge):  # a planted-false case that holds: a wrong answer
+        judge(CLAIM, trained, {"share": Share(90, 100)}, n=100, planted="false",
+              reference="thr-micro")
+
+    @pytest.mark.claim(CLAIM)
+    @pytest.mark.task("thr", regime="coexist")
+    def test_claim(trained, judge):
+        judge(CLAIM, trained, {"share": Share(90, 100)}, n=100)
+"""
+
+
+def test_a_claim_whose_instrument_is_not_validated_trains_no_model_for_it(
+        pytester, recipe_dir, store_dir, monkeypatch):
+    """Where the run's known answers do not validate a claim on a task, its verdict there is
+    not judged whatever it measures, so by default it is not measured and a model only it needs
+    is never trained; --measure-unvalidated measures it, and the verdict is not judged either
+    way. `memsuite ledger` keeps a seed's measured record over a verdict that measured nothing."""
+    from suite import store
+    from suite.run import catalogue, ledger, results
+
+    monkeypatch.setattr(catalogue, "CLAIMS_DIR", pytester.path)
+    monkeypatch.setenv("MEMSUITE_LEDGER", str(pytester.path / "none.json"))
+    (recipe_dir / "thr-micro-coexist.toml").write_text(
+        'base = "thr-micro"\nname = "thr-micro-coexist"\nregime = "coexist"\n[task]\nnoise = 0.5\n')
+    pytester.makepyfile(test_unvalidated=UNVALIDATED_CLAIM)
+
+    default = pytester.runpytest_inprocess("-rs", "--report", "skipped")
+    default.assert_outcomes(passed=1, skipped=1)
+    default.stdout.fnmatch_lines(["*x.unvalidated on thr-micro-coexist seed 0 noise 0.5: NOT "
+                                  "JUDGED: instrument not validated on thr: planted false holds "
+                                  "0.900*; not measured*--measure-unvalidated*"])
+    assert [e.name for e in store.entries()] == ["thr-micro"]  # the reference model only
+    (skipped,) = [v for v in results.read_verdicts(pytester.path / "skipped")
+                  if v.recipe == "thr-micro-coexist"]
+    assert skipped.outcome == "not judged" and skipped.model_key
+
+    measured = pytester.runpytest_inprocess("-rs", "--measure-unvalidated", "--report", "measured")
+    measured.assert_outcomes(passed=1, skipped=1)
+    measured.stdout.fnmatch_lines(["*x.unvalidated on thr-micro-coexist seed 0 noise 0.5: NOT "
+                                   "JUDGED: instrument not validated on thr: *; it measured holds "
+                                   "0.900*"])
+    assert sorted(e.name for e in store.entries()) == ["thr-micro", "thr-micro-coexist"]
+    (entry,) = [e for e in store.entries() if e.name == "thr-micro-coexist"]
+    assert entry.key == skipped.model_key  # the stand-in named the model it did not train
+
+    book, n = ledger.record(ledger.Ledger(), results.read_verdicts(pytester.path / "measured"),
+                            "c1")
+    book, m = ledger.record(book, results.read_verdicts(pytester.path / "skipped"), "c2")
+    (seed,) = next(e for e in book.values() if e.recipe == "thr-micro-coexist").seeds
+    assert (seed.measured, seed.commit) == ("holds", "c1")
 
 
 PLANNED_CLAIM = """

@@ -243,6 +243,34 @@ def test_a_claim_is_judged_only_where_its_known_answers_are_right():
         lambda c, t: True).outcome == "not judged"  # bound later, over the whole run
 
 
+def test_a_verdict_is_known_to_be_unvalidated_before_measuring_exactly_where_bind_would_say_so():
+    """The plugin skips measuring (and training for) a claim only where every verdict it could
+    give would be bound "not validated"; wherever one could stand, it measures."""
+    from suite.validate.known import bind, table_of, unvalidated_before_measuring
+
+    right_true = _verdict("holds", {"effect > 0": "holds"}, "true")
+    right_false = _verdict("does not hold", {"effect > 0": "does not hold"}, "false")
+    wrong_false = _verdict("holds", {"effect > 0": "holds"}, "false")
+    held = lambda c, t: True  # noqa: E731 - the suite holds cases on every task
+    model = _verdict("holds", {"effect > 0": "holds"})
+
+    wrong = table_of([right_true, wrong_false])
+    why = unvalidated_before_measuring("c.x", "fda", wrong, held)
+    assert why is not None and why.startswith("planted false holds")
+    assert bind(model, wrong, held).details["reasons"].startswith(
+        f"instrument not validated on fda: {why}")
+    assert unvalidated_before_measuring("c.x", "fda", table_of([right_true, right_false]),
+                                        held) is None  # validated
+    assert unvalidated_before_measuring("c.x", "thr", wrong, held) is None  # cases not run
+    assert unvalidated_before_measuring("c.x", "thr", wrong, lambda c, t: None) is None
+    assert unvalidated_before_measuring("c.x", "thr", wrong, lambda c, t: False) == \
+        "no known-answer case on thr"
+    # cases split by variant: which row binds is known only once a verdict names its variant
+    by_variant = table_of([_verdict("holds", {"e > 0": "holds"}, "true", variant="probe"),
+                           _verdict("holds", {"e > 0": "holds"}, "false", variant="probe")])
+    assert unvalidated_before_measuring("c.x", "fda", by_variant, held) is None
+
+
 def test_rule_checks_are_not_validation():
     from dataclasses import replace
 
