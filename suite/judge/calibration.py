@@ -138,8 +138,8 @@ def fractional_cell(n: int, positions: int, discordant: float, threshold: float)
 
 
 def share_cell(n: int, threshold: float) -> Cell:
-    """k of n items (Share: Wilson interval)."""
-    return Cell("share (Wilson)", f"n={n}",
+    """k of n items (Share: exact, Clopper-Pearson)."""
+    return Cell("share (Clopper-Pearson)", f"n={n}",
                 lambda rng, truth: stats.Share(int(rng.binomial(n, truth)), n), threshold)
 
 
@@ -178,12 +178,12 @@ def auc_cell(n: int, threshold: float) -> Cell:
 
 
 def largest_cell(n: int, parts: int, threshold: float) -> Cell:
-    """The largest of `parts` shares (Largest over Wilson parts, simultaneous): one part at the
+    """The largest of `parts` shares (Largest over Clopper-Pearson parts, simultaneous): one part at the
     truth, the others well below it (the worst case for a false 'holds' is all at the truth)."""
     def draw(rng: np.random.Generator, truth: float) -> stats.Measure:
         return stats.Largest(tuple(stats.Share(int(rng.binomial(n, truth)), n)
                                    for _ in range(parts)))
-    return Cell(f"largest of {parts} shares (Wilson)", f"n={n} each", draw, threshold)
+    return Cell(f"largest of {parts} shares (Clopper-Pearson)", f"n={n} each", draw, threshold)
 
 
 def grid(quick: bool = False) -> list[tuple[Cell, float]]:

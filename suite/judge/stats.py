@@ -1,7 +1,8 @@
 """Statistics for verdicts: one helper per kind of test, all deterministic (seeded).
 
-- proportions: Wilson score interval (good coverage at small n and near 0 or 1); exact
-  binomial test (also the sign test on paired items, suite.run.baseline).
+- proportions: the exact binomial test and its Clopper-Pearson interval for a verdict's share
+  (Share); the Wilson score interval for accuracies read as gates (suite.proportion); the exact
+  binomial test is also the sign test on paired items (suite.run.baseline).
 - two groups: AUROC with a DeLong interval.
 - set overlap: hypergeometric tail probability of an overlap at least as large.
 - multiple comparisons: Holm (family-wise).
@@ -156,14 +157,22 @@ def _percentile(resampled: np.ndarray, value: float, confidence: float, method: 
 
 @dataclass(frozen=True)
 class Share:
-    """k of n units (items) with an outcome: Wilson interval, exact binomial p."""
+    """k of n units (items) with an outcome: the exact binomial test and its inversion, the
+    Clopper-Pearson interval, so the interval and the p-value are one procedure (a bound lies
+    beyond a threshold exactly where the one-sided exact p is below (1 - confidence) / 2) and
+    the false rates at a threshold stay within the nominal level at any n (the Wilson interval
+    exceeded it at n = 100: docs/CALIBRATION.md, statistics version 3)."""
 
     k: int
     n: int
 
     def interval(self, confidence: float) -> Estimate:
-        w = wilson(self.k, self.n, confidence)
-        return Estimate(w.estimate, w.low, w.high, f"Wilson over {self.n}")
+        _check_kn(self.k, self.n)
+        if self.n == 0:
+            return Estimate(float("nan"), 0.0, 1.0, "no units")
+        ci = _st.binomtest(self.k, self.n).proportion_ci(confidence, method="exact")
+        return Estimate(self.k / self.n, float(ci.low), float(ci.high),
+                        f"Clopper-Pearson over {self.n}")
 
     def p(self, op: str, threshold: float) -> float:
         if self.n == 0:

@@ -468,7 +468,7 @@ def test_a_run_is_re_decided_from_its_measurement_records_without_a_model(tmp_pa
     assert main(["rescore", str(tmp_path)]) == 0
     lines = (tmp_path / "measurements.jsonl").read_text().splitlines()
     record = json.loads(lines[0])
-    record["measured"]["alternatives"]["share"] = {"share": [40, 100]}  # now below 0.5
+    record["measured"]["alternatives"]["share"] = {"share": [35, 100]}  # now below 0.5
     (tmp_path / "measurements.jsonl").write_text("\n".join([json.dumps(record), *lines[1:]]))
     changed = rescore(tmp_path)[0]
     assert not changed.same and changed.now.outcome == "does not hold"

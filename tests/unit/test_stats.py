@@ -22,6 +22,31 @@ def test_wilson_and_binomial_reference_values():
     assert stats.binomial_p(9, 10, 0.5) == pytest.approx(11 / 1024)
 
 
+def test_a_share_takes_the_exact_clopper_pearson_interval():
+    """Reference values: 0 of 10 has the closed form 1 - 0.025 ** (1 / 10); 81 of 263 is
+    Newcombe's (1998) worked example, whose exact interval he gives as 0.2527 to 0.3676."""
+    e = stats.Share(0, 10).interval(0.95)
+    assert e.low == 0.0 and e.high == pytest.approx(1 - 0.025 ** 0.1, abs=1e-9)
+    e = stats.Share(10, 10).interval(0.95)
+    assert e.high == 1.0 and e.low == pytest.approx(0.025 ** 0.1, abs=1e-9)
+    e = stats.Share(81, 263).interval(0.95)
+    assert (e.low, e.high) == (pytest.approx(0.2527, abs=1e-4), pytest.approx(0.3676, abs=1e-4))
+    assert "Clopper-Pearson over 263" in e.method
+
+
+@pytest.mark.parametrize("n", [20, 100, 449])
+@pytest.mark.parametrize("threshold", [0.1, 0.5, 0.9])
+def test_a_share_s_interval_and_p_value_are_one_procedure(n, threshold):
+    """A bound lies beyond the threshold exactly where the one-sided exact binomial p is below
+    (1 - confidence) / 2, so Holm, which reads the p, and the verdict, which reads the interval,
+    never disagree about a share."""
+    for k in range(n + 1):
+        share = stats.Share(k, n)
+        e = share.interval(0.95)
+        assert (e.low > threshold) == (share.p(">", threshold) < 0.025), (k, n)
+        assert (e.high < threshold) == (share.p("<", threshold) < 0.025), (k, n)
+
+
 @given(counts)
 def test_interval_properties(kn):
     k, n = kn
