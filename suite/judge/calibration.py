@@ -168,13 +168,13 @@ def difference_cell(n: int, threshold: float) -> Cell:
 
 
 def auc_cell(n: int, threshold: float) -> Cell:
-    """AUROC of two groups of normal scores (Auc: DeLong), the shift set for the truth."""
+    """AUROC of two groups of normal scores (Auc: DeLong, logit scale), the shift set for the truth."""
     from scipy.stats import norm
 
     def draw(rng: np.random.Generator, truth: float) -> stats.Measure:
         shift = math.sqrt(2) * norm.ppf(truth)  # AUROC of N(shift, 1) vs N(0, 1)
         return stats.Auc(tuple(rng.normal(shift, 1.0, size=n)), tuple(rng.normal(0, 1.0, size=n)))
-    return Cell("AUROC (DeLong)", f"n={n} + {n}", draw, threshold)
+    return Cell("AUROC (DeLong, logit)", f"n={n} + {n}", draw, threshold)
 
 
 def largest_cell(n: int, parts: int, threshold: float) -> Cell:

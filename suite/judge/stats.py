@@ -3,7 +3,7 @@
 - proportions: the exact binomial test and its Clopper-Pearson interval for a verdict's share
   (Share); the Wilson score interval for accuracies read as gates (suite.proportion); the exact
   binomial test is also the sign test on paired items (suite.run.baseline).
-- two groups: AUROC with a DeLong interval.
+- two groups: AUROC with a DeLong interval on the logit scale.
 - set overlap: hypergeometric tail probability of an overlap at least as large.
 - multiple comparisons: Holm (family-wise).
 - replication across seeds: the k-of-n rule and its false-positive rate under the null.
@@ -55,11 +55,16 @@ class AUROC:
     low: float
     high: float
     p: float  # H0: AUROC = 0.5, two-sided
-    se: float = 0.0  # DeLong standard error
+    se: float = 0.0  # DeLong standard error (on the AUROC's own scale)
+    pairs: int = 0  # disjoint positive-negative pairs, min(m, n): the fallback's sample size
 
 
 def auroc(positive: Sequence[float], negative: Sequence[float], confidence: float = 0.95) -> AUROC:
-    """Area under the ROC curve (ties count half) with a DeLong interval."""
+    """Area under the ROC curve (ties count half): DeLong's standard error, with the interval
+    and the p-values on the logit scale (statistics version 4; DeLong on the AUROC's own scale
+    gave false "holds" 0.0305 at 100 + 100 items, docs/CALIBRATION.md). Where that error is zero
+    (every pair ordered alike, AUROC 0 or 1, or no spread at all), the AUROC is read as a share
+    of concordant pairs among min(m, n) disjoint pairs, with its exact interval: never a point."""
     x, y = np.asarray(positive, dtype=float), np.asarray(negative, dtype=float)
     m, n = len(x), len(y)
     if m == 0 or n == 0:
@@ -69,11 +74,33 @@ def auroc(positive: Sequence[float], negative: Sequence[float], confidence: floa
     v10, v01 = psi.mean(1), psi.mean(0)
     var = (v10.var(ddof=1) / m if m > 1 else 0.0) + (v01.var(ddof=1) / n if n > 1 else 0.0)
     se = math.sqrt(max(var, 0.0))
+    a = AUROC(auc, auc, auc, 1.0, se, min(m, n))
+    low, high = _auc_bounds(a, confidence)
+    p = min(1.0, 2 * min(_auc_tail(a, ">", 0.5), _auc_tail(a, "<", 0.5)))
+    return AUROC(auc, low, high, p, se, min(m, n))
+
+
+def _pairs_share(a: AUROC) -> "Share":
+    return Share(int(round(a.estimate * a.pairs)), a.pairs)
+
+
+def _auc_bounds(a: AUROC, confidence: float) -> tuple[float, float]:
+    if a.se == 0 or not 0 < a.estimate < 1:
+        e = _pairs_share(a).interval(confidence)
+        return min(e.low, a.estimate), max(e.high, a.estimate)
     z = _special.ndtri(0.5 + confidence / 2)  # what norm.ppf evaluates
-    p = 1.0 if se == 0 else 2 * _normal_tail(abs(auc - 0.5) / se, ">")
-    if se == 0 and auc != 0.5:
-        p = 0.0
-    return AUROC(auc, max(0.0, auc - z * se), min(1.0, auc + z * se), p, se)
+    centre, half = _special.logit(a.estimate), z * a.se / (a.estimate * (1 - a.estimate))
+    return float(_special.expit(centre - half)), float(_special.expit(centre + half))
+
+
+def _auc_tail(a: AUROC, op: str, threshold: float) -> float:
+    """The p-value of `a` against `op threshold`, by the procedure its interval inverts."""
+    if a.se == 0 or not 0 < a.estimate < 1:
+        return _pairs_share(a).p(op, threshold)
+    if not 0 < threshold < 1:  # the AUROC lies strictly inside (0, 1) on this scale
+        return 0.0 if (threshold <= 0) == (PASSING[op] == "greater") else 1.0
+    se = a.se / (a.estimate * (1 - a.estimate))
+    return _normal_tail((_special.logit(a.estimate) - _special.logit(threshold)) / se, op)
 
 
 def holm(pvalues: Sequence[float]) -> list[float]:
@@ -337,22 +364,21 @@ def _paired_interval(measure: PairedHits, confidence: float) -> Estimate:
 
 @dataclass(frozen=True)
 class Auc:
-    """AUROC of positive vs negative scores (one score per item): DeLong interval."""
+    """AUROC of positive vs negative scores (one score per item): DeLong on the logit scale, or
+    the exact interval of concordant disjoint pairs where DeLong's error is zero (`auroc`)."""
 
     positive: tuple[float, ...]
     negative: tuple[float, ...]
 
     def interval(self, confidence: float) -> Estimate:
         a = auroc(self.positive, self.negative, confidence)
-        return Estimate(a.estimate, a.low, a.high,
-                        f"DeLong over {len(self.positive)} + {len(self.negative)} items")
+        how = (f"DeLong, logit scale, over {len(self.positive)} + {len(self.negative)} items"
+               if a.se > 0 and 0 < a.estimate < 1 else
+               f"no spread: Clopper-Pearson over {a.pairs} disjoint pairs")
+        return Estimate(a.estimate, a.low, a.high, how)
 
     def p(self, op: str, threshold: float) -> float:
-        a = auroc(self.positive, self.negative)
-        if a.se == 0:
-            return Exact(a.estimate).p(op, threshold)
-        z = (a.estimate - threshold) / a.se
-        return _normal_tail(z, op)
+        return _auc_tail(auroc(self.positive, self.negative), op, threshold)
 
 
 @dataclass(frozen=True)

@@ -50,8 +50,8 @@ from suite.judge import render
 from suite.judge.claim import DOES_NOT_HOLD, HOLDS, INCONCLUSIVE, NOT_JUDGED, Verdict
 
 SCHEME = 1
-STATS_VERSION = 3  # raised whenever suite/judge/stats.py changes what an interval means
-# (2: PairedHits one corrected score test; 3: Share exact, Clopper-Pearson)
+STATS_VERSION = 4  # raised whenever suite/judge/stats.py changes what an interval means
+# (2: PairedHits one corrected score test; 3: Share exact, Clopper-Pearson; 4: AUROC logit)
 # 2: PairedHits is one continuity-corrected score test at every count (1: exact below 25 items)
 EXPLORATORY_SEEDS = frozenset({0, 1, 2})  # they shaped the current claim versions
 MIN_SEEDS = 3  # judged seeds before a "does not hold" is a recorded result, not a surprise

@@ -95,11 +95,42 @@ def test_difference_smallest_largest_and_shifted():
     assert stats.is_exact(stats.Largest((stats.Exact(1.0),))) and not stats.is_exact(parts[0])
 
 
-def test_auc_measure_uses_delong():
+def test_auc_measure_uses_delong_on_the_logit_scale():
     m = stats.Auc((3.0, 4.0, 5.0, 6.0), (0.0, 1.0, 2.0, 3.5))
     e = m.interval(0.95)
-    assert e.value == pytest.approx(15 / 16) and e.low <= e.value <= e.high
+    assert e.value == pytest.approx(15 / 16) and e.low <= e.value <= e.high < 1.0
+    assert "DeLong, logit scale" in e.method
+    a = stats.auroc(m.positive, m.negative)  # by hand: logit(A) +- 1.96 se / (A (1 - A))
+    half = 1.959963984540054 * a.se / (a.estimate * (1 - a.estimate))
+    logit = math.log(a.estimate / (1 - a.estimate))
+    assert e.low == pytest.approx(1 / (1 + math.exp(-(logit - half))))
+    assert e.high == pytest.approx(1 / (1 + math.exp(-(logit + half))))
     assert m.p(">=", 0.5) < 0.05
+
+
+def test_a_perfectly_separated_auroc_is_never_a_point():
+    """DeLong's error is zero when every pair is ordered alike; the AUROC is then read as k of k
+    concordant disjoint pairs: the exact lower bound 0.025 ** (1 / k), and p = t ** k."""
+    e = stats.Auc((3.0, 4.0, 5.0), (0.0, 1.0, 2.0)).interval(0.95)
+    assert e.value == 1.0 and e.high == 1.0 and e.low == pytest.approx(0.025 ** (1 / 3))
+    assert "no spread" in e.method
+    rng = np.random.default_rng(0)
+    m = stats.Auc(tuple(rng.normal(10, 1, 100)), tuple(rng.normal(0, 1, 120)))
+    assert m.interval(0.95).low == pytest.approx(0.025 ** (1 / 100))
+    assert m.p(">", 0.9) == pytest.approx(0.9 ** 100)
+    below = stats.Auc((0.0, 1.0), (5.0, 6.0, 7.0)).interval(0.95)
+    assert below.value == 0.0 and below.high == pytest.approx(1 - 0.025 ** (1 / 2))
+
+
+@pytest.mark.parametrize("shift", [0.0, 0.3, 0.8, 2.0, 10.0])
+def test_an_auroc_s_interval_and_p_value_are_one_procedure(shift):
+    """A bound lies beyond a threshold exactly where the one-sided p is below 0.025."""
+    rng = np.random.default_rng(int(shift * 10))
+    m = stats.Auc(tuple(rng.normal(shift, 1, 60)), tuple(rng.normal(0, 1, 80)))
+    e = m.interval(0.95)
+    for t in np.linspace(0.02, 0.98, 49):
+        assert (e.low > t) == (m.p(">", t) < 0.025), t
+        assert (e.high < t) == (m.p("<", t) < 0.025), t
 
 
 def test_hypergeometric_overlap_by_enumeration():
