@@ -292,15 +292,19 @@ def _ledger(args: argparse.Namespace) -> int:
                       for v in verdicts if ledger.key_of(v) in book
                       and (c := ledger.check(book, v)).red and not c.unrecorded]  # validated
     # or not: what it measured; too few seeds is no contradiction (recording is how they grow)
-    from suite.validate.known import NOT_MEASURED
+    from suite.validate.known import was_measured
 
-    unmeasured = sum(bool(v.details.get(NOT_MEASURED)) for _, _, vs in runs for v in vs)
-    if unmeasured:
-        print(f"{unmeasured} verdict(s) were not measured (instrument not validated on the task): "
-              "their seeds keep what the ledger holds; a run with --measure-unvalidated records "
-              "them")
+    unmeasured = [f"{d}: {v.name} on {v.recipe} seed {v.seed}" for d, _, vs in runs for v in vs
+                  if not was_measured(v)]
+    if unmeasured and not args.accept:
+        print(f"memsuite ledger: {unmeasured[0]} and {len(unmeasured) - 1} other verdict(s) were "
+              "not measured (an instrument its run's known answers did not validate); the "
+              "ledger records what every current claim measured, so judge with "
+              "--measure-unvalidated (--accept records the rest and keeps those seeds' records)",
+              file=sys.stderr)
+        return 1
     latest = {(ledger.key_of(v), v.seed): v for _, _, verdicts in runs for v in verdicts
-              if not v.details.get(NOT_MEASURED)}
+              if was_measured(v)}
     everything = list(latest.values())
     for (key, seed), v in latest.items():
         entry = book.get(key) if key is not None else None

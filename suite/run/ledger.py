@@ -11,7 +11,9 @@ and interval, whether the instrument was validated there, and the commit that me
 Two outcomes are kept per seed: `outcome`, the verdict as the run reported it (not judged where
 the instrument was not validated), and `measured`, what the claim's rule decided on the model
 before validation. Findings read `outcome`; the comparison reads `measured`, so that a claim whose
-instrument validates on one machine and not on another is still held to what it measured.
+instrument validates on one machine and not on another is still held to what it measured where
+it measured (a run skips measuring an instrument its known answers do not validate, unless
+--measure-unvalidated: the ledger's runs use it, and `memsuite ledger` refuses a run without it).
 
 A run is red exactly where it contradicts its entry (`check`), counting only the seeds the rule
 decided (holds or does not hold; an inconclusive seed is no evidence either way). The recorded
@@ -51,8 +53,8 @@ from suite.judge.claim import DOES_NOT_HOLD, HOLDS, INCONCLUSIVE, NOT_JUDGED, Ve
 
 SCHEME = 1
 STATS_VERSION = 4  # raised whenever suite/judge/stats.py changes what an interval means
-# (2: PairedHits one corrected score test; 3: Share exact, Clopper-Pearson; 4: AUROC logit)
-# 2: PairedHits is one continuity-corrected score test at every count (1: exact below 25 items)
+# 2: PairedHits is one continuity-corrected score test at every count (1: exact below 25 items);
+# 3: a share's interval is Clopper-Pearson (was Wilson); 4: AUROC on the logit scale, never a point
 EXPLORATORY_SEEDS = frozenset({0, 1, 2})  # they shaped the current claim versions
 MIN_SEEDS = 3  # judged seeds before a "does not hold" is a recorded result, not a surprise
 RANGE = 0.95  # the predictive range a mixed entry gives a block of new seeds
@@ -295,7 +297,7 @@ def record(ledger: Ledger, verdicts: Sequence[Verdict], commit: str,
 
     def applies(v: Verdict) -> bool:
         return current is None or current.get(v.claim) == v.protocol
-    from suite.validate.known import NOT_MEASURED, is_known_answer, split, validations
+    from suite.validate.known import is_known_answer, split, validations, was_measured
 
     out = Ledger(ledger, getattr(ledger, "validations", {}))
     _, answers = split(verdicts)
@@ -310,7 +312,7 @@ def record(ledger: Ledger, verdicts: Sequence[Verdict], commit: str,
     for v in verdicts:
         key = key_of(v)
         if key is None or is_known_answer(v) or v.superseded_by or not applies(v) \
-                or v.details.get(NOT_MEASURED):  # nothing measured: keep the seed's record
+                or not was_measured(v):  # nothing measured: keep the seed's record
             continue
         old = out.get(key)
         seeds = {s.seed: s for s in (old.seeds if old else ())}

@@ -19,6 +19,7 @@ from typing import Any
 from suite.judge import render
 from suite.judge.claim import Claim, Rule, Verdict, decide
 from suite.judge.stats import from_record
+from suite.validate.known import was_measured
 
 @dataclass(frozen=True)
 class Rescored:
@@ -58,7 +59,9 @@ def _model(v: Verdict) -> Any:
 def redecide(v: Verdict) -> Rescored:
     record = v.measured
     if not record:
-        return Rescored(v, None, "not judged" if not v.judged else "no measurement record")
+        why = ("not measured" if not was_measured(v) else "not judged" if not v.judged
+               else "no measurement record")
+        return Rescored(v, None, why)
     claim = Claim(id=v.claim, source=v.source, sentence=v.sentence,
                   statistic=record["statistic"],
                   rules=tuple(Rule(q, op, t) for q, op, t in record["rules"]),

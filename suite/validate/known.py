@@ -282,6 +282,11 @@ def bind(verdict: Verdict, table: Mapping[tuple[str, str, str], Validation],
 NOT_MEASURED = "not_measured"  # details key of a verdict decided "not validated" before measuring
 
 
+def was_measured(verdict: Verdict) -> bool:
+    """False for a verdict decided before its claim was measured (`not_measured`)."""
+    return not verdict.details.get(NOT_MEASURED)
+
+
 def unvalidated_before_measuring(claim: str, task: str,
                                  table: Mapping[tuple[str, str, str], Validation],
                                  has_cases: Callable[[str, str], bool | None]) -> str | None:

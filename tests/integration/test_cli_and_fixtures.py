@@ -211,12 +211,12 @@ VERSIONED_CLAIM = """
     @pytest.mark.claim(OLD)
     @pytest.mark.task("thr")
     def test_old(trained, judge):
-        judge(OLD, trained, {"share": Share(10, 100)}, n=100)
+        judge(OLD, trained, {"share": Share(20, 100)}, n=100)
 
     @pytest.mark.claim(NEW)
     @pytest.mark.task("thr")
     def test_new(trained, judge):
-        judge(NEW, trained, {"share": Share(10, 100)}, n=100)
+        judge(NEW, trained, {"share": Share(20, 100)}, n=100)
 """
 
 
@@ -256,7 +256,7 @@ COUNTED_CLAIM = """
     def test_counted(trained, judge):
         with Path(os.environ["COUNT_FILE"]).open("a") as f:  # one line per measurement
             f.write("measured\\n")
-        judge(CLAIM, trained, {"share": Share(10, 100)}, n=100)
+        judge(CLAIM, trained, {"share": Share(20, 100)}, n=100)
 """
 
 
@@ -315,7 +315,7 @@ def test_a_claim_test_is_bound_to_the_claim_it_judges(pytester, recipe_dir, stor
 
         @pytest.mark.task("thr")
         def test_free(trained, judge):
-            judge(CLAIM, trained, {"share": Share(10, 100)}, n=100)
+            judge(CLAIM, trained, {"share": Share(20, 100)}, n=100)
     """)
     unbound = pytester.runpytest_inprocess()
     assert unbound.ret == pytest.ExitCode.USAGE_ERROR
@@ -333,7 +333,7 @@ def test_a_claim_test_is_bound_to_the_claim_it_judges(pytester, recipe_dir, stor
         @pytest.mark.claim(OTHER)
         @pytest.mark.task("thr")
         def test_free(trained, judge):
-            judge(CLAIM, trained, {"share": Share(10, 100)}, n=100)
+            judge(CLAIM, trained, {"share": Share(20, 100)}, n=100)
     """)
     wrong = pytester.runpytest_inprocess("--measure-unvalidated")  # x.other has no known
     wrong.assert_outcomes(failed=1)  # answers here, so it is measured only when asked
@@ -544,6 +544,19 @@ def test_memsuite_ledger_records_current_claims_and_refuses_a_contradiction(tmp_
     assert main(["ledger", str(flipped), "--ledger", str(book_path), "--accept"]) == 0
     (entry,) = ledger.load(book_path).values()
     assert [s.measured for s in entry.seeds] == ["does not hold", "holds", "does not hold"]
+    # a run that did not measure an unvalidated instrument is refused (the ledger records what
+    # every current claim measured); --accept records the rest and keeps that seed's record
+    skipped = tmp_path / "skipped"
+    results.write(skipped, [dataclasses.replace(base, seed=2, outcome="not judged", estimate=None,
+                                                ci_low=None, ci_high=None,
+                                                details={"validation": "not validated",
+                                                         "not_measured": True})], [],
+                  {"git_commit": head}, {})
+    assert main(["ledger", str(skipped), "--ledger", str(book_path)]) == 1
+    assert "--measure-unvalidated" in capsys.readouterr().err
+    assert main(["ledger", str(skipped), "--ledger", str(book_path), "--accept"]) == 0
+    (kept,) = ledger.load(book_path).values()
+    assert kept.seeds == entry.seeds
 
 
 def test_the_k_hop_sweeps_declare_their_grid_points_for_a_plan(store_dir):

@@ -161,3 +161,14 @@ def test_the_scoreboard_says_k_of_n_per_phase_and_what_is_a_finding():
                if line.startswith("| c.x"))
     assert "not judged on seeds 3,4 (measured, not validated: holds in 2 of 2 decided" in row
     assert row.endswith("| no |")
+
+
+def test_every_shipped_ledger_entry_is_under_today_s_statistics_version():
+    """A raised STATS_VERSION makes every entry stale (each verdict then reads as unrecorded):
+    the ledger must be re-measured in the same change, and this catches it in the default run."""
+    from suite.run import ledger
+
+    book = ledger.load(ledger.DEFAULT)
+    stale = sorted({e.protocol for e in book.values()
+                    if not e.protocol.endswith(f"/stats{ledger.STATS_VERSION}")})
+    assert book and not stale, f"entries under another statistics version: {stale[:3]}"

@@ -122,6 +122,13 @@ def test_a_perfectly_separated_auroc_is_never_a_point():
     assert below.value == 0.0 and below.high == pytest.approx(1 - 0.025 ** (1 / 2))
 
 
+def test_an_auroc_against_a_threshold_at_0_or_1_is_decided_by_the_bounds_alone():
+    m = stats.Auc((3.0, 4.0, 5.0, 1.0), (0.0, 1.5, 2.0, 3.5))
+    assert 0 < m.interval(0.95).value < 1
+    assert m.p(">", 0.0) == 0.0 and m.p("<", 1.0) == 0.0
+    assert m.p(">", 1.0) == 1.0 and m.p("<", 0.0) == 1.0
+
+
 @pytest.mark.parametrize("shift", [0.0, 0.3, 0.8, 2.0, 10.0])
 def test_an_auroc_s_interval_and_p_value_are_one_procedure(shift):
     """A bound lies beyond a threshold exactly where the one-sided p is below 0.025."""
