@@ -197,7 +197,8 @@ def grid(quick: bool = False) -> list[tuple[Cell, float]]:
             cells += [(paired_cell(n, q, t, scored), effect) for scored in (False, True)]
         cells += [(fractional_cell(n, 5, q, 0.0), min(0.10, q)) for q in (0.05, 0.20)]
         cells += [(share_cell(n, 0.5), 0.10), (item_mean_cell(n, 0.0, True), 0.3),
-                  (difference_cell(n, 0.0), 0.10), (auc_cell(n, 0.6), 0.10)]
+                  (difference_cell(n, 0.0), 0.10), (auc_cell(n, 0.6), 0.10),
+                  (auc_cell(n, 0.9), 0.05)]  # liref.direction_separates: AUROC >= 0.9
         if not quick:
             cells += [(item_mean_cell(n, 0.0, False), 0.3)]
     cells += [(largest_cell(100, 4, 0.5), 0.15)]
