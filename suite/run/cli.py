@@ -294,17 +294,13 @@ def _ledger(args: argparse.Namespace) -> int:
     # or not: what it measured; too few seeds is no contradiction (recording is how they grow)
     from suite.validate.known import was_measured
 
-    unmeasured = [f"{d}: {v.name} on {v.recipe} seed {v.seed}" for d, _, vs in runs for v in vs
-                  if not was_measured(v)]
-    if unmeasured and not args.accept:
-        print(f"memsuite ledger: {unmeasured[0]} and {len(unmeasured) - 1} other verdict(s) were "
-              "not measured (an instrument its run's known answers did not validate); the "
-              "ledger records what every current claim measured, so judge with "
-              "--measure-unvalidated (--accept records the rest and keeps those seeds' records)",
-              file=sys.stderr)
-        return 1
     latest = {(ledger.key_of(v), v.seed): v for _, _, verdicts in runs for v in verdicts
               if was_measured(v)}
+    # a verdict the ledger would record had it been measured, and no given run measured
+    unmeasured = [f"{d}: {v.name} on {v.recipe} seed {v.seed}" for d, _, vs in runs for v in vs
+                  if not was_measured(v) and (key := ledger.key_of(v)) is not None
+                  and not v.superseded_by and current.get(v.claim) == v.protocol
+                  and (key, v.seed) not in latest]
     everything = list(latest.values())
     for (key, seed), v in latest.items():
         entry = book.get(key) if key is not None else None
@@ -322,6 +318,13 @@ def _ledger(args: argparse.Namespace) -> int:
         print(f"memsuite ledger: {len(contradictions)} verdict(s) contradict the ledger; "
               "nothing written (--accept records them, replacing what they contradict)",
               file=sys.stderr)
+        return 1
+    if unmeasured and not args.accept_unmeasured:
+        print(f"memsuite ledger: {len(unmeasured)} current verdict(s) were not measured (an "
+              f"instrument its run's known answers did not validate), e.g. {unmeasured[0]}; the "
+              "ledger records what every current claim measured: judge with "
+              "--measure-unvalidated; nothing written (--accept-unmeasured records the rest and "
+              "keeps those seeds' records)", file=sys.stderr)
         return 1
     total = 0
     for directory, run, verdicts in runs:
@@ -441,6 +444,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     le.add_argument("--ledger", default=None, help="another ledger file (default: "
                     "claims/ledger.json, or MEMSUITE_LEDGER)")
     le.add_argument("--check", action="store_true", help="say what would change, write nothing")
+    le.add_argument("--accept-unmeasured", action="store_true",
+                    help="record runs that left unvalidated instruments unmeasured (without "
+                    "--measure-unvalidated); those seeds keep their records")
     le.add_argument("--accept", action="store_true",
                     help="record runs that contradict the ledger (printing each contradiction)")
     le.set_defaults(run=_ledger)

@@ -554,7 +554,8 @@ def test_memsuite_ledger_records_current_claims_and_refuses_a_contradiction(tmp_
                   {"git_commit": head}, {})
     assert main(["ledger", str(skipped), "--ledger", str(book_path)]) == 1
     assert "--measure-unvalidated" in capsys.readouterr().err
-    assert main(["ledger", str(skipped), "--ledger", str(book_path), "--accept"]) == 0
+    assert main(["ledger", str(skipped), str(flipped), "--ledger", str(book_path), "--accept"]) == 1
+    assert main(["ledger", str(skipped), "--ledger", str(book_path), "--accept-unmeasured"]) == 0
     (kept,) = ledger.load(book_path).values()
     assert kept.seeds == entry.seeds
 

@@ -164,8 +164,10 @@ def test_the_scoreboard_says_k_of_n_per_phase_and_what_is_a_finding():
 
 
 def test_every_shipped_ledger_entry_is_under_today_s_statistics_version():
-    """A raised STATS_VERSION makes every entry stale (each verdict then reads as unrecorded):
-    the ledger must be re-measured in the same change, and this catches it in the default run."""
+    """A raised STATS_VERSION makes every entry stale (each verdict then reads as unrecorded),
+    so the ledger is re-measured at the commit that raises it and recorded in the next one (it
+    records only clean commits' runs); this makes the gap between them red in the default run,
+    and a version raised without its re-measurement visible at once."""
     from suite.run import ledger
 
     book = ledger.load(ledger.DEFAULT)
