@@ -52,9 +52,10 @@ from suite.judge import render
 from suite.judge.claim import DOES_NOT_HOLD, HOLDS, INCONCLUSIVE, NOT_JUDGED, Verdict
 
 SCHEME = 1
-STATS_VERSION = 4  # raised whenever suite/judge/stats.py changes what an interval means
+STATS_VERSION = 5  # raised whenever suite/judge/stats.py changes what an interval means
 # 2: PairedHits is one continuity-corrected score test at every count (1: exact below 25 items);
-# 3: a share's interval is Clopper-Pearson (was Wilson); 4: AUROC on the logit scale, never a point
+# 3: a share's interval is Clopper-Pearson (was Wilson); 4: AUROC on the logit scale, never a point;
+# 5: an ItemMean of items on {-1, 0, 1} is PairedHits (was the percentile bootstrap)
 EXPLORATORY_SEEDS = frozenset({0, 1, 2})  # they shaped the current claim versions
 MIN_SEEDS = 3  # judged seeds before a "does not hold" is a recorded result, not a surprise
 RANGE = 0.95  # the predictive range a mixed entry gives a block of new seeds

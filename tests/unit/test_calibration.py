@@ -26,9 +26,6 @@ def _defect(reason: str):
 
 
 DEFECTS = {  # the rates at 2000 draws are docs/CALIBRATION.md's
-    "paired 0/1, item bootstrap / n=100, 5% discordant / t=0": _defect(
-        "the item bootstrap of a sparse paired 0/1 difference: false does-not-hold 0.094 (the "
-        "v3 paired-hit claims; v4 takes PairedHits)"),
     "item mean (bootstrap) / n=100, skewed / t=0": _defect(
         "the percentile bootstrap of a skewed item mean at n = 100: false does-not-hold 0.063"),
     "independent groups (bootstrap) / n=100 + 100 / t=0": _defect(

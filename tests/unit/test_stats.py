@@ -65,9 +65,29 @@ def test_item_bootstrap_resamples_items_and_repeats_exactly():
     assert e.low < e.value < e.high and e.low < 1.0 < e.high and "200 items" in e.method
     assert stats.ItemMean(x).interval(0.95) == e  # seeded
     assert stats.ItemMean(x).interval(0.99).high > e.high
-    const = stats.ItemMean(np.ones(50)).interval(0.95)
-    assert (const.low, const.high) == (1.0, 1.0)
     assert stats.ItemMean(x).p(">", 0.0) < 0.01 and stats.ItemMean(x).p("<", 0.0) > 0.99
+
+
+@pytest.mark.parametrize("value", [-1.0, 0.0, 1.0])
+def test_items_all_equal_on_minus_one_zero_one_have_an_interval_not_a_point(value):
+    """Issue 40's zero-width intervals ('does not hold 0.000' for steering on FDA, 'holds 1.000'
+    for overrides on THR): all-equal items at -1, 0 or 1 are PairedHits' counts, whose interval
+    narrows with the item count but is never a point."""
+    for n in (41, 100, 449):
+        e = stats.ItemMean(np.full(n, value)).interval(0.95)
+        assert e.low < e.high and e.low <= value <= e.high, (n, e)
+    wide, narrow = (stats.ItemMean(np.full(n, 0.0)).interval(0.95) for n in (100, 449))
+    assert narrow.high < wide.high
+
+
+def test_items_on_minus_one_zero_one_are_decided_as_paired_hits():
+    """Statistics version 5: the counts of +1 and -1 items are the whole of such data, so an
+    ItemMean of them is PairedHits (interval and p alike); other values keep the bootstrap."""
+    values = np.r_[np.ones(12), -np.ones(3), np.zeros(85)]
+    m, hits = stats.ItemMean(values), stats.PairedHits(12, 3, 100)
+    assert m.interval(0.95) == hits.interval(0.95)
+    assert m.p(">", 0.05) == hits.p(">", 0.05) and m.p("<", 0.2) == hits.p("<", 0.2)
+    assert "bootstrap" in stats.ItemMean(np.r_[values[:-1], 0.5]).interval(0.95).method
 
 
 def test_an_item_with_many_positions_is_one_unit():
@@ -192,10 +212,11 @@ def test_a_sparse_paired_difference_holds_only_where_the_exact_sign_test_does(k,
     from suite.judge.claim import Rule
 
     exact = binomtest(k, k, 0.5, alternative="greater").pvalue
-    paired = stats.PairedHits(up=k, down=0, n=n)
-    said = Rule("paired_difference", ">", 0).decide(paired.interval(0.95))
-    assert (said == "holds") == (exact < 0.025), (said, exact)
-    assert (paired.p(">", 0) < 0.025) == (exact < 0.025)
+    differences = np.r_[np.ones(k), np.zeros(n - k)]  # as a claim hands them: per-item a - b
+    for paired in (stats.PairedHits(up=k, down=0, n=n), stats.ItemMean(differences)):
+        said = Rule("paired_difference", ">", 0).decide(paired.interval(0.95))
+        assert (said == "holds") == (exact < 0.025), (said, exact)
+        assert (paired.p(">", 0) < 0.025) == (exact < 0.025)
 
 
 @pytest.mark.parametrize("n, threshold", [(100, 0.10), (100, 0.0), (449, 0.10)])
@@ -213,12 +234,16 @@ def test_an_item_against_the_claim_never_moves_the_bounds_towards_it(n, threshol
 
 
 def test_the_item_bootstrap_is_what_said_holds_on_four_of_a_hundred():
-    """The defect PairedHits replaces, kept visible: 4 of 100 items +1, the rest 0."""
+    """The defect PairedHits replaces, kept visible: 4 of 100 items +1, the rest 0. The
+    percentile bootstrap of their mean (ItemMean before statistics version 5; an ItemStatistic
+    of the mean today) says "holds"; ItemMean and PairedHits do not."""
     from suite.judge.claim import Rule
 
     differences = np.zeros(100)
     differences[:4] = 1
-    assert Rule("d", ">", 0).decide(stats.ItemMean(differences).interval(0.95)) == "holds"
+    bootstrap = stats.ItemStatistic(differences, np.mean).interval(0.95)
+    assert Rule("d", ">", 0).decide(bootstrap) == "holds"
+    assert Rule("d", ">", 0).decide(stats.ItemMean(differences).interval(0.95)) == "inconclusive"
     assert Rule("d", ">", 0).decide(stats.PairedHits(4, 0, 100).interval(0.95)) == "inconclusive"
 
 
