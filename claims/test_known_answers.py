@@ -129,7 +129,8 @@ def _answer(test, task, plant, planted, reference_model, judge, rule_check=False
                  f"-{decoder}-{task}")
     for v, version in (("v2", rr.test_clean_label_decodable),
                        ("v3", rr.test_clean_label_decodable_v3),
-                       ("v4", rr.test_clean_label_decodable_v4))
+                       ("v4", rr.test_clean_label_decodable_v4),
+                       ("v5", rr.test_clean_label_decodable_v5))
     for task in ("fda", "thr") for decoder in ("lens", "probe")
     for plant, planted in ((late_recall, True), (embed_recall, False))])
 def test_clean_label_decodable(version, task, decoder, plant, planted, reference_model, judge):

@@ -291,6 +291,32 @@ def test_clean_label_decodable_v4(trained, decoder, judge):
                            capacity_control=True)
 
 
+CLEAN_LABEL_DECODABLE_V5 = CLEAN_LABEL_DECODABLE_V4.revised(
+    5,
+    rules=(Rule("clean_minus_control_share", ">", MARGIN),
+           Rule("clean_minus_random_model_share", ">", MARGIN)),
+    threshold_source="recommended operationalization ('above a control'); alpha a priori, "
+                     "Bonferroni over the two decoders (97.5 % intervals); both rules must hold. "
+                     "v5 (declared before any v5 run; issues 39, 40): both rules '> 0.10', the "
+                     "v4 paired-hit claims' a priori margin (a tenth of the items; see V4), "
+                     "because under statistics version 5 a planted absence (embed recall: no "
+                     "item's clean token decoded, by model or control) has an interval about "
+                     "zero, not the point at zero the bootstrap gave, so '> 0' could no longer "
+                     "fail on it (v4's planted-false lens cases became inconclusive: fda "
+                     "0.000 [-0.065, 0.065] on its control rule, thr 0.000 [-0.015, 0.015])",
+)
+
+
+@pytest.mark.claim(CLEAN_LABEL_DECODABLE_V5)
+@pytest.mark.task("fda", "thr")
+@pytest.mark.parametrize("decoder", ["lens", "probe"])
+def test_clean_label_decodable_v5(trained, decoder, judge):
+    """As v4, with the clean answer decoded on more than a tenth more of the items (positions)
+    than the control label and than the same decoder reads off a randomly initialised model."""
+    _clean_label_decodable(CLEAN_LABEL_DECODABLE_V5, trained, decoder, judge, differing_only=True,
+                           capacity_control=True)
+
+
 NOISY_OVERRIDES_LATE = Claim(
     id="rr.noisy_overrides_late",
     source="Du et al. 2025 (arXiv 2507.04782), Sec. 'memorization overrides late'",
