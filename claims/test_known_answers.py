@@ -922,6 +922,15 @@ def test_outlier_heuristics_patching(task, plant, planted, reference_model, judg
     _answer(rr.test_outlier_heuristics_patching, task, plant, planted, reference_model, judge)
 
 
+@pytest.mark.claim(rr.OUTLIER_PATCHING_V3)
+@pytest.mark.parametrize("plant, planted", [(mlp_recall_subject, True),
+                                            (late_recall_with_curve, False)],
+                         ids=["true", "false"])
+@pytest.mark.parametrize("task", ["fda"])
+def test_outlier_heuristics_patching_v3(task, plant, planted, reference_model, judge):
+    _answer(rr.test_outlier_heuristics_patching_v3, task, plant, planted, reference_model, judge)
+
+
 # Measured (neurons v2 defect): instrument defect (issue 11): rr.heuristic_neurons_reused v2
 # ranks neurons by attribution of the noisy logit, which credits the neurons computing the clean
 # answer as well as those recalling the label, and counts membership on the same items it

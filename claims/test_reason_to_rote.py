@@ -302,8 +302,8 @@ CLEAN_LABEL_DECODABLE_V5 = CLEAN_LABEL_DECODABLE_V4.revised(
                      "because under statistics version 5 a planted absence (embed recall: no "
                      "item's clean token decoded, by model or control) has an interval about "
                      "zero, not the point at zero the bootstrap gave, so '> 0' could no longer "
-                     "fail on it (v4's planted-false lens cases became inconclusive: fda "
-                     "0.000 [-0.065, 0.065] on its control rule, thr 0.000 [-0.015, 0.015])",
+                     "fail on it (in v4's planted-false lens cases the headline rule became "
+                     "inconclusive: fda 0.000 [-0.065, 0.065], thr 0.000 [-0.015, 0.015])",
 )
 
 
@@ -950,6 +950,50 @@ def test_outlier_heuristics_patching(trained, judge):
         heldout_change_by_layer=held_changes, recall_drop_by_layer=recall_drops,
         pre_step=dynamics.pre_memorization_step(trained.curve),
     )
+
+
+OUTLIER_PATCHING_V3 = OUTLIER_PATCHING.revised(
+    3,
+    statistic="for each layer, M_final with that layer's MLP neuron activations replaced by "
+              "M_pre's on the same input: noisy recall of memorized items (every one recalled "
+              "unpatched) and the held-out accuracy change, both of that one patch",
+    rules=(Rule("recall_drop", ">=", 0.5), Rule("heldout_change_size", "<=", 0.05)),
+    some="layer",
+    threshold_source="recommended operationalization (5 points; drop >= 0.5); intervals "
+                     "Bonferroni-adjusted over the layers. v3 (declared before any v3 run; issue "
+                     "40 item 4): the paper states both effects of the same patch, so both rules "
+                     "hold at one layer; v2 asked held-out accuracy intact at every layer and the "
+                     "recall drop at some layer, which a model whose recall-breaking patch keeps "
+                     "held-out accuracy can still fail through another layer's patch",
+)
+
+
+@pytest.mark.claim(OUTLIER_PATCHING_V3)
+@pytest.mark.task("fda")
+def test_outlier_heuristics_patching_v3(trained, judge):
+    """At some layer, replacing that layer's MLP neuron activations in M_final by M_pre's
+    (same input) drops noisy recall by at least 0.5 while held-out accuracy stays within 5
+    points: one patch does both."""
+    judge.require(OUTLIER_PATCHING_V3, trained, *MECHANISM, "curve")
+    model, items = judge.require_memorized(OUTLIER_PATCHING_V3, trained)
+    data = trained.data
+    pre_step = dynamics.pre_memorization_step(trained.curve)
+    held, mem = encode(data.heldout, data.vocab), encode(items, data.vocab, "label")
+    held_base_hit = exact_match(model, held)
+    by_layer, held_changes, recall_drops = {}, [], []
+    for patched in measures.checkpoint_mlp_patches(trained.checkpoint(pre_step), model, held, mem):
+        change = (patched.heldout_hit.float() - held_base_hit.float()).numpy()
+        by_layer[f"mlp.{patched.layer}"] = {
+            "recall_drop": Share(int((~patched.recalled).sum()), len(items)),
+            "heldout_change_size": Largest((ItemMean(change), ItemMean(-change)))}
+        held_changes.append(round(float(change.mean()), 3))
+        recall_drops.append(round(1.0 - float(patched.recalled.float().mean()), 3))
+    judge(OUTLIER_PATCHING_V3, trained, some=by_layer, n=len(items),
+          heldout_base=float(held_base_hit.float().mean()), heldout_change_by_layer=held_changes,
+          recall_drop_by_layer=recall_drops, pre_step=pre_step,
+          figure=Lines("patching one layer's MLP from M_pre", tuple(by_layer),
+                       {"noisy recall drop": recall_drops, "held-out change": held_changes},
+                       xlabel="patched layer"))
 
 
 HEURISTIC_NEURONS = Claim(
