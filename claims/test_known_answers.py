@@ -509,6 +509,14 @@ def test_bag_of_heuristics(task, plant, planted, reference_model, judge):
     _answer(heur.test_bag_of_heuristics, task, plant, planted, reference_model, judge)
 
 
+@pytest.mark.claim(heur.BAG_OF_HEURISTICS_V3)
+@pytest.mark.parametrize("plant, planted", [(heuristic_neurons, True),
+                                            (random_set_neurons, False)], ids=["true", "false"])
+@pytest.mark.parametrize("task", ["fda"])
+def test_bag_of_heuristics_v3(task, plant, planted, reference_model, judge):
+    _answer(heur.test_bag_of_heuristics_v3, task, plant, planted, reference_model, judge)
+
+
 # --- heavy noise and random labels -------------------------------------------------------------
 
 def _heavy_noise(stored, depth) -> Subject:

@@ -8,7 +8,7 @@
 - multiple comparisons: Holm (family-wise).
 - replication across seeds: the k-of-n rule and its false-positive rate under the null.
 - measurements a claim's rule is decided on (Share, ItemMean, ItemStatistic, Difference,
-  PairedHits, Auc, Exact, Largest, Smallest, Shifted; suite.judge.claim.decide reads them): each gives an estimate with
+  MatchedUnits, PairedHits, Auc, Exact, Largest, Smallest, Shifted; suite.judge.claim.decide reads them): each gives an estimate with
   an interval whose unit is the item, so items that contribute several answer positions or
   sites are resampled whole (a cluster bootstrap), never counted as independent units.
 """
@@ -305,6 +305,60 @@ class Difference:
         return _tail(self.draws, op, threshold)
 
 
+class MatchedUnits:
+    """The share of units (e.g. a model's top neurons) whose firing set over prompts matches
+    some prompt set (best Jaccard index >= `minimum`), minus the same share for `control`
+    firing where one is given: the units are fixed (chosen on other items), the prompts are the
+    sampling unit, so the percentile bootstrap resamples prompts whole and recomputes every
+    unit's best match in each resample (issue 40: the units are not independent draws; the
+    randomness is in the prompts).
+
+    fires, control: [prompts, units] 0/1; sets: [prompts, sets] 0/1."""
+
+    def __init__(self, fires: Sequence | np.ndarray, sets: Sequence | np.ndarray, minimum: float,
+                 control: Sequence | np.ndarray | None = None, seed: int = 0) -> None:
+        self.fires = np.asarray(fires, dtype=float)
+        self.sets = np.asarray(sets, dtype=float)
+        self.control = None if control is None else np.asarray(control, dtype=float)
+        if self.fires.ndim != 2 or self.sets.ndim != 2 or len(self.fires) != len(self.sets):
+            raise ValueError("matched units need fires [prompts, units] and sets [prompts, sets] "
+                             "over the same prompts")
+        if self.control is not None and self.control.shape != self.fires.shape:
+            raise ValueError("the control firing must have the shape of the firing")
+        self.minimum, self.seed = float(minimum), seed
+
+    @staticmethod
+    def _share(fires: np.ndarray, sets: np.ndarray, minimum: float) -> float:
+        inter = fires.T @ sets  # [units, sets]
+        union = fires.sum(0)[:, None] + sets.sum(0)[None, :] - inter
+        jaccard = np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+        return float((jaccard.max(1) >= minimum).mean())
+
+    def _value(self, rows: np.ndarray | slice) -> float:
+        value = self._share(self.fires[rows], self.sets[rows], self.minimum)
+        if self.control is not None:
+            value -= self._share(self.control[rows], self.sets[rows], self.minimum)
+        return value
+
+    @cached_property
+    def draws(self) -> np.ndarray:
+        rng = np.random.default_rng(self.seed)
+        n = len(self.fires)
+        return np.array([self._value(rng.integers(0, n, size=n)) for _ in range(N_RESAMPLES)])
+
+    def interval(self, confidence: float) -> Estimate:
+        n = len(self.fires)
+        if n == 0 or self.fires.shape[1] == 0:
+            return Estimate(float("nan"), float("-inf"), float("inf"), "no prompts or units")
+        return _percentile(self.draws, self._value(slice(None)), confidence,
+                           f"bootstrap over {n} prompts, {self.fires.shape[1]} units fixed")
+
+    def p(self, op: str, threshold: float) -> float:
+        if len(self.fires) == 0 or self.fires.shape[1] == 0:
+            return 1.0
+        return _tail(self.draws, op, threshold)
+
+
 @dataclass(frozen=True)
 class PairedHits:
     """share(a) - share(b) over the same items, for 0/1 outcomes a and b (a hit with and without
@@ -518,6 +572,11 @@ def to_record(measure: Measure) -> dict | None:
                                           "statistic": name, "seed": int(measure.seed)}
     if isinstance(measure, PairedHits):
         return {"paired_hits": [int(measure.up), int(measure.down), int(measure.n)]}
+    if isinstance(measure, MatchedUnits):
+        return {"matched_units": [measure.fires.astype(int).tolist(),
+                                  measure.sets.astype(int).tolist()],
+                "minimum": measure.minimum, "seed": int(measure.seed),
+                "control": None if measure.control is None else measure.control.astype(int).tolist()}
     if isinstance(measure, Difference):
         return {"difference": [measure.a.rows.tolist(), measure.b.rows.tolist()],
                 "seed": int(measure.a.seed)}
@@ -550,6 +609,8 @@ def from_record(record: dict) -> Measure:
         return ItemStatistic(rows, STATISTICS[r["statistic"]], r["seed"])
     if "paired_hits" in r:
         return PairedHits(*r["paired_hits"])
+    if "matched_units" in r:
+        return MatchedUnits(*r["matched_units"], r["minimum"], r["control"], r["seed"])
     if "difference" in r:
         return Difference(*r["difference"], seed=r["seed"])
     if "auc" in r:

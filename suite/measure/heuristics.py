@@ -137,6 +137,7 @@ class Classification:
     heuristics: dict[str, torch.Tensor]
     matches: list[Match]
     control: list[Match]
+    permuted: torch.Tensor  # [prompts, k] bool: the control's firing
 
 
 def classify_top_neurons(model: torch.nn.Module, attributed: Batch, heldout: Sequence[Item],
@@ -156,7 +157,7 @@ def classify_top_neurons(model: torch.nn.Module, attributed: Batch, heldout: Seq
     permuted = torch.stack([fires[torch.randperm(len(fires), generator=generator), u]
                             for u in range(fires.shape[1])], 1)
     return Classification(top, fires, heuristics, best_matches(fires, heuristics),
-                          best_matches(permuted, heuristics))
+                          best_matches(permuted, heuristics), permuted)
 
 
 @dataclass(frozen=True)
