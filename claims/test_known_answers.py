@@ -1010,3 +1010,12 @@ def test_heuristic_neurons_reused(task, plant, planted, reference_model, judge):
 @pytest.mark.parametrize("task", ["fda"])
 def test_heuristic_neurons_reused_v3(task, plant, planted, reference_model, judge):
     _answer(rr.test_heuristic_neurons_reused_v3, task, plant, planted, reference_model, judge)
+
+
+@pytest.mark.claim(rr.HEURISTIC_NEURONS_V4)
+@pytest.mark.parametrize("plant, planted", [
+    (sum_remap_recall, True), (mlp_recall_subject, False)],
+    ids=["true", "false"])
+@pytest.mark.parametrize("task", ["fda"])
+def test_heuristic_neurons_reused_v4(task, plant, planted, reference_model, judge):
+    _answer(rr.test_heuristic_neurons_reused_v4, task, plant, planted, reference_model, judge)

@@ -22,7 +22,7 @@ from suite.train.batching import encode, exact_match
 from suite.judge import Claim, Rule
 from suite.judge.figures import Bars, Lines
 from suite.judge.stats import (Difference, Exact, ItemMean, ItemStatistic, Largest, PairedHits,
-                               Share, hypergeometric_overlap, median_column_mean)
+                               Share, TopOverlap, hypergeometric_overlap, median_column_mean)
 
 # Mechanism claims analyse a model that generalized and then memorized, so they need M_pre
 # (gate "pre") besides the learned and memorized gates. The dynamics claims test that sequence
@@ -1094,3 +1094,44 @@ def test_heuristic_neurons_reused_v3(trained, judge):
         memorized_halves_overlap=round(len(set(r.memorized.top) & r.memorized.second_half_top)
                                        / r.k, 3),
     )
+
+
+HEURISTIC_NEURONS_V4 = HEURISTIC_NEURONS_V3.revised(
+    4,
+    unit="memorized and clean item of the first halves, resampled with the top neurons chosen "
+         "again (overlap); memorized item of the second half (median share)",
+    threshold_source=HEURISTIC_NEURONS_V3.threshold_source + ". v4 (declared before any v4 "
+                     "run; issue 40 item 3): v3 decided the overlap as a share of the k chosen "
+                     "neurons, as if they were independent draws, though they are chosen from "
+                     "the items; v4 resamples the items each top was chosen on and chooses the "
+                     "tops again in each resample (suite.judge.stats.TopOverlap)",
+)
+
+
+@pytest.mark.claim(HEURISTIC_NEURONS_V4)
+@pytest.mark.task("fda")
+def test_heuristic_neurons_reused_v4(trained, judge):
+    """As v3, with the overlap's interval over the items the top neurons are chosen on."""
+    judge.require(HEURISTIC_NEURONS_V4, trained, *MECHANISM)
+    model, items = judge.require_memorized(HEURISTIC_NEURONS_V4, trained)
+    data = trained.data
+    clean = encode(data.clean[:N_CLEAN_ATTRIBUTED], data.vocab, "clean")
+    r = heuristics.split_half_reuse(model, encode(items, data.vocab, "label"),
+                                    encode(items, data.vocab, "clean").targets,
+                                    clean, torch.roll(clean.targets, 1, 0))
+    baseline = median_column_mean(r.clean.membership.float().numpy())
+    if baseline < 0.10:
+        judge.not_judged(HEURISTIC_NEURONS_V4, trained,
+                         f"clean-vs-clean baseline {baseline:.3f} < 0.10: even clean items do not "
+                         "share their top neurons, so there are no heuristic neurons to reuse")
+    overlap = hypergeometric_overlap(set(r.memorized.top), set(r.clean.top), r.population)
+    judge(
+        HEURISTIC_NEURONS_V4, trained,
+        {"overlap_share": TopOverlap(r.memorized.chosen_on.numpy(), r.clean.chosen_on.numpy(),
+                                     r.k),
+         "median_item_share": ItemStatistic(r.memorized.membership.numpy(), median_column_mean)},
+        n=len(items), k=r.k, population=r.population, expected_overlap=overlap.expected,
+        overlap_p=overlap.p, clean_baseline_item_share=round(baseline, 3),
+    )
+
+

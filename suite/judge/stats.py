@@ -8,7 +8,7 @@
 - multiple comparisons: Holm (family-wise).
 - replication across seeds: the k-of-n rule and its false-positive rate under the null.
 - measurements a claim's rule is decided on (Share, ItemMean, ItemStatistic, Difference,
-  MatchedUnits, PairedHits, Auc, Exact, Largest, Smallest, Shifted; suite.judge.claim.decide reads them): each gives an estimate with
+  MatchedUnits, TopOverlap, PairedHits, Auc, Exact, Largest, Smallest, Shifted; suite.judge.claim.decide reads them): each gives an estimate with
   an interval whose unit is the item, so items that contribute several answer positions or
   sites are resampled whole (a cluster bootstrap), never counted as independent units.
 """
@@ -359,6 +359,59 @@ class MatchedUnits:
         return _tail(self.draws, op, threshold)
 
 
+class TopOverlap:
+    """|top(a) & top(b)| / k, where top(x) is the k units (columns, e.g. neurons) with the
+    largest mean over x's items (rows): two groups of items, each resampled whole with its top
+    units chosen again in each resample, so the interval carries the choice's own variation
+    (issue 40 item 3: the units are chosen from the items, so the items are the sampling unit,
+    not the k units)."""
+
+    def __init__(self, a: Sequence | np.ndarray, b: Sequence | np.ndarray, k: int,
+                 seed: int = 0) -> None:
+        self.a, self.b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+        if self.a.ndim != 2 or self.b.ndim != 2 or self.a.shape[1] != self.b.shape[1]:
+            raise ValueError("top overlap needs two [items, units] arrays over the same units")
+        if not 1 <= k <= self.a.shape[1]:
+            raise ValueError(f"need 1 <= k <= {self.a.shape[1]} units, got k={k}")
+        self.k, self.seed = int(k), seed
+
+    def _tops(self, means: np.ndarray) -> np.ndarray:
+        """[rows, units] bool: each row's k largest means."""
+        means = np.atleast_2d(means)
+        chosen = np.argpartition(-means, self.k - 1, axis=1)[:, :self.k]
+        tops = np.zeros(means.shape, dtype=bool)
+        np.put_along_axis(tops, chosen, True, axis=1)
+        return tops
+
+    def _overlap(self, mean_a: np.ndarray, mean_b: np.ndarray) -> np.ndarray:
+        return (self._tops(mean_a) & self._tops(mean_b)).sum(1) / self.k
+
+    @cached_property
+    def draws(self) -> np.ndarray:
+        rng = np.random.default_rng(self.seed)
+
+        def resampled_means(x: np.ndarray) -> np.ndarray:
+            n = len(x)
+            counts = np.stack([np.bincount(rng.integers(0, n, size=n), minlength=n)
+                               for _ in range(N_RESAMPLES)])
+            return counts @ x / n
+
+        return self._overlap(resampled_means(self.a), resampled_means(self.b))
+
+    def interval(self, confidence: float) -> Estimate:
+        if len(self.a) == 0 or len(self.b) == 0:
+            return Estimate(float("nan"), float("-inf"), float("inf"), "no items")
+        value = float(self._overlap(self.a.mean(0), self.b.mean(0))[0])
+        return _percentile(self.draws, value, confidence,
+                           f"bootstrap over {len(self.a)} and {len(self.b)} items, the top "
+                           f"{self.k} units chosen again in each resample")
+
+    def p(self, op: str, threshold: float) -> float:
+        if len(self.a) == 0 or len(self.b) == 0:
+            return 1.0
+        return _tail(self.draws, op, threshold)
+
+
 @dataclass(frozen=True)
 class PairedHits:
     """share(a) - share(b) over the same items, for 0/1 outcomes a and b (a hit with and without
@@ -572,6 +625,9 @@ def to_record(measure: Measure) -> dict | None:
                                           "statistic": name, "seed": int(measure.seed)}
     if isinstance(measure, PairedHits):
         return {"paired_hits": [int(measure.up), int(measure.down), int(measure.n)]}
+    if isinstance(measure, TopOverlap):
+        return {"top_overlap": [measure.a.tolist(), measure.b.tolist()], "k": measure.k,
+                "seed": int(measure.seed)}
     if isinstance(measure, MatchedUnits):
         return {"matched_units": [measure.fires.astype(int).tolist(),
                                   measure.sets.astype(int).tolist()],
@@ -609,6 +665,8 @@ def from_record(record: dict) -> Measure:
         return ItemStatistic(rows, STATISTICS[r["statistic"]], r["seed"])
     if "paired_hits" in r:
         return PairedHits(*r["paired_hits"])
+    if "top_overlap" in r:
+        return TopOverlap(*r["top_overlap"], r["k"], r["seed"])
     if "matched_units" in r:
         return MatchedUnits(*r["matched_units"], r["minimum"], r["control"], r["seed"])
     if "difference" in r:

@@ -168,6 +168,7 @@ class GroupTops:
     top: tuple[int, ...]  # neuron indices over the concatenated MLP layers, ascending
     membership: torch.Tensor  # [second-half items, len(top)] bool
     second_half_top: frozenset[int]  # the top neurons chosen on the second half instead
+    chosen_on: torch.Tensor  # [first-half items, neurons]: the attribution `top` was chosen on
 
 
 @dataclass(frozen=True)
@@ -192,7 +193,7 @@ def _group_tops(attr: torch.Tensor, k: int) -> GroupTops:
     per_item = torch.topk(second, k, dim=1).indices
     membership = torch.stack([(per_item == j).any(1) for j in top.tolist()], 1)
     return GroupTops(tuple(top.tolist()), membership,
-                     frozenset(torch.topk(second.mean(0), k).indices.tolist()))
+                     frozenset(torch.topk(second.mean(0), k).indices.tolist()), first)
 
 
 def split_half_reuse(model: torch.nn.Module, memorized: Batch, memorized_clean: torch.Tensor,
