@@ -303,7 +303,11 @@ CLEAN_LABEL_DECODABLE_V5 = CLEAN_LABEL_DECODABLE_V4.revised(
                      "item's clean token decoded, by model or control) has an interval about "
                      "zero, not the point at zero the bootstrap gave, so '> 0' could no longer "
                      "fail on it (in v4's planted-false lens cases the headline rule became "
-                     "inconclusive: fda 0.000 [-0.065, 0.065], thr 0.000 [-0.015, 0.015])",
+                     "inconclusive: fda 0.000 [-0.065, 0.065], thr 0.000 [-0.015, 0.015]). "
+                     "Declared after v4's measurements on seeds 0-7 had been re-decided under "
+                     "version 5, so those seeds are exploratory for v5 (suite.run.ledger); the "
+                     "margin also validates the probe decoder (v4's planted-false fda -0.060 "
+                     "[-0.131, 0.007])",
 )
 
 

@@ -123,7 +123,7 @@ def paired_cell(n: int, discordant: float, threshold: float) -> Cell:
 
 def share_as_item_mean_cell(n: int, threshold: float) -> Cell:
     """0/1 items handed over as an ItemMean (the claims' clean and control shares): PairedHits
-    with no -1 item, valid and a little more conservative than the share's exact interval."""
+    with no -1 item: valid, and more conservative than the share's exact interval near 0 and 1."""
     def draw(rng: np.random.Generator, truth: float) -> stats.Measure:
         return stats.ItemMean((rng.random(n) < truth).astype(float))
     return Cell("0/1 items as an item mean (PairedHits)", f"n={n}", draw, threshold)

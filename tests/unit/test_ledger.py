@@ -92,6 +92,19 @@ def test_a_finding_is_validated_and_fails_in_most_confirmatory_seeds():
     assert not next(iter(unvalidated.values())).finding
 
 
+def test_a_claim_whose_rule_was_set_after_more_seeds_counts_them_as_exploratory(monkeypatch):
+    """A rule declared after seeds 0-7 had been seen under it (rr.clean_label_decodable.v5):
+    those seeds cannot confirm it, so they are exploratory and make no finding."""
+    monkeypatch.setitem(ledger.EXPLORATORY_BY_CLAIM, "c.x", frozenset(range(8)))
+    seen, _ = ledger.record({}, [verdict(s, "does not hold") for s in range(8)], "c0ffee")
+    entry = next(iter(seen.values()))
+    assert not entry.finding and entry.phase(exploratory=False) == []
+    later, _ = ledger.record(seen, [verdict(s, "does not hold") for s in range(13, 18)], "c0ffee")
+    entry = next(iter(later.values()))
+    assert entry.finding and [s.seed for s in entry.phase(exploratory=False)] == list(range(13, 18))
+    assert ledger.exploratory_seeds("another.claim") == ledger.EXPLORATORY_SEEDS
+
+
 def test_the_ledger_is_written_by_the_command_and_rejects_a_hand_edit(tmp_path):
     path = tmp_path / "ledger.json"
     entries = book("holds", "does not hold", "holds")

@@ -329,6 +329,12 @@ def test_matched_units_resample_prompts_and_keep_the_units():
     assert rebuilt.p(">", 0.5) == control.p(">", 0.5)
     with pytest.raises(ValueError, match="same prompts"):
         stats.MatchedUnits(fires[:10], sets, 0.6)
+    with pytest.raises(ValueError, match="0/1 fires"):  # a record keeps 0/1 only
+        stats.MatchedUnits(fires * 0.7, sets, 0.6)
+    with pytest.raises(ValueError, match="at least one prompt, unit and set"):
+        stats.MatchedUnits(fires, sets[:, :0], 0.6)
+    with pytest.raises(ValueError, match="Jaccard minimum"):
+        stats.MatchedUnits(fires, sets, 1.5)
 
 
 def test_top_overlap_chooses_the_top_units_again_in_each_resample():
@@ -356,3 +362,7 @@ def test_top_overlap_chooses_the_top_units_again_in_each_resample():
     assert rebuilt.interval(0.95) == m.interval(0.95)
     with pytest.raises(ValueError, match="k="):
         stats.TopOverlap(a, b, 0)
+    with pytest.raises(ValueError, match="integer"):
+        stats.TopOverlap(a, b, 2.7)
+    with pytest.raises(ValueError, match="at least one item"):
+        stats.TopOverlap(a[:0], b, 5)
