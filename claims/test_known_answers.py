@@ -161,8 +161,13 @@ def early_override(stored) -> Subject:
     (rr.test_noisy_overrides_late_v3, "fda", early_override, False),
     (rr.test_noisy_overrides_late_v3, "thr", late_recall, True),
     (rr.test_noisy_overrides_late_v3, "thr", early_override, False),
+    (rr.test_noisy_overrides_late_v4, "fda", late_recall, True),
+    (rr.test_noisy_overrides_late_v4, "fda", early_override, False),
+    (rr.test_noisy_overrides_late_v4, "thr", late_recall, True),
+    (rr.test_noisy_overrides_late_v4, "thr", early_override, False),
 ], ids=["v2-true-fda", "v2-false-fda", "v2-true-thr", "v2-false-thr",
-        "v3-true-fda", "v3-false-fda", "v3-true-thr", "v3-false-thr"])
+        "v3-true-fda", "v3-false-fda", "v3-true-thr", "v3-false-thr",
+        "v4-true-fda", "v4-false-fda", "v4-true-thr", "v4-false-thr"])
 def test_noisy_overrides_late(version, task, plant, planted, reference_model, judge):
     _answer(version, task, plant, planted, reference_model, judge)
 
@@ -903,7 +908,9 @@ def test_fact_recall_suffers(task, planted, monkeypatch, reference_model, judge)
     pytest.param(curv.test_fact_recall_suffers_v2, True, id="v2-true"),
     pytest.param(curv.test_fact_recall_suffers_v2, False, id="v2-false"),
     pytest.param(curv.test_fact_recall_suffers_v3, True, id="v3-true"),
-    pytest.param(curv.test_fact_recall_suffers_v3, False, id="v3-false")])
+    pytest.param(curv.test_fact_recall_suffers_v3, False, id="v3-false"),
+    pytest.param(curv.test_fact_recall_suffers_v4, True, id="v4-true"),
+    pytest.param(curv.test_fact_recall_suffers_v4, False, id="v4-false")])
 @pytest.mark.parametrize("task", ["thr"])
 def test_fact_recall_suffers_versions(task, version, planted, monkeypatch, reference_model, judge):
     _fact_recall_case(version, planted, monkeypatch, reference_model, judge)

@@ -405,6 +405,60 @@ def test_noisy_overrides_late_v3(trained, judge):
 MIN_SCORED = 20  # as MIN_MEMORIZED: fewer items make the per-item interval too coarse
 
 
+NOISY_OVERRIDES_LATE_V4 = NOISY_OVERRIDES_LATE_V3.revised(
+    4,
+    statistic="per memorized item, over the answer positions where the labels differ, with the "
+              "noisy prefix forced and the lens read at the block outputs (resid.0 onward): the "
+              "share of positions whose clean token is top-1 at a site strictly before the first "
+              "site where the noisy token is (never top-1: not before), minus the same share for "
+              "a control token (another memorized item's clean label at that position, a seeded "
+              "derangement); and the clean-first share minus the share whose clean token is "
+              "top-1 only at or after the noisy token's first site (overridden before it shows). "
+              "No item is selected on its own outcome",
+    rules=(Rule("clean_first_minus_control_share", ">", MARGIN),
+           Rule("clean_first_minus_clean_after_share", ">", MARGIN)),
+    unit="memorized item",
+    threshold_source="recommended operationalization (paired test over items); alpha a priori; "
+                     "both rules must hold. v4 (declared before any v4 run; issue 40 item 4): "
+                     "v3 kept only the positions where the clean token is decodable and had no "
+                     "null, so it could hardly fail (the noisy token is top-1 at the last site of "
+                     "every memorized item, so any decodable clean token comes first unless the "
+                     "noisy one also wins earlier; thr-tiny-llama held 1.000 on 41 of 436 "
+                     "memorized items). v4 scores every memorized item: the headline asks that the "
+                     "computed answer come before the override on more positions than a control "
+                     "token does by chance (the null), which is also a rule on the kept share; the "
+                     "second that it come before more often than after. Margin 0.10 as V4 (a "
+                     "tenth of the items, a priori). v3's kept counts on the seeds it was run on "
+                     "were seen before v4 was written, so those seeds are exploratory for v4 "
+                     "(suite.run.ledger)",
+)
+
+
+@pytest.mark.claim(NOISY_OVERRIDES_LATE_V4)
+@pytest.mark.task("fda", "thr")
+def test_noisy_overrides_late_v4(trained, judge):
+    """The clean answer shows at a block output before the noisy label wins, on more of the
+    memorized items than a control label does, and more often than it shows only after the
+    noisy label has won (needs three blocks)."""
+    judge.require(NOISY_OVERRIDES_LATE_V4, trained, *MECHANISM, "deep")
+    model, items = judge.require_memorized(NOISY_OVERRIDES_LATE_V4, trained)
+    o = measures.override_layers(model, items, trained.data.vocab, first_site=1)
+    judge(
+        NOISY_OVERRIDES_LATE_V4, trained,
+        {"clean_first_minus_control_share": _paired(o.clean_first, o.control_first),
+         "clean_first_minus_clean_after_share": _paired(o.clean_first, o.clean_after),
+         "clean_first_share": ItemMean(o.clean_first.numpy()),
+         "control_first_share": ItemMean(o.control_first.numpy())},
+        n=len(items), by_site_clean=o.by_site_clean, by_site_noisy=o.by_site_noisy,
+        sites=list(o.sites),
+        figure=Lines("lens top-1, noisy prefix (block outputs)", o.sites,
+                     {"clean": o.by_site_clean, "noisy": o.by_site_noisy}, xlabel="site"),
+        items=[{"prompt": " ".join(it.prompt), "clean_first": float(c),
+                "control_first": float(k), "clean_after": float(a)}
+               for it, c, k, a in zip(items, o.clean_first, o.control_first, o.clean_after)],
+    )
+
+
 BRIDGE_DECODABLE = Claim(
     id="rr.bridge_decodable",
     source="Du et al. 2025 (arXiv 2507.04782), THR analysis",

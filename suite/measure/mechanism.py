@@ -149,13 +149,23 @@ class Override:
     # answer to override
     score_decodable: torch.Tensor  # [N]
     sites: tuple[str, ...]  # the sites read, in order
+    # Unconditional shares over the differing positions (never-decodable counts as not first),
+    # so no item is selected on the clean token's own outcome: the clean token top-1 at a site
+    # strictly before the noisy one first is; the same for a control token (another item's
+    # clean label, a seeded derangement, read from the same logits; where it equals the noisy
+    # token it cannot come first, where it equals the clean one it scores as the clean one
+    # does); and the clean token top-1 only at or after the noisy one's first site (an override
+    # before the computed answer shows)
+    clean_first: torch.Tensor  # [N] in [0, 1]
+    control_first: torch.Tensor  # [N] in [0, 1]
+    clean_after: torch.Tensor  # [N] in [0, 1]
 
 
 def override_layers(model: torch.nn.Module, items: Sequence[Item], vocab: Vocab,
-                    first_site: int = 0) -> Override:
+                    first_site: int = 0, seed: int = 0) -> Override:
     """Logit lens at every residual site from `first_site` on (0 = embed) with the noisy prefix
     forced (what the model reads while recalling): the first site where the noisy token is
-    top-1 vs where the clean one is."""
+    top-1 vs where the clean one is, and where a control token (seed: its derangement) is."""
     batch = encode(items, vocab, "label")
     logits = lens.lens_at_answers(model, batch)[first_site:]  # [S, N, A, V]
     n_sites = logits.shape[0]
@@ -171,12 +181,22 @@ def override_layers(model: torch.nn.Module, items: Sequence[Item], vocab: Vocab,
     score = (sign * differs).sum(-1) / differs.sum(-1).clamp_min(1)
     decodable = differs & (first_clean < n_sites)
     score_decodable = (sign * decodable).sum(-1) / decodable.sum(-1)  # NaN where none
+    control = token_ids(control_labels(items, seed), vocab)
+    first_control = torch.where(lens.target_rank(logits, control) == 0, site_index,
+                                never).min(0).values
+
+    def share(event: torch.Tensor) -> torch.Tensor:
+        """[N] share of each item's differing positions where `event` ([N, A]) is true."""
+        return (event & differs).sum(-1) / differs.sum(-1).clamp_min(1)
+
     units = differs.sum().clamp_min(1)
     return Override(score, torch.where(differs, first_clean, -1),
                     torch.where(differs, first_noisy, -1),
                     ((top_clean & differs).sum((1, 2)) / units).tolist(),
                     ((top_noisy & differs).sum((1, 2)) / units).tolist(),
-                    score_decodable, tuple(resid_sites(model)[first_site:]))
+                    score_decodable, tuple(resid_sites(model)[first_site:]),
+                    share(first_clean < first_noisy), share(first_control < first_noisy),
+                    share((first_clean >= first_noisy) & (first_clean < n_sites)))
 
 
 def prompt_activations(model: torch.nn.Module, items: Sequence[Item],
