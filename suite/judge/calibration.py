@@ -163,14 +163,24 @@ def item_mean_cell(n: int, threshold: float, skew: bool) -> Cell:
                 threshold)
 
 
-def difference_cell(n: int, threshold: float) -> Cell:
-    """mean(a) - mean(b) of two independent groups of 0/1 items (Difference: bootstrap)."""
+def difference_cell(n: int, threshold: float, base: float = 0.5) -> Cell:
+    """mean(a) - mean(b) of two independent groups of 0/1 items at rates base +- truth / 2
+    (Difference: MOVER over each group's PairedHits interval since statistics version 6; the
+    bootstrap of the difference before). base 0.05: sparse, as a drop that few items show."""
     def draw(rng: np.random.Generator, truth: float) -> stats.Measure:
-        base = 0.5
         a = rng.random(n) < base + truth / 2
-        b = rng.random(n) < base - truth / 2
+        b = rng.random(n) < max(0.0, base - truth / 2)
         return stats.Difference(a.astype(float), b.astype(float), seed=int(rng.integers(2**31)))
-    return Cell("independent groups (bootstrap)", f"n={n} + {n}", draw, threshold)
+    return Cell("independent groups (MOVER)", f"n={n} + {n}, rate {base:g}", draw, threshold)
+
+
+def difference_of_means_cell(n: int, threshold: float) -> Cell:
+    """mean(a) - mean(b) of two independent groups of normal values (Difference: MOVER over
+    each group's item bootstrap)."""
+    def draw(rng: np.random.Generator, truth: float) -> stats.Measure:
+        return stats.Difference(rng.normal(truth, 1.0, n), rng.normal(0.0, 1.0, n),
+                                seed=int(rng.integers(2**31)))
+    return Cell("independent groups, values (MOVER)", f"n={n} + {n}, normal", draw, threshold)
 
 
 def auc_cell(n: int, threshold: float) -> Cell:
@@ -204,7 +214,8 @@ def grid(quick: bool = False) -> list[tuple[Cell, float]]:
         cells += [(fractional_cell(n, 5, q, 0.0), min(0.10, q)) for q in (0.05, 0.20)]
         cells += [(share_cell(n, 0.5), 0.10), (share_as_item_mean_cell(n, 0.5), 0.10),
                   (item_mean_cell(n, 0.0, True), 0.3),
-                  (difference_cell(n, 0.0), 0.10), (auc_cell(n, 0.6), 0.10),
+                  (difference_cell(n, 0.0), 0.10), (difference_cell(n, 0.0, 0.05), 0.05),
+                  (difference_of_means_cell(n, 0.0), 0.3), (auc_cell(n, 0.6), 0.10),
                   (auc_cell(n, 0.9), 0.05)]  # liref.direction_separates: AUROC >= 0.9
         if not quick:
             cells += [(item_mean_cell(n, 0.0, False), 0.3)]

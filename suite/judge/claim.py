@@ -104,8 +104,10 @@ class Claim:
         """The decision rule as one readable line."""
         where = (f" at some {self.some} (intervals Bonferroni-adjusted over the {self.some}s)"
                  if self.some else "")
+        fails = ("; 'does not hold' where one rule fails at Bonferroni over the sampled rules"
+                 if len(self.rules) > 1 else "")
         return (" and ".join(str(r) for r in self.rules) + where +
-                f"; {self.confidence:.1%} intervals, unit: {self.unit}")
+                f"; {self.confidence:.1%} intervals{fails}, unit: {self.unit}")
 
     @property
     def base_id(self) -> str:
@@ -283,6 +285,11 @@ def _finite(x: float) -> float:
     return x if math.isfinite(x) else float("-inf")
 
 
+def fails_confidence(confidence: float, rules: int) -> float:
+    """The confidence at which each of `rules` sampled rules is read for "does not hold"."""
+    return 1 - (1 - confidence) / rules
+
+
 def _decide(claim: Claim, measured: Mapping[str, Measure], confidence: float
             ) -> tuple[str, dict[str, Estimate], dict[str, str], float]:
     missing = {r.quantity for r in claim.rules} - set(measured)
@@ -291,6 +298,15 @@ def _decide(claim: Claim, measured: Mapping[str, Measure], confidence: float
                          f"name (got {sorted(measured)})")
     estimates = {name: m.interval(confidence) for name, m in measured.items()}
     each = {str(r): r.decide(estimates[r.quantity]) for r in claim.rules}
+    # "does not hold" needs one rule to fail, so over m sampled rules its side is Bonferroni-
+    # corrected (statistics version 6): a rule fails only where its interval at 1 - (1 - c) / m
+    # lies on the failing side too. "holds" needs every rule, which needs no correction.
+    sampled = [r for r in claim.rules if not is_exact(measured[r.quantity])]
+    if len(sampled) > 1:
+        strict = fails_confidence(confidence, len(sampled))
+        for r in sampled:
+            if each[str(r)] == DOES_NOT_HOLD:
+                each[str(r)] = r.decide(measured[r.quantity].interval(strict))
     outcome = (DOES_NOT_HOLD if DOES_NOT_HOLD in each.values() else
                HOLDS if all(o == HOLDS for o in each.values()) else INCONCLUSIVE)
     p = max(measured[r.quantity].p(r.op, r.threshold) for r in claim.rules)

@@ -52,7 +52,7 @@ from suite.judge import render
 from suite.judge.claim import DOES_NOT_HOLD, HOLDS, INCONCLUSIVE, NOT_JUDGED, Verdict
 
 SCHEME = 1
-STATS_VERSION = 5  # raised whenever suite/judge/stats.py changes what an interval means
+STATS_VERSION = 6  # raised whenever suite/judge/stats.py changes what an interval means
 # 2: PairedHits is one continuity-corrected score test at every count (1: exact below 25 items);
 # 3: a share's interval is Clopper-Pearson (was Wilson); 4: AUROC on the logit scale, never a point;
 # 5: an ItemMean of items on {-1, 0, 1} is PairedHits (was the percentile bootstrap)

@@ -72,6 +72,24 @@ def test_every_rule_must_hold_and_one_confident_failure_decides():
         judge(both, MODEL, {"a": Exact(1.0)}, n=1)
 
 
+def test_does_not_hold_is_bonferroni_over_the_sampled_rules():
+    """One confident failure among m sampled rules decides, so each is read at 1 - 0.05 / m
+    for 'does not hold' (statistics version 6): a rule whose 95 % interval lies just below its
+    threshold but whose 97.5 % one does not is inconclusive beside a second rule, and does not
+    hold alone; an exact rule is not counted."""
+    rule = Rule("a", ">", 0.6)
+    a = Share(49, 100)  # 95 % upper bound about 0.593, 97.5 % about 0.606
+    assert Share(49, 100).interval(0.95).high < 0.6 < Share(49, 100).interval(0.975).high
+    with pytest.raises(DoesNotHold):
+        judge(claim("t.one", rule), MODEL, {"a": a}, n=100)
+    with pytest.raises(Inconclusive) as caught:
+        judge(claim("t.two", rule, Rule("b", ">", 0)), MODEL, {"a": a, "b": Share(90, 100)},
+              n=100)
+    assert caught.value.verdict.details["rules"]["a > 0.6"] == "inconclusive"
+    with pytest.raises(DoesNotHold):  # beside an exact rule: one sampled rule, no correction
+        judge(claim("t.exact", rule, Rule("b", ">", 0)), MODEL, {"a": a, "b": Exact(1.0)}, n=100)
+
+
 def test_some_site_holds_at_one_and_fails_only_at_all(recorded):
     at_some = claim("t.some", Rule("effect", ">=", 0.1), some="site")
     strong, null = ItemMean([0.3] * 50 + [0.4] * 50), ItemMean([0.0] * 50 + [0.01] * 50)

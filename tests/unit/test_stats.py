@@ -115,6 +115,57 @@ def test_difference_smallest_largest_and_shifted():
     assert stats.is_exact(stats.Largest((stats.Exact(1.0),))) and not stats.is_exact(parts[0])
 
 
+def test_a_difference_of_two_large_groups_is_welch_s_interval():
+    """MOVER over each group's bootstrap interval is, for large groups of normal values,
+    scipy's Welch interval for a difference of means (to within bootstrap noise)."""
+    from scipy import stats as st
+
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(0.3, 1.0, 2000), rng.normal(0.0, 2.0, 3000)
+    mover = stats.Difference(a, b).interval(0.95)
+    welch = st.ttest_ind(a, b, equal_var=False).confidence_interval(0.95)
+    assert mover.low == pytest.approx(welch.low, abs=0.01)
+    assert mover.high == pytest.approx(welch.high, abs=0.01)
+
+
+def test_a_difference_of_groups_without_spread_is_not_a_point():
+    """Two groups of all-zero drops (an edit that changed nothing): an interval as wide as
+    their item counts allow, so 'drop a > drop b' is inconclusive, not 'does not hold'."""
+    from suite.judge.claim import Rule
+
+    d = stats.Difference(np.zeros(300), np.zeros(200))
+    e = d.interval(0.95)
+    assert e.value == 0 and e.low < -0.005 and e.high > 0.005
+    assert Rule("d", ">", 0).decide(e) == "inconclusive"
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(5, 200), st.integers(5, 200), st.data())
+def test_a_difference_s_interval_and_p_value_are_one_procedure(n, m, data):
+    """The p-value inverts the interval: at any threshold the interval decides as it does."""
+    from suite.judge.claim import Rule
+
+    a = np.array(data.draw(st.lists(st.sampled_from([0.0, 1.0]), min_size=n, max_size=n)))
+    b = np.array(data.draw(st.lists(st.sampled_from([0.0, 1.0]), min_size=m, max_size=m)))
+    t = data.draw(st.floats(-0.9, 0.9))
+    d = stats.Difference(a, b)
+    e = d.interval(0.95)
+    if min(abs(e.low - t), abs(e.high - t)) > 1e-4:
+        said = Rule("d", ">", t).decide(e)
+        assert (said == "holds") == (d.p(">", t) < 0.025)
+        assert (said == "does not hold") == (d.p("<", t) < 0.025)
+
+
+def test_items_on_minus_s_zero_s_are_paired_hits_scaled():
+    """A relative drop (a 0/1 change over the rate before) is PairedHits scaled by 1 / rate."""
+    rows = np.r_[np.full(30, 1.25), np.full(5, -1.25), np.zeros(65)]
+    m, hits = stats.ItemMean(rows), stats.PairedHits(30, 5, 100)
+    e, h = m.interval(0.95), hits.interval(0.95)
+    assert e.value == pytest.approx(rows.mean())
+    assert (e.low, e.high) == pytest.approx((1.25 * h.low, 1.25 * h.high))
+    assert m.p(">", 0.1) == pytest.approx(hits.p(">", 0.08))
+
+
 def test_auc_measure_uses_delong_on_the_logit_scale():
     m = stats.Auc((3.0, 4.0, 5.0, 6.0), (0.0, 1.0, 2.0, 3.5))
     e = m.interval(0.95)

@@ -1,0 +1,236 @@
+"""Calibration of a claim's whole rule by simulation: every rule and alternative together.
+
+suite.judge.calibration draws one measurement type at a time. A claim decides on all its rules
+at once (each must hold; one confident failure decides "does not hold") and, for some claims,
+over alternatives (it holds at some site or rho, Bonferroni over them). Whether the whole
+decision keeps the nominal error rate of each side (2.5 % at 95 % intervals) depends on how
+many rules and alternatives there are and on the data each rule reads, so it is simulated with
+the claim's own decision code (suite.judge.claim.decide) on data shaped like a recorded
+verdict's measurements: their kinds, item counts, discordant shares and spreads.
+
+Two least-favourable configurations of a claim at the edge of its truth:
+
+- false "holds": one rule's quantity exactly at its threshold and every other rule clearly
+  passing, at every alternative (the claim false by that rule alone); each rule in turn, the
+  largest rate kept. The intersection of rules needs no correction here: every rule must hold.
+- false "does not hold": every rule's quantity at its threshold at one alternative, the other
+  alternatives clearly failing (the claim just true). One confident failure among m rules
+  decides, so without a correction over the rules this rate grows towards m times the nominal.
+
+A measurement is drawn like its record: a share as binomial counts; paired 0/1 outcomes (and an
+item mean whose items are all -1, 0 or 1) with the recorded discordant share; a fractional item
+mean by resampling the recorded items shifted to the truth; two independent groups of 0/1 items
+as Bernoulli draws around their recorded average, or else shifted resamples; an AUROC as normal
+scores of the recorded group sizes; largest / smallest with every part at the truth; shifted
+through its inner measurement. An exact rule (a step read off a curve) has no sampling error:
+it is set passing. Kinds with a selection inside the resampling (MatchedUnits, TopOverlap) or a
+statistic other than the mean are not simulated, and the claim says so.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+from suite.judge import stats
+from suite.judge.calibration import NOMINAL, paired_outcomes, simulation_error
+from suite.judge.claim import DOES_NOT_HOLD, HOLDS, Claim, Rule, decide
+
+Draw = Callable[[np.random.Generator, float], stats.Measure]
+FAR = 0.3  # how far beyond its threshold a "clearly passing" (or failing) quantity is set
+NOT_SIMULATED = ("item_statistic", "matched_units", "top_overlap")
+
+
+class NotSimulated(ValueError):
+    """A measurement kind this module cannot draw (named in the message)."""
+
+
+@dataclass(frozen=True)
+class WholeRule:
+    """One recorded verdict's whole rule, by simulation."""
+
+    claim: str
+    variant: str
+    test: str
+    rules: int
+    alternatives: int
+    draws: int
+    false_holds: float  # the largest over rules: that rule at its threshold, the others passing
+    false_holds_rule: str  # the rule that gave it
+    false_fails: float  # every rule at its threshold at one alternative
+
+    @property
+    def within_nominal(self) -> bool:
+        """Both whole-rule false rates at most the nominal level plus three simulation errors."""
+        return max(self.false_holds, self.false_fails) <= NOMINAL + 3 * simulation_error(self.draws)
+
+
+def _range(record: Mapping[str, Any]) -> tuple[float, float]:
+    """The values the record's quantity can take."""
+    if "share" in record:
+        return 0.0, 1.0
+    if "auc" in record:
+        return 0.001, 0.999
+    if "shifted" in record:
+        low, high = _range(record["shifted"])
+        return low + record["by"], high + record["by"]
+    if "largest" in record or "smallest" in record:
+        parts = [_range(p) for p in record.get("largest", record.get("smallest"))]
+        return max(p[0] for p in parts), min(p[1] for p in parts)
+    if "item_mean" in record:
+        rows = np.asarray(record["item_mean"], dtype=float)
+        if np.isin(rows, (-1.0, 0.0, 1.0)).all():
+            return -1.0, 1.0
+        return -math.inf, math.inf
+    if "paired_hits" in record:
+        return -1.0, 1.0
+    return -math.inf, math.inf
+
+
+def _clip(truth: float, record: Mapping[str, Any]) -> float:
+    low, high = _range(record)
+    return min(max(truth, low), high)
+
+
+def drawer(record: Mapping[str, Any]) -> Draw:
+    """A function (rng, truth) -> measurement drawn like `record` with its quantity at
+    `truth`; NotSimulated names a kind that cannot be drawn."""
+    r = record
+    if "share" in r:
+        n = int(r["share"][1])
+        return lambda rng, t: stats.Share(int(rng.binomial(n, min(max(t, 0.0), 1.0))), n)
+    if "paired_hits" in r:
+        up, down, n = (int(x) for x in r["paired_hits"])
+        return _paired((up + down) / max(n, 1), n, as_items=False)
+    if "item_mean" in r:
+        rows = np.asarray(r["item_mean"], dtype=float)
+        if np.isin(rows, (-1.0, 0.0, 1.0)).all():
+            return _paired(float((rows != 0).mean()), len(rows), as_items=True)
+        return _shifted_items(rows)
+    if "difference" in r:
+        a, b = (np.asarray(x, dtype=float) for x in r["difference"])
+        if np.isin(np.concatenate([a, b]), (0.0, 1.0)).all():
+            middle = (a.mean() + b.mean()) / 2
+
+            def groups(rng: np.random.Generator, t: float) -> stats.Measure:
+                pa = min(max(middle + t / 2, 0.0), 1.0)
+                pb = min(max(pa - t, 0.0), 1.0)
+                return stats.Difference((rng.random(len(a)) < pa).astype(float),
+                                        (rng.random(len(b)) < pb).astype(float),
+                                        seed=int(rng.integers(2**31)))
+            return groups
+        gap = a.mean() - b.mean()
+
+        def shifted(rng: np.random.Generator, t: float) -> stats.Measure:
+            return stats.Difference(rng.choice(a, len(a)) - gap + t, rng.choice(b, len(b)),
+                                    seed=int(rng.integers(2**31)))
+        return shifted
+    if "auc" in r:
+        from scipy.stats import norm
+        m, k = len(r["auc"][0]), len(r["auc"][1])
+
+        def scores(rng: np.random.Generator, t: float) -> stats.Measure:
+            shift = math.sqrt(2) * norm.ppf(min(max(t, 1e-3), 1 - 1e-3))
+            return stats.Auc(tuple(rng.normal(shift, 1.0, m)), tuple(rng.normal(0.0, 1.0, k)))
+        return scores
+    if "largest" in r or "smallest" in r:
+        kind = stats.Largest if "largest" in r else stats.Smallest
+        parts = [drawer(p) for p in r.get("largest", r.get("smallest"))]
+        return lambda rng, t: kind(tuple(d(rng, t) for d in parts))
+    if "shifted" in r:
+        inner, by = drawer(r["shifted"]), float(r["by"])
+        return lambda rng, t: stats.Shifted(inner(rng, t - by), by)
+    kind = next(iter(r), "?")
+    raise NotSimulated(f"a {kind} measurement is not simulated (its resampling includes a "
+                       "selection or a statistic other than the mean)" if kind in NOT_SIMULATED
+                       else f"not a measurement record this module can draw: keys {sorted(r)}")
+
+
+def _paired(discordant: float, n: int, as_items: bool) -> Draw:
+    """Paired 0/1 outcomes of n items with the recorded discordant share (at least what the
+    truth needs, and one item), as PairedHits or as the ItemMean of their differences."""
+    def draw(rng: np.random.Generator, t: float) -> stats.Measure:
+        q = min(1.0, max(discordant, abs(t) + 1.0 / n))
+        a, b = paired_outcomes(rng, n, q, max(-q, min(q, t)))
+        if as_items:
+            return stats.ItemMean(a.astype(float) - b.astype(float))
+        return stats.PairedHits.of(a, b)
+    return draw
+
+
+def _shifted_items(rows: np.ndarray) -> Draw:
+    """The recorded items resampled and shifted so that their population mean is the truth."""
+    mean = float(rows.mean())
+
+    def draw(rng: np.random.Generator, t: float) -> stats.Measure:
+        return stats.ItemMean(rng.choice(rows, len(rows)) - mean + t, seed=int(rng.integers(2**31)))
+    return draw
+
+
+def _claim(record: Mapping[str, Any], name: str) -> Claim:
+    return Claim(id=name, source="", sentence="", statistic=record.get("statistic", ""),
+                 rules=tuple(Rule(q, op, float(t)) for q, op, t in record["rules"]),
+                 threshold_source="", unit=record.get("unit", "item"),
+                 confidence=float(record.get("confidence", 0.95)), some=record.get("some", ""))
+
+
+_STUB = SimpleNamespace(task_spec=SimpleNamespace(task="sim", seed=0, noise=0.0), name="sim",
+                        key="sim")
+
+
+def _passing(rule: Rule) -> float:
+    return 1.0 if rule.op in (">", ">=") else -1.0
+
+
+def simulate(record: Mapping[str, Any], draws: int, seed: int = 0, name: str = "claim",
+             variant: str = "", test: str = "") -> WholeRule:
+    """The whole rule of a recorded verdict (its `measured` record) by simulation."""
+    claim = _claim(record, name)
+    some = bool(record.get("some"))
+    alternatives = record["alternatives"] if some else {"": record["alternatives"]}
+    drawers = {label: {r.quantity: (None if "exact" in alt[r.quantity]
+                                    else drawer(alt[r.quantity])) for r in claim.rules}
+               for label, alt in alternatives.items()}
+    labels = list(alternatives)
+    rng = np.random.default_rng(seed)
+
+    def measured(label: str, truths: Mapping[str, float]) -> dict[str, stats.Measure]:
+        out: dict[str, stats.Measure] = {}
+        for r in claim.rules:
+            record_of = alternatives[label][r.quantity]
+            draw = drawers[label][r.quantity]
+            if draw is None:  # exact: set passing
+                out[r.quantity] = stats.Exact(r.threshold + _passing(r) * FAR)
+            else:
+                out[r.quantity] = draw(rng, _clip(truths[r.quantity], record_of))
+        return out
+
+    def outcome(config: Mapping[str, Mapping[str, float]]) -> str:
+        if some:
+            verdict, _ = decide(claim, _STUB, some={lab: measured(lab, config[lab])
+                                                    for lab in labels}, n=1)
+        else:
+            verdict, _ = decide(claim, _STUB, measured("", config[""]), n=1)
+        return verdict.outcome
+
+    def far(rule: Rule, sign: float) -> float:
+        return rule.threshold + sign * _passing(rule) * FAR
+
+    sampled = [r for r in claim.rules if drawers[labels[0]][r.quantity] is not None]
+    worst, worst_rule = 0.0, "" if sampled else "every rule exact: no sampling error"
+    for rule in sampled:  # this rule at its threshold, every other passing, at every alternative
+        config = {lab: {r.quantity: (r.threshold if r is rule else far(r, +1))
+                        for r in claim.rules} for lab in labels}
+        rate = [outcome(config) for _ in range(draws)].count(HOLDS) / draws
+        if rate >= worst:
+            worst, worst_rule = rate, str(rule)
+    # every rule at its threshold at the first alternative, the others clearly failing
+    config = {lab: {r.quantity: (r.threshold if lab == labels[0] else far(r, -1))
+                    for r in claim.rules} for lab in labels}
+    fails = [outcome(config) for _ in range(draws)].count(DOES_NOT_HOLD) / draws if sampled else 0.0
+    return WholeRule(name, variant, test, len(claim.rules), len(labels), draws, worst, worst_rule,
+                     fails)
