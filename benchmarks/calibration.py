@@ -21,6 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks import markdown  # noqa: E402
 from suite.judge import calibration  # noqa: E402
 
 
@@ -54,14 +55,8 @@ def main(argv: list[str] | None = None) -> int:
             f"{calibration.simulation_error(args.draws):.4f})\n\n"
             + table(args.draws, args.quick, args.match))
     print(text)
-    if args.write:
-        doc = args.write.read_text()
-        name = f"calibration {args.match}".strip()  # one table per --match in the file
-        start, end = f"<!-- {name} -->", f"<!-- /{name} -->"
-        if start not in doc or end not in doc:
-            raise SystemExit(f"{args.write} has no {start} ... {end} markers")
-        head, rest = doc.split(start, 1)
-        args.write.write_text(head + start + "\n" + text + "\n" + end + rest.split(end, 1)[1])
+    if args.write:  # one table per --match in the file
+        markdown.write_between(args.write, f"calibration {args.match}".strip(), text)
     return 0
 
 

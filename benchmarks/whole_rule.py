@@ -20,6 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks import markdown  # noqa: E402
 from suite.judge import whole_rule  # noqa: E402
 from suite.judge.calibration import simulation_error  # noqa: E402
 
@@ -67,12 +68,7 @@ def main(argv: list[str] | None = None) -> int:
             + table(args.results, args.draws, args.match))
     print(text)
     if args.write:
-        doc = args.write.read_text()
-        start, end = "<!-- whole rule -->", "<!-- /whole rule -->"
-        if start not in doc or end not in doc:
-            raise SystemExit(f"{args.write} has no {start} ... {end} markers")
-        head, rest = doc.split(start, 1)
-        args.write.write_text(head + start + "\n" + text + "\n" + end + rest.split(end, 1)[1])
+        markdown.write_between(args.write, "whole rule", text)
     return 0
 
 

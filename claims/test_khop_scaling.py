@@ -177,7 +177,7 @@ STAGE1_STEPS_V3 = 1000
 
 def v3_base(base):
     """The v3 sweeps' base recipe: `base` trained STEPS_V3 steps on the largest data size."""
-    return dataclasses.replace(
+    return sweeps.replaced(
         base, name=f"{base.name}-{STEPS_V3}steps",
         task=dataclasses.replace(base.task, max_queries=max(DATA_GRID_V3)),
         train=dataclasses.replace(base.train, steps=STEPS_V3))

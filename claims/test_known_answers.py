@@ -3,7 +3,7 @@ construction and on one where it is false, must tell them apart.
 
 A verdict of "does not hold" on a trained model is a finding only if the claim's code could have
 seen the effect; a verdict of "holds" only if the code could have failed. Each case below builds
-a planted subject (suite.validate.planted) from the tiny reference model of its task (seed 0)
+a planted subject (suite.validate.plants) from the tiny reference model of its task (seed 0)
 and runs the claim's test function itself on it (suite.validate.known.verdict_of), with the
 model gates waived. Planted true must hold; planted false must not hold, its headline rule
 failing (inconclusive is a miss).
@@ -17,9 +17,10 @@ curv.fact_recall_suffers, rr.memorize_later's curve) are rule checks: they must 
 rule reads its statistic the right way round) but validate no instrument. The comments headed
 "Measured" keep what earlier versions' cases showed, for the record of why a version changed.
 
-Plants: docs/CLAIMS.md ("Known answers") tables every plant and what it makes true; each plant
-function below says it again. The plants themselves (suite/validate/planted.py) check that they
-took: every planted item is recalled, or the case errors instead of answering.
+Plants: the subjects are built in the library (suite/validate/plants.py, one function each,
+whose docstring says what it makes true); docs/CLAIMS.md ("Known answers") tables them. Their
+mechanics (suite/validate/planted.py) check that they took: every planted item is recalled, or
+the case errors instead of answering. This module only says which claim reads which plant.
 """
 
 from __future__ import annotations
@@ -38,47 +39,21 @@ from . import test_linear_reasoning as liref
 from . import test_loss_curvature as curv
 from . import test_random_labels as zhang
 from . import test_reason_to_rote as rr
-from suite.interp import probes
 from suite.judge import Judge
 from suite.judge.claim import HOLDS, NOT_JUDGED
-from suite.interp.hooks import resid_sites
-from suite.measure import curvature_sweep, mechanism, sweeps
-from suite.measure.itemsets import recalled
-from suite.train.batching import encode
-from suite.tasks import Item, fda
-from suite.train import dynamics, recipes
+from suite.measure import curvature_sweep, sweeps
+from suite.train import recipes
 from suite.validate.known import remembered, verdict_of
-from suite.validate.planted import (MLP_FIRED, ReadoutKey, ResidualKey, Subject,
-                                    plant_input_remap, plant_mlp_recall,
-                                    plant_neuron_activations, plant_recall, relabelled,
-                                    with_identity_block)
+from suite.validate.planted import Subject
+from suite.validate.plants import (
+    bridge_at_r2_keyed_recall, bridge_computed, bridge_keyed_recall, curve_later, curve_together,
+    early_override, embed_recall, flagged_recall, heavy_noise_embed_recall,
+    heavy_noise_late_recall, heavy_noise_on_random, heuristic_neurons, item_neurons, late_recall,
+    late_recall_of_heldout, late_recall_with_curve, mlp_recall_subject, position_keyed_recall,
+    pre_recall, prompt_answered, random_init_recall, random_set_neurons, recall_as_checkpoints,
+    sum_keyed_recall, sum_remap_recall, uniform_recall, unseen_noise)
 
 pytestmark = pytest.mark.known_answer
-
-
-def _pre(stored):
-    """M_pre of a stored model, and its step."""
-    step = dynamics.pre_memorization_step(stored.curve)
-    assert step is not None, f"{stored.name}: no M_pre on its curve; no base to plant into"
-    return stored.checkpoint(step), step
-
-
-def late_recall(stored) -> Subject:
-    """M_pre plus an added identity block whose prompt-keyed lookup writes every noisy label:
-    whatever M_pre computes is intact at every site; the label appears only at the last."""
-    pre, _ = _pre(stored)
-    data = stored.data
-    return Subject(f"late recall on {stored.path.name} M_pre", data,
-                   plant_recall(pre, data.noisy, data.vocab, "late"))
-
-
-def embed_recall(stored) -> Subject:
-    """The lookup written into the embedding: the label fills every site, and nothing M_pre
-    computes reaches the answer positions."""
-    pre, _ = _pre(stored)
-    data = stored.data
-    return Subject(f"embed recall on {stored.path.name} M_pre", data,
-                   plant_recall(pre, data.noisy, data.vocab, "embed"))
 
 
 _subjects: dict = {}
@@ -135,15 +110,6 @@ def _answer(test, task, plant, planted, reference_model, judge, rule_check=False
     for plant, planted in ((late_recall, True), (embed_recall, False))])
 def test_clean_label_decodable(version, task, decoder, plant, planted, reference_model, judge):
     _answer(version, task, plant, planted, reference_model, judge, decoder=decoder)
-
-
-def early_override(stored) -> Subject:
-    """Late recall that also writes the label at the first block's output: the noisy label
-    wins in the first layer, before the computed answer shows: an early override."""
-    pre, _ = _pre(stored)
-    data = stored.data
-    return Subject(f"early and late recall on {stored.path.name} M_pre", data,
-                   plant_recall(pre, data.noisy, data.vocab, "late", early=True))
 
 
 # Measured (overrides v2 defect): instrument defect (issue 11): rr.noisy_overrides_late v2
@@ -205,45 +171,6 @@ def test_bridge_decodable(task, version, plant, planted, reference_model, judge)
     _answer(version, task, plant, planted, reference_model, judge)
 
 
-def bridge_keyed_recall(stored, position: int = 1) -> Subject:
-    """Late recall keyed on the bridge entity read at `position` (1: r1, 2: r2; by a probe
-    fitted on clean items at the residual entering the plant) and the r2 token: recall that
-    reads the intermediate result, by construction."""
-    pre, _ = _pre(stored)
-    data = stored.data
-    last = resid_sites(pre)[-1]
-    fit = data.clean[:3000]
-    features = mechanism.prompt_features(pre, fit, data.vocab, position)[last]
-    probe = probes.train_probe(features, mechanism.bridges(fit))
-    return Subject(f"bridge-at-{position}-keyed late recall on {stored.path.name} M_pre", data,
-                   plant_recall(pre, data.noisy, data.vocab, "late",
-                                key=ReadoutKey(probe, position=position, token_position=2)))
-
-
-# FDA intermediate patching: recall keyed on the sum digits the base computes (read by a probe
-# per answer position at the residual entering the late plant), so patching a column's digits
-# from an item whose column sum differs changes the key and ends recall, and from one whose
-# column sum is the same does not: recall that reads the intermediate, by construction.
-
-def sum_keyed_recall(stored) -> Subject:
-    """Late recall keyed on the answer digits M_pre computes, on M_pre."""
-    pre, _ = _pre(stored)
-    data = stored.data
-    last = resid_sites(pre)[-1]
-    fit = encode(data.clean[:3000], data.vocab, "label")
-    acts = mechanism.answer_features(pre, fit, [last])[last]  # [N, A, D]
-    readers = [probes.train_probe(acts[:, j], fit.targets[:, j]) for j in range(acts.shape[1])]
-    answer = fit.positions[0].tolist()  # FDA answer positions are the same for every item
-
-    def computed_sum(hidden, ids):
-        if hidden.shape[1] <= answer[-1]:  # a prompt run without its answer: nothing to read
-            return [None] * len(hidden)
-        read = torch.stack([r.predict(hidden[:, p]) for r, p in zip(readers, answer)], 1)
-        return [tuple(row) for row in read.tolist()]
-    return Subject(f"sum-keyed late recall on {stored.path.name} M_pre", data,
-                   plant_recall(pre, data.noisy, data.vocab, "late", key=computed_sum))
-
-
 @pytest.mark.claim(rr.INTERMEDIATE_PATCHING)
 @pytest.mark.parametrize("task, plant, planted", [
     ("thr", bridge_keyed_recall, True), ("thr", late_recall, False),
@@ -252,10 +179,6 @@ def sum_keyed_recall(stored) -> Subject:
 def test_intermediate_patching_changes_memory(task, plant, planted, reference_model, judge):
     _answer(rr.test_intermediate_patching_changes_memory, task, plant, planted,
             reference_model, judge)
-
-
-def bridge_at_r2_keyed_recall(stored) -> Subject:
-    return bridge_keyed_recall(stored, position=2)
 
 
 # Measured (patching v3 fda defect): instrument defect (issue 11):
@@ -293,45 +216,6 @@ def test_bridge_removal_hurts_memorization(task, version, plant, planted, refere
     _answer(version, task, plant, planted, reference_model, judge)
 
 
-# Generalization through the bridge: every two-hop prompt (training and held-out) answered by
-# a late lookup keyed on the bridge a probe reads at r2 and the r2 token, noisy prompts recalled
-# by prompt: held-out accuracy rests on the bridge at r2, by construction. Its absence: the same
-# answers keyed on the whole prompt, which no erasure of the bridge can reach.
-
-def _prompt_or(key, items, vocab):
-    """A lookup key: the whole prompt for `items`, `key` for every other row."""
-    length = len(items[0].prompt)
-    known = {tuple(vocab.encode(it.prompt)) for it in items}
-
-    def either(hidden, ids):
-        rows = [tuple(p) for p in ids[:, :length].tolist()]
-        return [("prompt", p) if p in known else k for p, k in zip(rows, key(hidden, ids))]
-    return either
-
-
-def bridge_computed(stored) -> Subject:
-    """Two-hop answers computed from the bridge read at r2 (held-out prompts included), noisy
-    labels recalled by prompt, on M_pre."""
-    pre, _ = _pre(stored)
-    data = stored.data
-    fit = data.clean[:3000]
-    features = mechanism.prompt_features(pre, fit, data.vocab, 2)[resid_sites(pre)[-1]]
-    probe = probes.train_probe(features, mechanism.bridges(fit))
-    key = _prompt_or(ReadoutKey(probe, position=2, token_position=2), data.noisy, data.vocab)
-    return Subject(f"two-hop answers keyed on the bridge at r2 on {stored.path.name} M_pre", data,
-                   plant_recall(pre, data.noisy + data.clean + data.heldout, data.vocab, "late",
-                                key=key))
-
-
-def prompt_answered(stored) -> Subject:
-    """The same answers (noisy labels, and every two-hop prompt's clean answer) keyed on the
-    whole prompt: no site's bridge decides any answer."""
-    pre, _ = _pre(stored)
-    data = stored.data
-    return Subject(f"two-hop answers keyed on the prompt on {stored.path.name} M_pre", data,
-                   plant_recall(pre, data.noisy + data.clean + data.heldout, data.vocab, "late"))
-
-
 # Measured (generalization v2 defect): instrument defect (issue 11):
 # rr.bridge_removal_hurts_generalization v2 erases the bridge in atomic prompts at their last
 # position, where the bridge is their answer, so its clause 'atomic recall is less affected'
@@ -358,19 +242,6 @@ def test_bridge_removal_hurts_generalization(task, version, plant, planted, refe
     _answer(version, task, plant, planted, reference_model, judge)
 
 
-# --- look-up keys (FDA: the last operand digit's position sees the whole key; on THR no
-# position before the last does, and v3 reports that as not judged) ---------------------------
-
-def position_keyed_recall(stored) -> Subject:
-    """Late recall keyed on the residual vector at the last operand digit (position 8 of
-    `a + b =`): a look-up key at one input position, by construction."""
-    pre, _ = _pre(stored)
-    data = stored.data
-    position = len(data.noisy[0].prompt) - 2
-    return Subject(f"position-{position}-keyed late recall on {stored.path.name} M_pre", data,
-                   plant_recall(pre, data.noisy, data.vocab, "late", key=ResidualKey(position)))
-
-
 @pytest.mark.parametrize("plant, planted", [(late_recall, True), (position_keyed_recall, False)],
                          ids=["true", "false"])
 @pytest.mark.parametrize("version", [rr.test_no_lookup_key, rr.test_no_lookup_key_v3],
@@ -378,33 +249,6 @@ def position_keyed_recall(stored) -> Subject:
 @pytest.mark.parametrize("task", ["fda"])
 def test_no_lookup_key(task, plant, planted, version, reference_model, judge):
     _answer(version, task, plant, planted, reference_model, judge)
-
-
-# --- dynamics ---------------------------------------------------------------------------------
-
-def _checkpointed(stored, model_at_every_step, name) -> Subject:
-    """The stored model's curve, with `model_at_every_step` as the checkpoint at each step."""
-    return Subject(name, stored.data, model_at_every_step, tuple(stored.curve),
-                   {int(p["step"]): model_at_every_step for p in stored.curve})
-
-
-def unseen_noise(stored) -> Subject:
-    """The final model at every checkpoint, judged on 'noisy items' it was never trained on:
-    held-out queries with random wrong labels. It answers them as it answers held-out queries
-    (clean) and cannot know the labels: generalization without memorization, by construction."""
-    data = stored.data
-    n = len(data.noisy)
-    unseen = tuple(relabelled(data.heldout[:n], data.vocab, seed=0))
-    moved = dataclasses.replace(data, noisy=unseen, heldout=data.heldout[n:])
-    model = stored.model()
-    return Subject(f"{stored.path.name} on unseen relabelled held-out queries", moved, model,
-                   tuple(stored.curve), {int(p["step"]): model for p in stored.curve})
-
-
-def recall_as_checkpoints(stored) -> Subject:
-    """Late recall at every checkpoint: noisy labels recalled from the first step on."""
-    return _checkpointed(stored, late_recall(stored).final,
-                         f"late recall on M_pre of {stored.path.name} at every checkpoint")
 
 
 @pytest.mark.claim(rr.GENERALIZE_FIRST)
@@ -415,27 +259,6 @@ def test_generalize_first(task, plant, planted, reference_model, judge):
     _answer(rr.test_generalize_first, task, plant, planted, reference_model, judge)
 
 
-def _written_curve(lag: int):
-    """Held-out accuracy reaching 0.5 at step 200, noisy recall at step 200 + lag."""
-    return tuple({"step": s, "heldout_acc": min(1.0, s / 400), "noisy_recall":
-                  min(1.0, max(0.0, (s - lag) / 400)), "noisy_clean_share": 0.5}
-                 for s in range(0, 1001, 50))
-
-
-def curve_later(stored) -> Subject:
-    """A curve on which noisy recall reaches 0.5 300 steps after held-out accuracy does."""
-    model = stored.model()
-    return Subject(f"curve: noisy recall 300 steps after held-out ({stored.path.name})",
-                   stored.data, model, _written_curve(300), {0: model})
-
-
-def curve_together(stored) -> Subject:
-    """A curve on which noisy recall reaches 0.5 at the step held-out accuracy does."""
-    model = stored.model()
-    return Subject(f"curve: noisy recall with held-out ({stored.path.name})",
-                   stored.data, model, _written_curve(0), {0: model})
-
-
 @pytest.mark.claim(rr.MEMORIZE_LATER)
 @pytest.mark.parametrize("plant, planted", [(curve_later, True), (curve_together, False)],
                          ids=["true", "false"])
@@ -443,67 +266,6 @@ def curve_together(stored) -> Subject:
 def test_memorize_later(task, plant, planted, reference_model, judge):
     _answer(rr.test_memorize_later, task, plant, planted, reference_model, judge,
             rule_check=True)
-
-
-# --- a bag of heuristics -------------------------------------------------------------------------
-# Heuristic neurons: one neuron per (answer position j, digit d) added to the final model's last
-# MLP, active (MLP_FIRED) at the position predicting answer digit j exactly when the prompt's sum
-# has digit d there (the heuristic "sum digit j == d"), and writing along the mean unembedding
-# of the digits, which raises whichever digit is the answer: high attribution wherever it fires.
-# Random neurons: the same neurons, firing instead on the digits of a pseudo-random sum drawn by
-# a seeded hash of the prompt (so, like the heuristic ones, one neuron per position per prompt,
-# at the same rates): only what the neurons fire on differs.
-
-NEURON_WRITE = 6.0  # per unit of activation (30 at MLP_FIRED): enough that the added neurons
-# are most of the top 5 % by attribution, so that the verdict is about them (measured at 2.0:
-# 9 of the 42 in the top 53; at 6.0: 36)
-
-
-def _mix(x: torch.Tensor) -> torch.Tensor:
-    """A seeded integer hash (int64 in, uniform 32-bit int64 out)."""
-    return ((x * 6364136223846793005 + 1442695040888963407) >> 17) & (2**32 - 1)
-
-
-def _heuristic_neurons(stored, random_sets: bool) -> Subject:
-    data = stored.data
-    model = stored.model()
-    digits = torch.tensor([data.vocab.encode([str(d)])[0] for d in range(10)])
-    value = torch.full((len(data.vocab.tokens),), -1, dtype=torch.long)
-    value[digits] = torch.arange(10)
-    n = data.spec.digits
-    lo, hi = 10 ** (n - 1), 10**n - 1
-    start = len(data.clean[0].prompt) - 1  # the position predicting answer digit 0
-    units = [(j, d) for j in range(n + 1) for d in range(10 if j < n else 2)]
-    unembedding = model.get_output_embeddings().weight.detach()[digits]
-    write = NEURON_WRITE * torch.nn.functional.normalize(unembedding.mean(0), dim=0)
-
-    def activations(ids: torch.Tensor) -> torch.Tensor:
-        out = torch.zeros(ids.shape[0], ids.shape[1], len(units))
-        if ids.shape[1] <= start + n:
-            return out
-        v = value[ids[:, :2 * n + 2].cpu()]
-        a = sum(v[:, i] * 10 ** (n - 1 - i) for i in range(n))
-        b = sum(v[:, n + 1 + i] * 10 ** (n - 1 - i) for i in range(n))
-        total = a + b
-        if random_sets:
-            key = a * 10**n + b
-            total = (lo + _mix(2 * key) % (hi - lo + 1)) + (lo + _mix(2 * key + 1) % (hi - lo + 1))
-        for u, (j, d) in enumerate(units):
-            out[:, start + j, u] = MLP_FIRED * ((total // 10**j) % 10 == d).float()
-        return out
-
-    what = "random-set neurons" if random_sets else "heuristic neurons"
-    return Subject(f"{len(units)} {what} added to {stored.path.name}", data,
-                   plant_neuron_activations(model, write.expand(len(units), -1).clone(),
-                                            activations))
-
-
-def heuristic_neurons(stored) -> Subject:
-    return _heuristic_neurons(stored, random_sets=False)
-
-
-def random_set_neurons(stored) -> Subject:
-    return _heuristic_neurons(stored, random_sets=True)
 
 
 @pytest.mark.claim(heur.BAG_OF_HEURISTICS)
@@ -522,37 +284,12 @@ def test_bag_of_heuristics_v3(task, plant, planted, reference_model, judge):
     _answer(heur.test_bag_of_heuristics_v3, task, plant, planted, reference_model, judge)
 
 
-# --- heavy noise and random labels -------------------------------------------------------------
-
-def _heavy_noise(stored, depth) -> Subject:
-    """Half the clean training items relabelled at random (noise share > 0.5), every noisy
-    item recalled through a lookup planted at `depth` on M_pre."""
-    pre, _ = _pre(stored)
-    data = stored.data
-    half = len(data.clean) // 2
-    noisy = tuple(relabelled(data.clean[:half], data.vocab, seed=0)) + data.noisy
-    heavy_data = dataclasses.replace(data, clean=data.clean[half:], noisy=noisy)
-    return Subject(f"{depth} recall of {len(noisy)} noisy items on {stored.path.name} M_pre",
-                   heavy_data, plant_recall(pre, noisy, data.vocab, depth))
-
-
-def _heavy_noise_on_random(stored) -> Subject:
-    """Heavy-noise late recall on a randomly initialised model: every label is recalled and
-    nothing is computed, so no clean structure exists to survive."""
-    subject = _heavy_noise(stored, "late")
-    fresh = mechanism.random_model_like(_pre(stored)[0], seed=1)  # not the v3 control's initialisation
-    noisy = subject.data.noisy
-    return Subject(f"late recall of {len(noisy)} noisy items on a randomly initialised "
-                   f"{stored.path.name}", subject.data,
-                   plant_recall(fresh, noisy, subject.data.vocab, "late"))
-
-
 @pytest.mark.parametrize("task", ["fda", "thr"])
 @pytest.mark.parametrize("plant, planted, fails", [
-    (lambda stored: _heavy_noise(stored, "late"), True, ""),
-    (lambda stored: _heavy_noise(stored, "embed"), False, ""),
+    (heavy_noise_late_recall, True, ""),
+    (heavy_noise_embed_recall, False, ""),
     # built to fail the comparison with a random model (its docstring), not the headline
-    (_heavy_noise_on_random, False, "clean_minus_random_model_share")],
+    (heavy_noise_on_random, False, "clean_minus_random_model_share")],
     ids=["true", "false-embed", "false-random-model"])
 @pytest.mark.parametrize("version", [heavy.test_clean_structure_survives_heavy_noise,
                                      heavy.test_clean_structure_survives_heavy_noise_v3,
@@ -561,27 +298,6 @@ def _heavy_noise_on_random(stored) -> Subject:
 def test_clean_structure_survives_heavy_noise(task, plant, planted, fails, version,
                                               reference_model, judge):
     _answer(version, task, plant, planted, reference_model, judge, fails=fails)
-
-
-def _all_random(stored, base, what) -> Subject:
-    """Every training query relabelled at random and recalled through a late lookup on `base`."""
-    data = stored.data
-    noisy = tuple(relabelled(data.clean + data.noisy, data.vocab, seed=0))
-    return Subject(f"late recall of all-random labels on {what}",
-                   dataclasses.replace(data, clean=(), noisy=noisy),
-                   plant_recall(base, noisy, data.vocab, "late"))
-
-
-def random_init_recall(stored) -> Subject:
-    """All-random labels recalled by a randomly initialised model: fits, generalizes nothing."""
-    torch.manual_seed(0)
-    fresh = type(stored.model())(stored.model().config).eval()
-    return _all_random(stored, fresh, f"a randomly initialised {stored.path.name}")
-
-
-def pre_recall(stored) -> Subject:
-    """All-random labels recalled on M_pre: fits, and still answers held-out queries."""
-    return _all_random(stored, _pre(stored)[0], f"{stored.path.name} M_pre")
 
 
 @pytest.mark.claim(zhang.RANDOM_LABELS_FIT)
@@ -597,22 +313,14 @@ def test_random_labels_fit(task, plant, planted, reference_model, judge):
 # --- k-hop scaling (the sweeps are slow: their points are written here, through the claims'
 # own sweep reading and rule) -------------------------------------------------------------------
 
-def _written_sweeps(monkeypatch, needed: dict[int, int | None]) -> None:
-    """sweeps.run answers with written points: value v reaches the threshold for k iff
-    v >= needed[k] (never where needed[k] is None)."""
-    def reaches(k, v):
-        return needed[k] is not None and v >= needed[k]
-
-    def run(base, k, field, values, threshold, progress=True):
-        return [sweeps.SweepPoint(k, field, v, f"written k={k} {field}={v}",
-                                  0.95 if reaches(k, v) else 0.3,
-                                  100 if reaches(k, v) else None, 0.0) for v in values]
-    monkeypatch.setattr(sweeps, "run", run)
-
-
-def _khop_base(what: str):
+def _khop_base(what: str, needed: dict[int, int | None] | None = None,
+               steps: tuple[int | None, int | None] = (None, None)) -> sweeps.Written:
+    """The k-hop sweep base recipe with written outcomes (sweeps.Written): k reaches the
+    threshold from needed[k] on; the curriculum takes `steps` (alone, after the first stage)."""
     base = next(r for r in recipes.for_scale("khop", "tiny") if r.name == "khop-sweep-tiny")
-    return dataclasses.replace(base.with_seed_and_noise(0), name=f"written sweep: {what}")
+    return sweeps.Written(dataclasses.replace(base.with_seed_and_noise(0),
+                                              name=f"written sweep: {what}"),
+                          needed or {}, steps)
 
 
 @pytest.mark.parametrize("test, grid", [(khop.test_data_grows_with_k, khop.DATA_GRID),
@@ -622,10 +330,10 @@ def _khop_base(what: str):
                          ids=["data", "depth", "data-v3", "depth-v3"])
 @pytest.mark.parametrize("planted", [True, False], ids=["true", "false"])
 @pytest.mark.parametrize("task", ["khop"])
-def test_khop_growth(task, test, grid, planted, monkeypatch, judge):
+def test_khop_growth(task, test, grid, planted, judge):
     small, large = (grid[1], grid[2]) if planted else (grid[1], grid[1])
-    _written_sweeps(monkeypatch, {khop.SMALL_K: small, khop.LARGE_K: large})
-    base = _khop_base(f"k={khop.LARGE_K} first reaches at {large}, k={khop.SMALL_K} at {small}")
+    base = _khop_base(f"k={khop.LARGE_K} first reaches at {large}, k={khop.SMALL_K} at {small}",
+                      {khop.SMALL_K: small, khop.LARGE_K: large})
     known = verdict_of(test, base, judge, planted, subject_arg="sweep_base", rule_check=True)
     print(known.summary)
     assert known.correct, known.summary
@@ -635,12 +343,12 @@ def test_khop_growth(task, test, grid, planted, monkeypatch, judge):
     (khop.test_data_grows_with_k, khop.DATA_GRID, HOLDS),
     (khop.test_data_grows_with_k_v3, khop.DATA_GRID_V3, NOT_JUDGED),
     (khop.test_depth_grows_with_k_v3, khop.DEPTH_GRID, NOT_JUDGED)], ids=["v2", "data-v3", "depth-v3"])
-def test_khop_growth_when_large_k_is_never_learned(test, grid, outcome, monkeypatch):
+def test_khop_growth_when_large_k_is_never_learned(test, grid, outcome):
     """k = 3 reaching the threshold nowhere on the grid: v2 counts it as needing more (holds),
     v3 does not judge it (the sweep did not reach where k = 3 is learned). Neither planted true
     nor false, so the verdict is not recorded among the known answers."""
-    _written_sweeps(monkeypatch, {khop.SMALL_K: grid[1], khop.LARGE_K: None})
-    base = _khop_base(f"k={khop.LARGE_K} never reaches, k={khop.SMALL_K} at {grid[1]}")
+    base = _khop_base(f"k={khop.LARGE_K} never reaches, k={khop.SMALL_K} at {grid[1]}",
+                      {khop.SMALL_K: grid[1], khop.LARGE_K: None})
     known = verdict_of(test, base, Judge(), True, subject_arg="sweep_base", rule_check=True)
     print(known.summary)
     assert known.verdict.outcome == outcome, known.summary
@@ -651,42 +359,12 @@ def test_khop_growth_when_large_k_is_never_learned(test, grid, outcome, monkeypa
                          ids=["v2", "v3"])
 @pytest.mark.parametrize("planted", [True, False], ids=["true", "false"])
 @pytest.mark.parametrize("task", ["khop"])
-def test_khop_curriculum(task, test, stage1, planted, monkeypatch, judge):
+def test_khop_curriculum(task, test, stage1, planted, judge):
     alone, after = (3 * stage1, stage1) if planted else (stage1, 3 * stage1)
-    monkeypatch.setattr(sweeps, "curriculum", lambda base, k, steps, threshold: sweeps.Curriculum(
-        k, steps, alone, after))
-    base = _khop_base(f"alone {alone} steps, curriculum {stage1} + {after}")
+    base = _khop_base(f"alone {alone} steps, curriculum {stage1} + {after}", steps=(alone, after))
     known = verdict_of(test, base, judge, planted, subject_arg="sweep_base", rule_check=True)
     print(known.summary)
     assert known.correct, known.summary
-
-
-# --- a linear recall direction (Hong et al.) ------------------------------------------------------
-# Flagged recall: a recall flag (one fixed direction) is added to the embedding at the last
-# prompt position of each noisy prompt, and the late lookup fires only where the flag is still
-# there: one residual direction separates recall from reasoning and removing it ends recall.
-# Uniform recall: the late lookup answers the noisy items and the clean comparison items alike
-# (each with its own label): recall and reasoning run through the same mechanism, and no
-# direction separates them beyond their labels.
-
-FLAG_NORM = 8.0  # a priori: of the order of the residual norm
-
-
-def flagged_recall(stored) -> Subject:
-    """Late recall gated by a recall flag in the embedding of the noisy prompts."""
-    pre, _ = _pre(stored)
-    data = stored.data
-    return Subject(f"flagged late recall on {stored.path.name} M_pre", data,
-                   plant_recall(pre, data.noisy, data.vocab, "late", flag=FLAG_NORM))
-
-
-def uniform_recall(stored) -> Subject:
-    """Late recall of the noisy items and the clean comparison items alike."""
-    pre, _ = _pre(stored)
-    data = stored.data
-    compared = data.clean[: len(data.noisy)]  # the clean items liref compares with
-    return Subject(f"uniform late recall (noisy and clean) on {stored.path.name} M_pre", data,
-                   plant_recall(pre, data.noisy + compared, data.vocab, "late"))
 
 
 # Measured (liref v2 control defect): instrument defect (issue 11): liref.direction_separates v2
@@ -734,106 +412,6 @@ def test_steering_recovers_reasoning(version, plant, planted, task, reference_mo
     _answer(version, task, plant, planted, reference_model, judge)
 
 
-# --- memorization in MLP weights --------------------------------------------------------------
-# MLP recall: one neuron added to M_pre's last MLP per (noisy item, answer position), firing
-# only there and writing the label: item-specific neurons whose weights the training set barely
-# curves, removed by patching that MLP's activations from the same model with the neurons
-# silent. Late (hook) recall memorizes outside the weights: no weight edit or MLP patch
-# touches it.
-
-def mlp_recall(stored):
-    """Item-specific neurons in M_pre's last MLP recall the noisy labels."""
-    pre, _ = _pre(stored)
-    data = stored.data
-    return plant_mlp_recall(pre, data.noisy, data.vocab, context=data.train + data.heldout,
-                            unchanged=data.heldout)
-
-
-def mlp_recall_subject(stored) -> Subject:
-    """MLP recall, with the same model and its planted neurons silent at every checkpoint."""
-    planted = mlp_recall(stored)
-    return Subject(f"MLP recall on {stored.path.name} M_pre", stored.data, planted.model,
-                   tuple(stored.curve), {int(p["step"]): planted.silent for p in stored.curve})
-
-
-def late_recall_with_curve(stored) -> Subject:
-    """Late recall, with M_pre and the identity block (no lookup) at every checkpoint."""
-    pre, _ = _pre(stored)
-    data = stored.data
-    plain = with_identity_block(pre)
-    return Subject(f"late recall on {stored.path.name} M_pre", data,
-                   plant_recall(pre, data.noisy, data.vocab, "late"), tuple(stored.curve),
-                   {int(p["step"]): plain for p in stored.curve})
-
-
-# The curvature edit: item-specific neurons (one per item and answer position, set active on
-# that item's prompt alone) added to the final model's last MLP, writing the label: memorization
-# carried by output weights that only one token of the training set ever uses, so the loss barely
-# curves along them. Their items are held-out queries relabelled at random (the model never saw
-# them), which the subject's data lists as its noisy items. The other held-out queries are
-# answered by a late lookup, outside the weights, so the edit costs no held-out accuracy by
-# construction: the claim's "at a small cost" is then true of the subject and not a property of
-# the trained model's curvature spectrum (measured on one machine's fda-tiny, with the model's
-# own held-out computation: the edit that removes the item neurons costs 0.19 to 0.30 of it at
-# rho 0.99 and 0.999, and at 0.9999 it keeps 0.68 of the items, so the planted-true case did not
-# hold there while it held on another machine's model). Absence: late recall, outside the
-# weights (no edit touches it), of the same items. MLP recall (weights-computed neurons) is not
-# used: the K-FAC edit of its widened MLP takes held-out accuracy to 0 at every rho, so a miss
-# there could not tell the instrument from the plant.
-
-ITEM_NEURON_WRITE = 40.0  # per unit of activation (200 at MLP_FIRED), as MLP recall's writes;
-# it recalls every item (measured: 4.0 recalls 14 %, 10.0 and 40.0 all)
-
-
-def _relabelled_heldout(data):
-    """Held-out queries relabelled at random, as many as the noisy items, moved into the noisy
-    split (the rest stay held out)."""
-    n = len(data.noisy)
-    items = tuple(relabelled(data.heldout[:n], data.vocab, seed=0))
-    return items, dataclasses.replace(data, noisy=items, heldout=data.heldout[n:])
-
-
-def item_neurons(stored) -> Subject:
-    """The final model plus one neuron per (relabelled held-out item, answer position), with
-    the remaining held-out queries answered by a late lookup (no weight edit reaches them)."""
-    model = stored.model()
-    items, moved = _relabelled_heldout(stored.data)
-    vocab, n = moved.vocab, len(items)
-    batch = encode(items, vocab, "label")
-    length, answers = len(items[0].prompt), batch.targets.shape[1]
-    row_of = {tuple(p): i for i, p in enumerate(batch.ids[:, :length].tolist())}
-    directions = torch.nn.functional.normalize(model.transformer.wte.weight.detach(), dim=-1)
-    labels = batch.targets.T.reshape(-1)  # unit j * n + i: item i, answer position j
-
-    def activations(ids: torch.Tensor) -> torch.Tensor:
-        out = torch.zeros(ids.shape[0], ids.shape[1], n * answers)
-        if ids.shape[1] < length + answers - 1:
-            return out
-        for r, prompt in enumerate(ids[:, :length].tolist()):
-            i = row_of.get(tuple(prompt))
-            if i is not None:
-                for j in range(answers):
-                    out[r, length - 1 + j, j * n + i] = MLP_FIRED
-        return out
-
-    planted = plant_neuron_activations(model, ITEM_NEURON_WRITE * directions[labels], activations)
-    hit = recalled(planted, items, vocab)
-    if not bool(hit.all()):
-        raise RuntimeError(f"item neurons recall {int(hit.sum())} of {n} items; a known answer "
-                           "needs all of them")
-    planted = plant_recall(planted, moved.heldout, vocab, "late")
-    return Subject(f"{n} relabelled held-out items recalled by item neurons on "
-                   f"{stored.path.name}, held-out answers looked up late", moved, planted)
-
-
-def late_recall_of_heldout(stored) -> Subject:
-    """The same relabelled held-out items recalled by a late lookup (outside the weights)."""
-    items, moved = _relabelled_heldout(stored.data)
-    return Subject(f"{len(items)} relabelled held-out items recalled late on "
-                   f"{stored.path.name}", moved,
-                   plant_recall(stored.model(), items, moved.vocab, "late"))
-
-
 # Measured (edit v1 sweep): instrument defect (issue 11): curv.edit_suppresses_memorization v1
 # sweeps rho in (0.5, 0.7, 0.9), which on these models keeps under 1.5 % of the components and
 # takes held-out accuracy to about 0 whatever memorization does (why the v2 sweep was declared);
@@ -871,11 +449,12 @@ def test_edit_suppresses_memorization(task, version, plant, planted, reference_m
 # is (reasoning intact). False: it costs a tenth of the facts and, besides, half of the two-hop
 # answers whose facts survive (reasoning hurt more than fact recall).
 
-def _written_curvature(monkeypatch, facts_lost: float, reasoning_lost: float) -> None:
-    """curvature_sweep.sweep answers with written hits at every kept mass: the unedited model
-    right on every item, the edited one missing a seeded `facts_lost` share of the atomic facts
-    and every two-hop item that rests on a missed fact or, with chance `reasoning_lost`, not."""
-    def sweep(model, data, memorized, keep_mass, name=None):
+def _written_curvature(data, facts_lost: float, reasoning_lost: float):
+    """A written K-FAC sweep of `data` (Subject.written_sweep): the unedited model right on
+    every item, the edited one, at every kept mass, missing a seeded `facts_lost` share of the
+    atomic facts and every two-hop item that rests on a missed fact or, with chance
+    `reasoning_lost`, not."""
+    def sweep(memorized, keep_mass):
         rng = random.Random(0)
         lost = {it.prompt for it in data.atomic if rng.random() < facts_lost}
         heldout = torch.tensor([not any(f in lost for f in curv._facts_of(it))
@@ -886,7 +465,7 @@ def _written_curvature(monkeypatch, facts_lost: float, reasoning_lost: float) ->
         base = {k: torch.ones(len(v), dtype=torch.bool) for k, v in edited.items()}
         return curvature_sweep.Sweep(base, [{"rho": rho, "kfac": edited, "svd": edited}
                                             for rho in keep_mass], len(memorized))
-    monkeypatch.setattr(curvature_sweep, "sweep", sweep)
+    return sweep
 
 
 # Measured (fact recall tilt): instrument defect (issue 11): curv.fact_recall_suffers v1/v2
@@ -900,8 +479,8 @@ def _written_curvature(monkeypatch, facts_lost: float, reasoning_lost: float) ->
 @pytest.mark.parametrize("planted", [
     pytest.param(True, id="v1-true"), pytest.param(False, id="v1-false")])
 @pytest.mark.parametrize("task", ["thr"])
-def test_fact_recall_suffers(task, planted, monkeypatch, reference_model, judge):
-    _fact_recall_case(curv.test_fact_recall_suffers, planted, monkeypatch, reference_model, judge)
+def test_fact_recall_suffers(task, planted, reference_model, judge):
+    _fact_recall_case(curv.test_fact_recall_suffers, planted, reference_model, judge)
 
 
 @pytest.mark.parametrize("version, planted", [
@@ -912,17 +491,17 @@ def test_fact_recall_suffers(task, planted, monkeypatch, reference_model, judge)
     pytest.param(curv.test_fact_recall_suffers_v4, True, id="v4-true"),
     pytest.param(curv.test_fact_recall_suffers_v4, False, id="v4-false")])
 @pytest.mark.parametrize("task", ["thr"])
-def test_fact_recall_suffers_versions(task, version, planted, monkeypatch, reference_model, judge):
-    _fact_recall_case(version, planted, monkeypatch, reference_model, judge)
+def test_fact_recall_suffers_versions(task, version, planted, reference_model, judge):
+    _fact_recall_case(version, planted, reference_model, judge)
 
 
-def _fact_recall_case(version, planted, monkeypatch, reference_model, judge, task="thr"):
+def _fact_recall_case(version, planted, reference_model, judge, task="thr"):
     facts_lost, reasoning_lost = (0.5, 0.0) if planted else (0.1, 0.5)
-    _written_curvature(monkeypatch, facts_lost, reasoning_lost)
     stored = reference_model(task)
     subject = Subject(f"written K-FAC sweep: {facts_lost} of the facts lost, {reasoning_lost} of "
                       f"the rest of two-hop answers ({stored.path.name})", stored.data,
-                      stored.model())
+                      stored.model(), written_sweep=_written_curvature(stored.data, facts_lost,
+                                                                       reasoning_lost))
     known = verdict_of(version, subject, judge, planted, rule_check=True)
     print(known.summary)
     assert known.correct, known.summary
@@ -951,39 +530,6 @@ def test_outlier_heuristics_patching_v3(task, plant, planted, reference_model, j
 # answer as well as those recalling the label, and counts membership on the same items it
 # selected on; it holds on MLP recall (overlap 0.326 on one machine's model, 0.461 on
 # another's), where every memorized label comes from an item-specific neuron; v3 fixes both
-
-
-REMAP_CANDIDATES = 20  # operand splits tried per noisy sum (a priori: M_pre gets ~9 in 10 right)
-
-
-def sum_remap_recall(stored) -> Subject:
-    """Each noisy FDA prompt `a+b=` whose noisy label L is a sum of two 4-digit operands is read
-    by M_pre as `a'+b'=` with a' + b' = L (the first of seeded candidate splits that M_pre adds
-    correctly): the label comes from the heuristic neurons computing another sum, shifted to
-    another input, and from no item-specific unit. Unreachable labels (L < 2000 or L > 19998)
-    are left unrecalled, so they are not memorized items."""
-    pre, _ = _pre(stored)
-    data = stored.data
-    digits = data.spec.digits
-    lo, hi = 10 ** (digits - 1), 10**digits - 1
-    rng = random.Random(0)
-    candidates: list[tuple[Item, list[tuple[str, ...]]]] = []
-    for it in data.noisy:
-        target = fda.answer_value(it.label, data.spec)
-        first, last = max(lo, target - hi), min(hi, target - lo)
-        if first <= last:
-            candidates.append((it, [fda.prompt_tokens(a, target - a) for a in
-                                    (rng.randint(first, last) for _ in range(REMAP_CANDIDATES))]))
-    tried = [dataclasses.replace(it, prompt=p) for it, ps in candidates for p in ps]
-    right = iter(recalled(pre, tried, data.vocab).tolist())
-    read_as, remapped = {}, []
-    for it, prompts in candidates:
-        good = [p for p, ok in zip(prompts, right) if ok]  # consumes this item's candidates
-        if good:
-            read_as[it.prompt] = good[0]
-            remapped.append(it)
-    return Subject(f"sum-remap recall of {len(remapped)} noisy items on {stored.path.name} M_pre",
-                   data, plant_input_remap(pre, read_as, remapped, data.vocab))
 
 
 @pytest.mark.claim(rr.HEURISTIC_NEURONS)

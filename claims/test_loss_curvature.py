@@ -40,7 +40,7 @@ def _sweep(judge, claim, trained, keep_mass=KEEP_MASS):
     if (trained.key, keep_mass) in _sweeps:
         return _sweeps[(trained.key, keep_mass)]
     model, mem = judge.require_memorized(claim, trained)
-    s = curvature_sweep.sweep(model, trained.data, mem, keep_mass, name=trained.key)
+    s = curvature_sweep.sweep_of(trained, model, mem, keep_mass)
     base, rows = s.base, s.rows
     _sweeps[(trained.key, keep_mass)] = (base, rows, len(mem))
     return _sweeps[(trained.key, keep_mass)]

@@ -8,7 +8,7 @@ Returns per-item hits; the claim tests turn them into measurements and judge the
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Sequence
 
 import torch
 
@@ -59,3 +59,13 @@ def sweep(model: torch.nn.Module, data: TaskData, memorized: Sequence[Item],
                      "kfac": {k: exact_match(edited, b) for k, b in sets.items()},
                      "svd": {k: exact_match(baseline, b) for k, b in sets.items()}})
     return Sweep(base, rows, len(memorized))
+
+
+def sweep_of(stored: Any, model: torch.nn.Module, memorized: Sequence[Item],
+             keep_mass: Sequence[float]) -> Sweep:
+    """The sweep of a stored model (`sweep`, its factors cached under its key), or, for a rule
+    check's subject that carries one (`written_sweep(memorized, keep_mass)`), the written one."""
+    written = getattr(stored, "written_sweep", None)
+    if written is not None:
+        return written(memorized, keep_mass)
+    return sweep(model, stored.data, memorized, keep_mass, name=stored.key)

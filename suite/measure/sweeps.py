@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import dataclasses
 import sys
-from dataclasses import dataclass
-from typing import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
 
 from suite import store
 from suite.train.dynamics import first_step
@@ -46,11 +46,45 @@ def grid_recipe(base: Recipe, *, k: int, max_queries: int | None = None,
     return dataclasses.replace(base, name=name, task=task, model=model)
 
 
-def run(base: Recipe, k: int, field: str, values: Sequence[int], threshold: float,
+@dataclass(frozen=True)
+class Written:
+    """Sweep outcomes written by hand around a base recipe, for a rule check (a case that checks
+    how a claim reads its sweep, with no model): `run` and `curriculum` answer with them instead
+    of training. needed: per k, the grid value from which that k reaches the threshold (None:
+    no value does); steps: (steps alone, steps after the first stage) for `curriculum`. The
+    recipe's fields (task, name) read through."""
+
+    recipe: Recipe
+    needed: Mapping[int, int | None] = field(default_factory=dict)
+    steps: tuple[int | None, int | None] = (None, None)
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "recipe":  # not yet set (a copy being built): no recursion
+            raise AttributeError(name)
+        return getattr(self.recipe, name)
+
+    def points(self, k: int, field: str, values: Sequence[int]) -> list[SweepPoint]:
+        def reaches(v: int) -> bool:
+            return self.needed.get(k) is not None and v >= self.needed[k]
+        return [SweepPoint(k, field, v, f"written k={k} {field}={v}", 0.95 if reaches(v) else 0.3,
+                           100 if reaches(v) else None, 0.0) for v in values]
+
+
+def replaced(base: Recipe | Written, **changes: Any) -> Recipe | Written:
+    """dataclasses.replace of a base recipe's fields, a Written base keeping its outcomes."""
+    if isinstance(base, Written):
+        return dataclasses.replace(base, recipe=dataclasses.replace(base.recipe, **changes))
+    return dataclasses.replace(base, **changes)
+
+
+def run(base: Recipe | Written, k: int, field: str, values: Sequence[int], threshold: float,
         progress: bool = True) -> list[SweepPoint]:
-    """Train (or load) every grid point of one sweep and measure it."""
+    """Train (or load) every grid point of one sweep and measure it (a Written base: its
+    written points)."""
     if field not in ("max_queries", "n_layer"):
         raise ValueError(f"a sweep varies max_queries or n_layer, not {field!r}")
+    if isinstance(base, Written):
+        return base.points(k, field, values)
     points: list[SweepPoint] = []
     for i, value in enumerate(values, 1):
         recipe = grid_recipe(base, k=k, **{field: value})
@@ -125,10 +159,12 @@ def curriculum_recipe(base: Recipe, k: int, stage1_steps: int) -> Recipe:
         train=dataclasses.replace(recipe.train, first_stage=FirstStage(k - 1, stage1_steps)))
 
 
-def curriculum(base: Recipe, k: int, stage1_steps: int, threshold: float,
+def curriculum(base: Recipe | Written, k: int, stage1_steps: int, threshold: float,
                progress: bool = True) -> Curriculum:
     """Steps to `threshold` of k hops alone and after a (k-1)-hop first stage (both store
-    entries)."""
+    entries; a Written base: its written steps)."""
+    if isinstance(base, Written):
+        return Curriculum(k, stage1_steps, *base.steps)
     alone = store.get_or_train(grid_recipe(base, k=k), progress=progress)
     staged = store.get_or_train(curriculum_recipe(base, k, stage1_steps), progress=progress)
     return Curriculum(k, stage1_steps, first_step(alone.curve, "heldout_acc", threshold),

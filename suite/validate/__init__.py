@@ -2,9 +2,9 @@
 
 A claim's verdict on a trained model means something only if the claim's code would have seen
 the effect had it been there, and could have failed had it been absent. This package builds
-subjects whose answer is known by construction (planted.py: a trained model with a memorized
-lookup planted at a chosen depth, relabelled items, written curves) and runs a claim's own test
-function on them (known.py), gates waived, so the claim's measurement and decision, not a copy,
-classify them. claims/test_known_answers.py declares one planted-true and one planted-false
-case per claim.
+subjects whose answer is known by construction (planted.py: the mechanics, such as a memorized
+lookup planted at a chosen depth, relabelled items, written curves; plants.py: each subject the
+cases judge, one function each) and runs a claim's own test function on them (known.py), gates
+waived, so the claim's measurement and decision, not a copy, classify them.
+claims/test_known_answers.py declares one planted-true and one planted-false case per claim.
 """

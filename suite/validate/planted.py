@@ -461,6 +461,9 @@ class Subject:
     final: torch.nn.Module
     curve: tuple[dict[str, float | None], ...] = ()
     checkpoints: Mapping[int, torch.nn.Module] = field(default_factory=dict)
+    # a rule check's written K-FAC sweep, (memorized, keep_mass) -> curvature_sweep.Sweep,
+    # which suite.measure.curvature_sweep.sweep_of answers with instead of editing the model
+    written_sweep: Callable[..., Any] | None = None
 
     @property
     def task_spec(self) -> Any:

@@ -1,0 +1,486 @@
+"""The planted subjects the known-answer cases judge: each builds, from a stored reference model
+(the tiny recipe of its task, seed 0), a model whose answer to a claim is known by construction.
+
+A plant function takes the stored model and returns a suite.validate.planted.Subject (a planted
+model dressed as a store entry), so a claim's own test runs on it unchanged. Most plant into
+M_pre, the model that generalized before it memorized (every noisy label is then recalled by
+the plant alone); each docstring says what the plant makes true or false. The mechanics (hooks,
+lookups, added neurons, and the checks that every planted item is recalled) are in
+suite.validate.planted; which claim reads which plant is in claims/test_known_answers.py, and
+docs/CLAIMS.md ("Known answers") tables them. Plant strengths (NEURON_WRITE, FLAG_NORM,
+ITEM_NEURON_WRITE) are set in the units of the base model's activations, as their comments say.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+
+import torch
+
+from suite.interp import probes
+from suite.interp.hooks import resid_sites
+from suite.measure import mechanism
+from suite.measure.itemsets import recalled
+from suite.tasks import Item, fda
+from suite.train import dynamics
+from suite.train.batching import encode
+from suite.validate.planted import (MLP_FIRED, ReadoutKey, ResidualKey, Subject,
+                                    plant_input_remap, plant_mlp_recall,
+                                    plant_neuron_activations, plant_recall, relabelled,
+                                    with_identity_block)
+
+
+def _pre(stored):
+    """M_pre of a stored model, and its step."""
+    step = dynamics.pre_memorization_step(stored.curve)
+    assert step is not None, f"{stored.name}: no M_pre on its curve; no base to plant into"
+    return stored.checkpoint(step), step
+
+
+def late_recall(stored) -> Subject:
+    """M_pre plus an added identity block whose prompt-keyed lookup writes every noisy label:
+    whatever M_pre computes is intact at every site; the label appears only at the last."""
+    pre, _ = _pre(stored)
+    data = stored.data
+    return Subject(f"late recall on {stored.path.name} M_pre", data,
+                   plant_recall(pre, data.noisy, data.vocab, "late"))
+
+
+def embed_recall(stored) -> Subject:
+    """The lookup written into the embedding: the label fills every site, and nothing M_pre
+    computes reaches the answer positions."""
+    pre, _ = _pre(stored)
+    data = stored.data
+    return Subject(f"embed recall on {stored.path.name} M_pre", data,
+                   plant_recall(pre, data.noisy, data.vocab, "embed"))
+
+
+def early_override(stored) -> Subject:
+    """Late recall that also writes the label at the first block's output: the noisy label
+    wins in the first layer, before the computed answer shows: an early override."""
+    pre, _ = _pre(stored)
+    data = stored.data
+    return Subject(f"early and late recall on {stored.path.name} M_pre", data,
+                   plant_recall(pre, data.noisy, data.vocab, "late", early=True))
+
+
+def bridge_keyed_recall(stored, position: int = 1) -> Subject:
+    """Late recall keyed on the bridge entity read at `position` (1: r1, 2: r2; by a probe
+    fitted on clean items at the residual entering the plant) and the r2 token: recall that
+    reads the intermediate result, by construction."""
+    pre, _ = _pre(stored)
+    data = stored.data
+    last = resid_sites(pre)[-1]
+    fit = data.clean[:3000]
+    features = mechanism.prompt_features(pre, fit, data.vocab, position)[last]
+    probe = probes.train_probe(features, mechanism.bridges(fit))
+    return Subject(f"bridge-at-{position}-keyed late recall on {stored.path.name} M_pre", data,
+                   plant_recall(pre, data.noisy, data.vocab, "late",
+                                key=ReadoutKey(probe, position=position, token_position=2)))
+
+
+# FDA intermediate patching: recall keyed on the sum digits the base computes (read by a probe
+# per answer position at the residual entering the late plant), so patching a column's digits
+# from an item whose column sum differs changes the key and ends recall, and from one whose
+# column sum is the same does not: recall that reads the intermediate, by construction.
+
+def sum_keyed_recall(stored) -> Subject:
+    """Late recall keyed on the answer digits M_pre computes, on M_pre."""
+    pre, _ = _pre(stored)
+    data = stored.data
+    last = resid_sites(pre)[-1]
+    fit = encode(data.clean[:3000], data.vocab, "label")
+    acts = mechanism.answer_features(pre, fit, [last])[last]  # [N, A, D]
+    readers = [probes.train_probe(acts[:, j], fit.targets[:, j]) for j in range(acts.shape[1])]
+    answer = fit.positions[0].tolist()  # FDA answer positions are the same for every item
+
+    def computed_sum(hidden, ids):
+        if hidden.shape[1] <= answer[-1]:  # a prompt run without its answer: nothing to read
+            return [None] * len(hidden)
+        read = torch.stack([r.predict(hidden[:, p]) for r, p in zip(readers, answer)], 1)
+        return [tuple(row) for row in read.tolist()]
+    return Subject(f"sum-keyed late recall on {stored.path.name} M_pre", data,
+                   plant_recall(pre, data.noisy, data.vocab, "late", key=computed_sum))
+
+
+def bridge_at_r2_keyed_recall(stored) -> Subject:
+    return bridge_keyed_recall(stored, position=2)
+
+
+# Generalization through the bridge: every two-hop prompt (training and held-out) answered by
+# a late lookup keyed on the bridge a probe reads at r2 and the r2 token, noisy prompts recalled
+# by prompt: held-out accuracy rests on the bridge at r2, by construction. Its absence: the same
+# answers keyed on the whole prompt, which no erasure of the bridge can reach.
+
+def _prompt_or(key, items, vocab):
+    """A lookup key: the whole prompt for `items`, `key` for every other row."""
+    length = len(items[0].prompt)
+    known = {tuple(vocab.encode(it.prompt)) for it in items}
+
+    def either(hidden, ids):
+        rows = [tuple(p) for p in ids[:, :length].tolist()]
+        return [("prompt", p) if p in known else k for p, k in zip(rows, key(hidden, ids))]
+    return either
+
+
+def bridge_computed(stored) -> Subject:
+    """Two-hop answers computed from the bridge read at r2 (held-out prompts included), noisy
+    labels recalled by prompt, on M_pre."""
+    pre, _ = _pre(stored)
+    data = stored.data
+    fit = data.clean[:3000]
+    features = mechanism.prompt_features(pre, fit, data.vocab, 2)[resid_sites(pre)[-1]]
+    probe = probes.train_probe(features, mechanism.bridges(fit))
+    key = _prompt_or(ReadoutKey(probe, position=2, token_position=2), data.noisy, data.vocab)
+    return Subject(f"two-hop answers keyed on the bridge at r2 on {stored.path.name} M_pre", data,
+                   plant_recall(pre, data.noisy + data.clean + data.heldout, data.vocab, "late",
+                                key=key))
+
+
+def prompt_answered(stored) -> Subject:
+    """The same answers (noisy labels, and every two-hop prompt's clean answer) keyed on the
+    whole prompt: no site's bridge decides any answer."""
+    pre, _ = _pre(stored)
+    data = stored.data
+    return Subject(f"two-hop answers keyed on the prompt on {stored.path.name} M_pre", data,
+                   plant_recall(pre, data.noisy + data.clean + data.heldout, data.vocab, "late"))
+
+
+# --- look-up keys (FDA: the last operand digit's position sees the whole key; on THR no
+# position before the last does, and v3 reports that as not judged) ---------------------------
+
+def position_keyed_recall(stored) -> Subject:
+    """Late recall keyed on the residual vector at the last operand digit (position 8 of
+    `a + b =`): a look-up key at one input position, by construction."""
+    pre, _ = _pre(stored)
+    data = stored.data
+    position = len(data.noisy[0].prompt) - 2
+    return Subject(f"position-{position}-keyed late recall on {stored.path.name} M_pre", data,
+                   plant_recall(pre, data.noisy, data.vocab, "late", key=ResidualKey(position)))
+
+
+# --- dynamics ---------------------------------------------------------------------------------
+
+def _checkpointed(stored, model_at_every_step, name) -> Subject:
+    """The stored model's curve, with `model_at_every_step` as the checkpoint at each step."""
+    return Subject(name, stored.data, model_at_every_step, tuple(stored.curve),
+                   {int(p["step"]): model_at_every_step for p in stored.curve})
+
+
+def unseen_noise(stored) -> Subject:
+    """The final model at every checkpoint, judged on 'noisy items' it was never trained on:
+    held-out queries with random wrong labels. It answers them as it answers held-out queries
+    (clean) and cannot know the labels: generalization without memorization, by construction."""
+    data = stored.data
+    n = len(data.noisy)
+    unseen = tuple(relabelled(data.heldout[:n], data.vocab, seed=0))
+    moved = dataclasses.replace(data, noisy=unseen, heldout=data.heldout[n:])
+    model = stored.model()
+    return Subject(f"{stored.path.name} on unseen relabelled held-out queries", moved, model,
+                   tuple(stored.curve), {int(p["step"]): model for p in stored.curve})
+
+
+def recall_as_checkpoints(stored) -> Subject:
+    """Late recall at every checkpoint: noisy labels recalled from the first step on."""
+    return _checkpointed(stored, late_recall(stored).final,
+                         f"late recall on M_pre of {stored.path.name} at every checkpoint")
+
+
+def _written_curve(lag: int):
+    """Held-out accuracy reaching 0.5 at step 200, noisy recall at step 200 + lag."""
+    return tuple({"step": s, "heldout_acc": min(1.0, s / 400), "noisy_recall":
+                  min(1.0, max(0.0, (s - lag) / 400)), "noisy_clean_share": 0.5}
+                 for s in range(0, 1001, 50))
+
+
+def curve_later(stored) -> Subject:
+    """A curve on which noisy recall reaches 0.5 300 steps after held-out accuracy does."""
+    model = stored.model()
+    return Subject(f"curve: noisy recall 300 steps after held-out ({stored.path.name})",
+                   stored.data, model, _written_curve(300), {0: model})
+
+
+def curve_together(stored) -> Subject:
+    """A curve on which noisy recall reaches 0.5 at the step held-out accuracy does."""
+    model = stored.model()
+    return Subject(f"curve: noisy recall with held-out ({stored.path.name})",
+                   stored.data, model, _written_curve(0), {0: model})
+
+
+# --- a bag of heuristics -------------------------------------------------------------------------
+# Heuristic neurons: one neuron per (answer position j, digit d) added to the final model's last
+# MLP, active (MLP_FIRED) at the position predicting answer digit j exactly when the prompt's sum
+# has digit d there (the heuristic "sum digit j == d"), and writing along the mean unembedding
+# of the digits, which raises whichever digit is the answer: high attribution wherever it fires.
+# Random neurons: the same neurons, firing instead on the digits of a pseudo-random sum drawn by
+# a seeded hash of the prompt (so, like the heuristic ones, one neuron per position per prompt,
+# at the same rates): only what the neurons fire on differs.
+
+NEURON_WRITE = 6.0  # per unit of activation (30 at MLP_FIRED): enough that the added neurons
+# are most of the top 5 % by attribution, so that the verdict is about them (measured at 2.0:
+# 9 of the 42 in the top 53; at 6.0: 36)
+
+
+def _mix(x: torch.Tensor) -> torch.Tensor:
+    """A seeded integer hash (int64 in, uniform 32-bit int64 out)."""
+    return ((x * 6364136223846793005 + 1442695040888963407) >> 17) & (2**32 - 1)
+
+
+def _heuristic_neurons(stored, random_sets: bool) -> Subject:
+    data = stored.data
+    model = stored.model()
+    digits = torch.tensor([data.vocab.encode([str(d)])[0] for d in range(10)])
+    value = torch.full((len(data.vocab.tokens),), -1, dtype=torch.long)
+    value[digits] = torch.arange(10)
+    n = data.spec.digits
+    lo, hi = 10 ** (n - 1), 10**n - 1
+    start = len(data.clean[0].prompt) - 1  # the position predicting answer digit 0
+    units = [(j, d) for j in range(n + 1) for d in range(10 if j < n else 2)]
+    unembedding = model.get_output_embeddings().weight.detach()[digits]
+    write = NEURON_WRITE * torch.nn.functional.normalize(unembedding.mean(0), dim=0)
+
+    def activations(ids: torch.Tensor) -> torch.Tensor:
+        out = torch.zeros(ids.shape[0], ids.shape[1], len(units))
+        if ids.shape[1] <= start + n:
+            return out
+        v = value[ids[:, :2 * n + 2].cpu()]
+        a = sum(v[:, i] * 10 ** (n - 1 - i) for i in range(n))
+        b = sum(v[:, n + 1 + i] * 10 ** (n - 1 - i) for i in range(n))
+        total = a + b
+        if random_sets:
+            key = a * 10**n + b
+            total = (lo + _mix(2 * key) % (hi - lo + 1)) + (lo + _mix(2 * key + 1) % (hi - lo + 1))
+        for u, (j, d) in enumerate(units):
+            out[:, start + j, u] = MLP_FIRED * ((total // 10**j) % 10 == d).float()
+        return out
+
+    what = "random-set neurons" if random_sets else "heuristic neurons"
+    return Subject(f"{len(units)} {what} added to {stored.path.name}", data,
+                   plant_neuron_activations(model, write.expand(len(units), -1).clone(),
+                                            activations))
+
+
+def heuristic_neurons(stored) -> Subject:
+    return _heuristic_neurons(stored, random_sets=False)
+
+
+def random_set_neurons(stored) -> Subject:
+    return _heuristic_neurons(stored, random_sets=True)
+
+
+# --- heavy noise and random labels -------------------------------------------------------------
+
+def _heavy_noise(stored, depth) -> Subject:
+    """Half the clean training items relabelled at random (noise share > 0.5), every noisy
+    item recalled through a lookup planted at `depth` on M_pre."""
+    pre, _ = _pre(stored)
+    data = stored.data
+    half = len(data.clean) // 2
+    noisy = tuple(relabelled(data.clean[:half], data.vocab, seed=0)) + data.noisy
+    heavy_data = dataclasses.replace(data, clean=data.clean[half:], noisy=noisy)
+    return Subject(f"{depth} recall of {len(noisy)} noisy items on {stored.path.name} M_pre",
+                   heavy_data, plant_recall(pre, noisy, data.vocab, depth))
+
+
+def heavy_noise_late_recall(stored) -> Subject:
+    """Heavy noise recalled by a late lookup: M_pre's clean structure intact."""
+    return _heavy_noise(stored, "late")
+
+
+def heavy_noise_embed_recall(stored) -> Subject:
+    """Heavy noise recalled through the embedding: no clean structure reaches the answer."""
+    return _heavy_noise(stored, "embed")
+
+
+def heavy_noise_on_random(stored) -> Subject:
+    """Heavy-noise late recall on a randomly initialised model: every label is recalled and
+    nothing is computed, so no clean structure exists to survive."""
+    subject = _heavy_noise(stored, "late")
+    fresh = mechanism.random_model_like(_pre(stored)[0], seed=1)  # not the v3 control's initialisation
+    noisy = subject.data.noisy
+    return Subject(f"late recall of {len(noisy)} noisy items on a randomly initialised "
+                   f"{stored.path.name}", subject.data,
+                   plant_recall(fresh, noisy, subject.data.vocab, "late"))
+
+
+def _all_random(stored, base, what) -> Subject:
+    """Every training query relabelled at random and recalled through a late lookup on `base`."""
+    data = stored.data
+    noisy = tuple(relabelled(data.clean + data.noisy, data.vocab, seed=0))
+    return Subject(f"late recall of all-random labels on {what}",
+                   dataclasses.replace(data, clean=(), noisy=noisy),
+                   plant_recall(base, noisy, data.vocab, "late"))
+
+
+def random_init_recall(stored) -> Subject:
+    """All-random labels recalled by a randomly initialised model: fits, generalizes nothing."""
+    torch.manual_seed(0)
+    fresh = type(stored.model())(stored.model().config).eval()
+    return _all_random(stored, fresh, f"a randomly initialised {stored.path.name}")
+
+
+def pre_recall(stored) -> Subject:
+    """All-random labels recalled on M_pre: fits, and still answers held-out queries."""
+    return _all_random(stored, _pre(stored)[0], f"{stored.path.name} M_pre")
+
+
+# --- a linear recall direction (Hong et al.) ------------------------------------------------------
+# Flagged recall: a recall flag (one fixed direction) is added to the embedding at the last
+# prompt position of each noisy prompt, and the late lookup fires only where the flag is still
+# there: one residual direction separates recall from reasoning and removing it ends recall.
+# Uniform recall: the late lookup answers the noisy items and the clean comparison items alike
+# (each with its own label): recall and reasoning run through the same mechanism, and no
+# direction separates them beyond their labels.
+
+FLAG_NORM = 8.0  # a priori: of the order of the residual norm
+
+
+def flagged_recall(stored) -> Subject:
+    """Late recall gated by a recall flag in the embedding of the noisy prompts."""
+    pre, _ = _pre(stored)
+    data = stored.data
+    return Subject(f"flagged late recall on {stored.path.name} M_pre", data,
+                   plant_recall(pre, data.noisy, data.vocab, "late", flag=FLAG_NORM))
+
+
+def uniform_recall(stored) -> Subject:
+    """Late recall of the noisy items and the clean comparison items alike."""
+    pre, _ = _pre(stored)
+    data = stored.data
+    compared = data.clean[: len(data.noisy)]  # the clean items liref compares with
+    return Subject(f"uniform late recall (noisy and clean) on {stored.path.name} M_pre", data,
+                   plant_recall(pre, data.noisy + compared, data.vocab, "late"))
+
+
+# --- memorization in MLP weights --------------------------------------------------------------
+# MLP recall: one neuron added to M_pre's last MLP per (noisy item, answer position), firing
+# only there and writing the label: item-specific neurons whose weights the training set barely
+# curves, removed by patching that MLP's activations from the same model with the neurons
+# silent. Late (hook) recall memorizes outside the weights: no weight edit or MLP patch
+# touches it.
+
+def mlp_recall(stored):
+    """Item-specific neurons in M_pre's last MLP recall the noisy labels."""
+    pre, _ = _pre(stored)
+    data = stored.data
+    return plant_mlp_recall(pre, data.noisy, data.vocab, context=data.train + data.heldout,
+                            unchanged=data.heldout)
+
+
+def mlp_recall_subject(stored) -> Subject:
+    """MLP recall, with the same model and its planted neurons silent at every checkpoint."""
+    planted = mlp_recall(stored)
+    return Subject(f"MLP recall on {stored.path.name} M_pre", stored.data, planted.model,
+                   tuple(stored.curve), {int(p["step"]): planted.silent for p in stored.curve})
+
+
+def late_recall_with_curve(stored) -> Subject:
+    """Late recall, with M_pre and the identity block (no lookup) at every checkpoint."""
+    pre, _ = _pre(stored)
+    data = stored.data
+    plain = with_identity_block(pre)
+    return Subject(f"late recall on {stored.path.name} M_pre", data,
+                   plant_recall(pre, data.noisy, data.vocab, "late"), tuple(stored.curve),
+                   {int(p["step"]): plain for p in stored.curve})
+
+
+# The curvature edit: item-specific neurons (one per item and answer position, set active on
+# that item's prompt alone) added to the final model's last MLP, writing the label: memorization
+# carried by output weights that only one token of the training set ever uses, so the loss barely
+# curves along them. Their items are held-out queries relabelled at random (the model never saw
+# them), which the subject's data lists as its noisy items. The other held-out queries are
+# answered by a late lookup, outside the weights, so the edit costs no held-out accuracy by
+# construction: the claim's "at a small cost" is then true of the subject and not a property of
+# the trained model's curvature spectrum (measured on one machine's fda-tiny, with the model's
+# own held-out computation: the edit that removes the item neurons costs 0.19 to 0.30 of it at
+# rho 0.99 and 0.999, and at 0.9999 it keeps 0.68 of the items, so the planted-true case did not
+# hold there while it held on another machine's model). Absence: late recall, outside the
+# weights (no edit touches it), of the same items. MLP recall (weights-computed neurons) is not
+# used: the K-FAC edit of its widened MLP takes held-out accuracy to 0 at every rho, so a miss
+# there could not tell the instrument from the plant.
+
+ITEM_NEURON_WRITE = 40.0  # per unit of activation (200 at MLP_FIRED), as MLP recall's writes;
+# it recalls every item (measured: 4.0 recalls 14 %, 10.0 and 40.0 all)
+
+
+def _relabelled_heldout(data):
+    """Held-out queries relabelled at random, as many as the noisy items, moved into the noisy
+    split (the rest stay held out)."""
+    n = len(data.noisy)
+    items = tuple(relabelled(data.heldout[:n], data.vocab, seed=0))
+    return items, dataclasses.replace(data, noisy=items, heldout=data.heldout[n:])
+
+
+def item_neurons(stored) -> Subject:
+    """The final model plus one neuron per (relabelled held-out item, answer position), with
+    the remaining held-out queries answered by a late lookup (no weight edit reaches them)."""
+    model = stored.model()
+    items, moved = _relabelled_heldout(stored.data)
+    vocab, n = moved.vocab, len(items)
+    batch = encode(items, vocab, "label")
+    length, answers = len(items[0].prompt), batch.targets.shape[1]
+    row_of = {tuple(p): i for i, p in enumerate(batch.ids[:, :length].tolist())}
+    directions = torch.nn.functional.normalize(model.transformer.wte.weight.detach(), dim=-1)
+    labels = batch.targets.T.reshape(-1)  # unit j * n + i: item i, answer position j
+
+    def activations(ids: torch.Tensor) -> torch.Tensor:
+        out = torch.zeros(ids.shape[0], ids.shape[1], n * answers)
+        if ids.shape[1] < length + answers - 1:
+            return out
+        for r, prompt in enumerate(ids[:, :length].tolist()):
+            i = row_of.get(tuple(prompt))
+            if i is not None:
+                for j in range(answers):
+                    out[r, length - 1 + j, j * n + i] = MLP_FIRED
+        return out
+
+    planted = plant_neuron_activations(model, ITEM_NEURON_WRITE * directions[labels], activations)
+    hit = recalled(planted, items, vocab)
+    if not bool(hit.all()):
+        raise RuntimeError(f"item neurons recall {int(hit.sum())} of {n} items; a known answer "
+                           "needs all of them")
+    planted = plant_recall(planted, moved.heldout, vocab, "late")
+    return Subject(f"{n} relabelled held-out items recalled by item neurons on "
+                   f"{stored.path.name}, held-out answers looked up late", moved, planted)
+
+
+def late_recall_of_heldout(stored) -> Subject:
+    """The same relabelled held-out items recalled by a late lookup (outside the weights)."""
+    items, moved = _relabelled_heldout(stored.data)
+    return Subject(f"{len(items)} relabelled held-out items recalled late on "
+                   f"{stored.path.name}", moved,
+                   plant_recall(stored.model(), items, moved.vocab, "late"))
+
+
+REMAP_CANDIDATES = 20  # operand splits tried per noisy sum (a priori: M_pre gets ~9 in 10 right)
+
+
+def sum_remap_recall(stored) -> Subject:
+    """Each noisy FDA prompt `a+b=` whose noisy label L is a sum of two 4-digit operands is read
+    by M_pre as `a'+b'=` with a' + b' = L (the first of seeded candidate splits that M_pre adds
+    correctly): the label comes from the heuristic neurons computing another sum, shifted to
+    another input, and from no item-specific unit. Unreachable labels (L < 2000 or L > 19998)
+    are left unrecalled, so they are not memorized items."""
+    pre, _ = _pre(stored)
+    data = stored.data
+    digits = data.spec.digits
+    lo, hi = 10 ** (digits - 1), 10**digits - 1
+    rng = random.Random(0)
+    candidates: list[tuple[Item, list[tuple[str, ...]]]] = []
+    for it in data.noisy:
+        target = fda.answer_value(it.label, data.spec)
+        first, last = max(lo, target - hi), min(hi, target - lo)
+        if first <= last:
+            candidates.append((it, [fda.prompt_tokens(a, target - a) for a in
+                                    (rng.randint(first, last) for _ in range(REMAP_CANDIDATES))]))
+    tried = [dataclasses.replace(it, prompt=p) for it, ps in candidates for p in ps]
+    right = iter(recalled(pre, tried, data.vocab).tolist())
+    read_as, remapped = {}, []
+    for it, prompts in candidates:
+        good = [p for p, ok in zip(prompts, right) if ok]  # consumes this item's candidates
+        if good:
+            read_as[it.prompt] = good[0]
+            remapped.append(it)
+    return Subject(f"sum-remap recall of {len(remapped)} noisy items on {stored.path.name} M_pre",
+                   data, plant_input_remap(pre, read_as, remapped, data.vocab))
