@@ -24,6 +24,7 @@ N_ATTRIBUTION = 500  # clean training items the attribution is averaged over
 
 BAG_OF_HEURISTICS = Claim(
     id="heur.bag_of_heuristics",
+    gates=("learned",),
     source="Nikankin et al. 2024 (arXiv 2410.21272), neuron classification into heuristics",
     sentence="In the FDA model, most high-attribution MLP neurons match a simple heuristic "
              "(operand or result range, modulo, digit pattern).",
@@ -45,7 +46,7 @@ BAG_OF_HEURISTICS = Claim(
 def test_bag_of_heuristics(trained, judge):
     """Most of the FDA model's high-attribution MLP neurons fire on the prompt set of one simple
     heuristic (Jaccard >= 0.6), far more than the same neurons with their firing shuffled."""
-    judge.require(BAG_OF_HEURISTICS, trained, "learned")
+    judge.require(BAG_OF_HEURISTICS, trained)
     model, data = trained.model(), trained.data
     c = classify_top_neurons(model, encode(data.clean[:N_ATTRIBUTION], data.vocab, "clean"),
                              data.heldout, encode(data.heldout, data.vocab, "clean"), TOP_SHARE)
@@ -85,7 +86,7 @@ BAG_OF_HEURISTICS_V3 = BAG_OF_HEURISTICS.revised(
 def test_bag_of_heuristics_v3(trained, judge):
     """As v2, with the held-out prompts as the sampling unit: most high-attribution MLP neurons
     match a heuristic's prompt set, and more than with their firing shuffled."""
-    judge.require(BAG_OF_HEURISTICS_V3, trained, "learned")
+    judge.require(BAG_OF_HEURISTICS_V3, trained)
     model, data = trained.model(), trained.data
     c = classify_top_neurons(model, encode(data.clean[:N_ATTRIBUTION], data.vocab, "clean"),
                              data.heldout, encode(data.heldout, data.vocab, "clean"), TOP_SHARE)

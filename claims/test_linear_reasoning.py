@@ -34,6 +34,7 @@ def _direction_setup(judge, claim, trained):
 
 DIRECTION_SEPARATES = Claim(
     id="liref.direction_separates",
+    gates=GATES,
     source="Hong et al. 2025 (arXiv 2503.23084), difference-of-means reasoning direction",
     sentence="A single residual direction separates recall-heavy from reasoning-heavy items.",
     statistic="AUROC, on held-out halves, of the projection on mean(memorized) - mean(clean) "
@@ -55,7 +56,7 @@ def test_direction_separates(trained, judge):
     """The mean difference between memorized-noisy and clean items, fitted on one half of the
     items, separates the other half with AUROC >= 0.9 at some layer; a label-shuffled control
     stays near 0.5."""
-    judge.require(DIRECTION_SEPARATES, trained, *GATES)
+    judge.require(DIRECTION_SEPARATES, trained)
     _, _, mem, mem_test, per_site = _direction_setup(judge, DIRECTION_SEPARATES, trained)
     judge(
         DIRECTION_SEPARATES, trained,
@@ -66,6 +67,7 @@ def test_direction_separates(trained, judge):
 
 STEERING = Claim(
     id="liref.steering_recovers_reasoning",
+    gates=GATES,
     source="Hong et al. 2025 (arXiv 2503.23084), steering along the reasoning direction",
     sentence="Removing or reversing the component along the direction moves memorized items "
              "back to reasoning, at little cost to held-out accuracy.",
@@ -89,7 +91,7 @@ def test_steering_recovers_reasoning(trained, judge):
     """Removing or reversing the component along the direction makes memorized items output
     their clean label at a rate well above a random direction of the same norm, while held-out
     accuracy drops by at most 5 points."""
-    judge.require(STEERING, trained, *GATES)
+    judge.require(STEERING, trained)
     model, data, mem, mem_test, per_site = _direction_setup(judge, STEERING, trained)
     site, (_, _, d) = max(per_site.items(), key=lambda kv: kv[1][0].interval(0.95).value)
     targets = [mem[i] for i in mem_test.tolist()]
@@ -126,7 +128,7 @@ DIRECTION_SEPARATES_V3 = DIRECTION_SEPARATES.revised(
 @pytest.mark.task("fda", "thr")
 def test_direction_separates_v3(trained, judge):
     """As v2, with a control that has no group structure to find."""
-    judge.require(DIRECTION_SEPARATES_V3, trained, *GATES)
+    judge.require(DIRECTION_SEPARATES_V3, trained)
     model, mem = judge.require_memorized(DIRECTION_SEPARATES_V3, trained)
     data = trained.data
     fit = steering.fit_direction(model, mem, list(data.clean[: len(mem)]), data.vocab)
@@ -156,7 +158,7 @@ STEERING_V3 = STEERING.revised(
 @pytest.mark.task("fda", "thr")
 def test_steering_recovers_reasoning_v3(trained, judge):
     """As v2, with the site chosen on the fitting halves and a control matched on edit size."""
-    judge.require(STEERING_V3, trained, *GATES)
+    judge.require(STEERING_V3, trained)
     model, mem = judge.require_memorized(STEERING_V3, trained)
     data = trained.data
     fit = steering.fit_direction(model, mem, list(data.clean[: len(mem)]), data.vocab)

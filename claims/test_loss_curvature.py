@@ -52,6 +52,7 @@ def _rate(hits: torch.Tensor) -> float:
 
 EDIT_SUPPRESSES = Claim(
     id="curv.edit_suppresses_memorization",
+    gates=GATES,
     source="Merullo et al. 2025 (arXiv 2510.24256), K-FAC weight edit",
     sentence="Keeping only the high-curvature components of the MLP weights suppresses "
              "recitation of memorized data far more than a magnitude baseline, at a small cost.",
@@ -86,7 +87,7 @@ def _drop(before: torch.Tensor, after: torch.Tensor) -> ItemMean:
 
 
 def _judge_edit(judge, claim: Claim, trained, keep_mass) -> None:
-    judge.require(claim, trained, *GATES)
+    judge.require(claim, trained)
     base, rows, n = _sweep(judge, claim, trained, keep_mass)
     by_rho = {}
     for r in rows:
@@ -118,6 +119,7 @@ def _judge_edit(judge, claim: Claim, trained, keep_mass) -> None:
 
 FACT_RECALL = Claim(
     id="curv.fact_recall_suffers",
+    gates=GATES,
     source="Merullo et al. 2025 (arXiv 2510.24256), effects of the edit on tasks",
     sentence="The curvature edit specifically hurts closed-book fact retrieval.",
     statistic="relative drop of atomic-fact recall vs relative drop of held-out two-hop accuracy "
@@ -140,7 +142,7 @@ def test_fact_recall_suffers(trained, judge):
 
 
 def _judge_fact_recall(judge, claim: Claim, trained, keep_mass) -> None:
-    judge.require(claim, trained, *GATES)
+    judge.require(claim, trained)
     base, rows, _ = _sweep(judge, claim, trained, keep_mass)
     atomic0, held0 = _rate(base["atomic"]), _rate(base["heldout"])
 
@@ -256,7 +258,7 @@ def _judge_reasoning_drop(judge, claim: Claim, trained, split: bool) -> None:
     """v3 and v4: fact drop vs reasoning drop on the intact items, every rho of the v2 sweep.
     split: select the intact items on one half of the facts and measure the fact drop on the
     other (v4); else both on all facts (v3)."""
-    judge.require(claim, trained, *GATES)
+    judge.require(claim, trained)
     base, rows, _ = _sweep(judge, claim, trained, KEEP_MASS_V2)
     data = trained.data
     fact_index = {it.prompt: i for i, it in enumerate(data.atomic)}

@@ -63,6 +63,7 @@ def _by_site(title: str, **series: list[float]) -> Lines:
 
 GENERALIZE_FIRST = Claim(
     id="rr.generalize_first",
+    gates=("learned", "memorized", "curve"),
     source="Du et al. 2025 (arXiv 2507.04782), training dynamics",
     sentence="Models first generalize, then memorize: when held-out accuracy is already high, "
              "noisy training items are still answered with their clean label.",
@@ -77,6 +78,7 @@ GENERALIZE_FIRST = Claim(
 
 MEMORIZE_LATER = Claim(
     id="rr.memorize_later",
+    gates=("learned", "memorized", "curve"),
     source="Du et al. 2025 (arXiv 2507.04782), training dynamics",
     sentence="Memorization of noisy labels comes after generalization.",
     statistic="first evaluated step with noisy recall >= 0.5 minus first evaluated step with "
@@ -102,7 +104,7 @@ def test_generalize_first(trained, judge):
     every noisy training item against both labels (greedy exact match). Control: the noisy-label
     share is the model's own baseline for noise recall at that point.
     """
-    judge.require(GENERALIZE_FIRST, trained, "learned", "memorized", "curve")
+    judge.require(GENERALIZE_FIRST, trained)
     step = dynamics.first_step(trained.curve, "heldout_acc", 0.8)
     assert step is not None  # guaranteed by the "learned" gate (final held-out >= 0.9)
     model = trained.checkpoint(step)
@@ -131,7 +133,7 @@ def test_memorize_later(trained, judge):
     `eval_every` steps of the recipe), so a tie within one evaluation interval counts as not
     later. Across seeds the rule is n-of-n: every seed's test must pass.
     """
-    judge.require(MEMORIZE_LATER, trained, "learned", "memorized", "curve")
+    judge.require(MEMORIZE_LATER, trained)
     generalized = dynamics.first_step(trained.curve, "heldout_acc", 0.5)
     memorized = dynamics.first_step(trained.curve, "noisy_recall", 0.5)
     assert generalized is not None and memorized is not None  # guaranteed by the gates
@@ -166,6 +168,7 @@ def _bridge_probe(trained, model, items, positions=(1, 2)):
 
 CLEAN_LABEL_DECODABLE = Claim(
     id="rr.clean_label_decodable",
+    gates=(*MECHANISM, "deep"),
     source="Du et al. 2025 (arXiv 2507.04782), Sec. 'reasoning persists during recall'",
     sentence="While recalling a memorized noisy label, the model still computes the correct "
              "answer: the clean label is decodable at earlier layers.",
@@ -214,7 +217,7 @@ def _decoded(trained, which: str, model, items, decoder: str, differing_only: bo
 
 def _clean_label_decodable(claim, trained, decoder, judge, differing_only: bool,
                            capacity_control: bool = False) -> None:
-    judge.require(claim, trained, *MECHANISM, "deep", variant=decoder)
+    judge.require(claim, trained, variant=decoder)
     model, items = judge.require_memorized(claim, trained, variant=decoder)
     d = _decoded(trained, "trained", model, items, decoder, differing_only)
     clean, control = d.shares()
@@ -323,6 +326,7 @@ def test_clean_label_decodable_v5(trained, decoder, judge):
 
 NOISY_OVERRIDES_LATE = Claim(
     id="rr.noisy_overrides_late",
+    gates=(*MECHANISM, "deep"),
     source="Du et al. 2025 (arXiv 2507.04782), Sec. 'memorization overrides late'",
     sentence="The memorized noisy label overrides the computed answer only in late layers.",
     statistic="per memorized item (and answer position where the labels differ): +1 if the clean "
@@ -345,7 +349,7 @@ def test_noisy_overrides_late(trained, judge):
     The lens reads every residual site with the noisy prefix forced (what the model reads while
     recalling); sites are ordered embed < resid.0 < ... < resid.{L-1}.
     """
-    judge.require(NOISY_OVERRIDES_LATE, trained, *MECHANISM, "deep")
+    judge.require(NOISY_OVERRIDES_LATE, trained)
     model, items = judge.require_memorized(NOISY_OVERRIDES_LATE, trained)
     o = measures.override_layers(model, items, trained.data.vocab)
     judge(
@@ -379,7 +383,7 @@ NOISY_OVERRIDES_LATE_V3 = NOISY_OVERRIDES_LATE.revised(
 def test_noisy_overrides_late_v3(trained, judge):
     """Where the clean answer is computed at all, it is computed before the noisy label wins:
     the v2 rule over block outputs and decodable positions only (needs three blocks)."""
-    judge.require(NOISY_OVERRIDES_LATE_V3, trained, *MECHANISM, "deep")
+    judge.require(NOISY_OVERRIDES_LATE_V3, trained)
     model, items = judge.require_memorized(NOISY_OVERRIDES_LATE_V3, trained)
     o = measures.override_layers(model, items, trained.data.vocab, first_site=1)
     scored = ~torch.isnan(o.score_decodable)
@@ -440,7 +444,7 @@ def test_noisy_overrides_late_v4(trained, judge):
     """The clean answer shows at a block output before the noisy label wins, on more of the
     memorized items than a control label does, and more often than it shows only after the
     noisy label has won (needs three blocks)."""
-    judge.require(NOISY_OVERRIDES_LATE_V4, trained, *MECHANISM, "deep")
+    judge.require(NOISY_OVERRIDES_LATE_V4, trained)
     model, items = judge.require_memorized(NOISY_OVERRIDES_LATE_V4, trained)
     o = measures.override_layers(model, items, trained.data.vocab, first_site=1)
     judge(
@@ -461,6 +465,7 @@ def test_noisy_overrides_late_v4(trained, judge):
 
 BRIDGE_DECODABLE = Claim(
     id="rr.bridge_decodable",
+    gates=MECHANISM,
     source="Du et al. 2025 (arXiv 2507.04782), THR analysis",
     sentence="While recalling a memorized label, the model still computes the bridge entity.",
     statistic="accuracy on memorized items of a bridge probe trained on clean items, at the "
@@ -484,7 +489,7 @@ def _bridge_split(data):
 def test_bridge_decodable(trained, judge):
     """For memorized items, the bridge entity r1(e) is decodable from the residual stream by a
     probe trained on clean items, above a shuffled-label control."""
-    judge.require(BRIDGE_DECODABLE, trained, *MECHANISM)
+    judge.require(BRIDGE_DECODABLE, trained)
     model, items = judge.require_memorized(BRIDGE_DECODABLE, trained)
     b = _bridge_probe(trained, model, items)
     judge(
@@ -538,7 +543,7 @@ def test_bridge_decodable_v4(trained, judge):
 
 
 def _bridge_decodable_at_r2(claim, trained, judge, paired) -> None:
-    judge.require(claim, trained, *MECHANISM)
+    judge.require(claim, trained)
     model, items = judge.require_memorized(claim, trained)
     b = _bridge_probe(trained, model, items, positions=(2,))
     judge(
@@ -555,6 +560,7 @@ def _bridge_decodable_at_r2(claim, trained, judge, paired) -> None:
 
 BRIDGE_REMOVAL_MEMORIZATION = Claim(
     id="rr.bridge_removal_hurts_memorization",
+    gates=MECHANISM,
     source="Du et al. 2025 (arXiv 2507.04782), THR intervention",
     sentence="Removing the bridge entity hurts recall of a memorized label, even though the "
              "noisy label and the bridge are unrelated.",
@@ -575,7 +581,7 @@ def test_bridge_removal_hurts_memorization(trained, judge):
     """Erasing the bridge entity's identity (LEACE, fitted on clean items at the site and
     position where a probe decodes it best) lowers noisy recall significantly, and more than
     erasing a random subspace of the same rank at the same place."""
-    judge.require(BRIDGE_REMOVAL_MEMORIZATION, trained, *MECHANISM)
+    judge.require(BRIDGE_REMOVAL_MEMORIZATION, trained)
     model, items = judge.require_memorized(BRIDGE_REMOVAL_MEMORIZATION, trained)
     fit, _ = _bridge_split(trained.data)
     b = _bridge_probe(trained, model, items)
@@ -594,6 +600,7 @@ def test_bridge_removal_hurts_memorization(trained, judge):
 
 BRIDGE_REMOVAL_GENERALIZATION = Claim(
     id="rr.bridge_removal_hurts_generalization",
+    gates=MECHANISM,
     source="Du et al. 2025 (arXiv 2507.04782), THR intervention",
     sentence="The bridge is causally used: erasing it lowers held-out two-hop accuracy, while "
              "atomic-fact recall is less affected.",
@@ -619,7 +626,7 @@ def test_bridge_removal_hurts_generalization(trained, judge):
     the atomic answer, which is itself a bridge-type entity, is produced): the honest same
     intervention, which may well hurt atomic recall. The measured numbers decide.
     """
-    judge.require(BRIDGE_REMOVAL_GENERALIZATION, trained, *MECHANISM)
+    judge.require(BRIDGE_REMOVAL_GENERALIZATION, trained)
     model, items = judge.require_memorized(BRIDGE_REMOVAL_GENERALIZATION, trained)
     data = trained.data
     fit, _ = _bridge_split(data)
@@ -678,7 +685,7 @@ def test_bridge_removal_hurts_memorization_v4(trained, judge):
 
 
 def _bridge_removal_at_r2(claim, trained, judge, paired) -> None:
-    judge.require(claim, trained, *MECHANISM)
+    judge.require(claim, trained)
     model, items = judge.require_memorized(claim, trained)
     fit, _ = _bridge_split(trained.data)
     b = _bridge_probe(trained, model, items, positions=(2,))
@@ -698,6 +705,7 @@ def _bridge_removal_at_r2(claim, trained, judge, paired) -> None:
 
 BRIDGE_REMOVAL_GENERALIZATION_V3 = Claim(
     id="rr.bridge_removal_hurts_generalization.v3",
+    gates=MECHANISM,
     source="Du et al. 2025 (arXiv 2507.04782), THR intervention",
     sentence="The bridge is causally used: erasing it lowers held-out two-hop accuracy.",
     statistic="held-out two-hop accuracy drop under LEACE erasure of the bridge at r2, paired "
@@ -739,7 +747,7 @@ def test_bridge_removal_hurts_generalization_v4(trained, judge):
 
 
 def _bridge_removal_on_heldout(claim, trained, judge, paired) -> None:
-    judge.require(claim, trained, *MECHANISM)
+    judge.require(claim, trained)
     model, items = judge.require_memorized(claim, trained)
     data = trained.data
     fit, _ = _bridge_split(data)
@@ -759,6 +767,7 @@ def _bridge_removal_on_heldout(claim, trained, judge, paired) -> None:
 
 INTERMEDIATE_PATCHING = Claim(
     id="rr.intermediate_patching_changes_memory",
+    gates=MECHANISM,
     source="Du et al. 2025 (arXiv 2507.04782), 'memorization is a distributed encoding'",
     sentence="Memorized recall reads the intermediate results: patching only the intermediate "
              "from an item whose intermediate differs changes the memorized output.",
@@ -782,7 +791,7 @@ def test_intermediate_patching_changes_memory(trained, judge):
     """Patching only the intermediate result (THR: the bridge; FDA: a column sum) from an item
     whose intermediate differs changes the memorized noisy output in a clearly larger share of
     items than patching from an item whose intermediate is the same."""
-    judge.require(INTERMEDIATE_PATCHING, trained, *MECHANISM)
+    judge.require(INTERMEDIATE_PATCHING, trained)
     model, items = judge.require_memorized(INTERMEDIATE_PATCHING, trained)
     data = trained.data
     if data.spec.task == "thr":
@@ -858,7 +867,7 @@ def test_intermediate_patching_changes_memory_v4(trained, judge):
 
 
 def _intermediate_subspace_patching(claim, trained, judge, paired) -> None:
-    judge.require(claim, trained, *MECHANISM)
+    judge.require(claim, trained)
     model, items = judge.require_memorized(claim, trained)
     data = trained.data
     if data.spec.task == "thr":
@@ -887,6 +896,7 @@ def _intermediate_subspace_patching(claim, trained, judge, paired) -> None:
 
 NO_LOOKUP_KEY = Claim(
     id="rr.no_lookup_key",
+    gates=MECHANISM,
     source="Du et al. 2025 (arXiv 2507.04782), 'memorization is a distributed encoding'",
     sentence="Memorization is not a look-up: no single input position carries the memorized "
              "label.",
@@ -907,7 +917,7 @@ NO_LOOKUP_KEY = Claim(
 def test_no_lookup_key(trained, judge):
     """Patching the residual stream at any one input position from a memorized item into a
     different memorized item transfers the source's noisy label in at most 10 % of cases."""
-    judge.require(NO_LOOKUP_KEY, trained, *MECHANISM)
+    judge.require(NO_LOOKUP_KEY, trained)
     model, items = judge.require_memorized(NO_LOOKUP_KEY, trained)
     prompt_length = len(items[0].prompt)
     rates = measures.transfer_rates(model, items, trained.data.vocab, range(prompt_length - 1))
@@ -947,7 +957,7 @@ def key_positions(items) -> list[int]:
 def test_no_lookup_key_v3(trained, judge):
     """Patching one input position that could carry a per-item key, from another memorized
     item, transfers that item's noisy label in at most 10 % of cases (upper bound)."""
-    judge.require(NO_LOOKUP_KEY_V3, trained, *MECHANISM)
+    judge.require(NO_LOOKUP_KEY_V3, trained)
     model, items = judge.require_memorized(NO_LOOKUP_KEY_V3, trained)
     positions = key_positions(items)
     if not positions:
@@ -966,6 +976,7 @@ def test_no_lookup_key_v3(trained, judge):
 
 OUTLIER_PATCHING = Claim(
     id="rr.outlier_heuristics_patching",
+    gates=(*MECHANISM, "curve"),
     source="Du et al. 2025 (arXiv 2507.04782), FDA 'outlier heuristics'",
     sentence="Patching the MLP activations of a pre-memorization checkpoint into the final "
              "model leaves held-out accuracy intact but breaks memorized recall.",
@@ -986,7 +997,7 @@ def test_outlier_heuristics_patching(trained, judge):
     """Replacing one layer's MLP neuron activations in M_final by M_pre's (same input) keeps
     held-out accuracy within 5 points at every layer, while at some layer noisy recall drops by
     at least 0.5. M_pre: the last checkpoint with held-out >= 0.8 and noisy recall <= 0.1."""
-    judge.require(OUTLIER_PATCHING, trained, *MECHANISM, "curve")
+    judge.require(OUTLIER_PATCHING, trained)
     model, items = judge.require_memorized(OUTLIER_PATCHING, trained)
     data = trained.data
     pre = trained.checkpoint(dynamics.pre_memorization_step(trained.curve))
@@ -1032,7 +1043,7 @@ def test_outlier_heuristics_patching_v3(trained, judge):
     """At some layer, replacing that layer's MLP neuron activations in M_final by M_pre's
     (same input) drops noisy recall by at least 0.5 while held-out accuracy stays within 5
     points: one patch does both."""
-    judge.require(OUTLIER_PATCHING_V3, trained, *MECHANISM, "curve")
+    judge.require(OUTLIER_PATCHING_V3, trained)
     model, items = judge.require_memorized(OUTLIER_PATCHING_V3, trained)
     data = trained.data
     pre_step = dynamics.pre_memorization_step(trained.curve)
@@ -1056,6 +1067,7 @@ def test_outlier_heuristics_patching_v3(trained, judge):
 
 HEURISTIC_NEURONS = Claim(
     id="rr.heuristic_neurons_reused",
+    gates=MECHANISM,
     source="Du et al. 2025 (arXiv 2507.04782), FDA 'outlier heuristics'",
     sentence="Memorization reuses the existing heuristic neurons, slightly shifted, rather than "
              "new item-specific neurons.",
@@ -1077,7 +1089,7 @@ HEURISTIC_NEURONS = Claim(
 def test_heuristic_neurons_reused(trained, judge):
     """The top-attribution neurons for memorized items overlap those for clean items far above
     chance, and each is shared across many memorized items rather than item-specific."""
-    judge.require(HEURISTIC_NEURONS, trained, *MECHANISM)
+    judge.require(HEURISTIC_NEURONS, trained)
     model, items = judge.require_memorized(HEURISTIC_NEURONS, trained)
     data = trained.data
     r = heuristics.neuron_reuse(model, encode(items, data.vocab, "label"),
@@ -1096,6 +1108,7 @@ def test_heuristic_neurons_reused(trained, judge):
 
 HEURISTIC_NEURONS_V3 = Claim(
     id="rr.heuristic_neurons_reused.v3",
+    gates=MECHANISM,
     source="Du et al. 2025 (arXiv 2507.04782), FDA 'outlier heuristics'",
     sentence="Memorization reuses the existing heuristic neurons rather than new item-specific "
              "neurons.",
@@ -1128,7 +1141,7 @@ def test_heuristic_neurons_reused_v3(trained, judge):
     """The neurons that push memorized labels over the clean ones are, far above chance, the
     neurons that push clean answers, and each serves many memorized items that its choice
     never read."""
-    judge.require(HEURISTIC_NEURONS_V3, trained, *MECHANISM)
+    judge.require(HEURISTIC_NEURONS_V3, trained)
     model, items = judge.require_memorized(HEURISTIC_NEURONS_V3, trained)
     data = trained.data
     clean = encode(data.clean[:N_CLEAN_ATTRIBUTED], data.vocab, "clean")
@@ -1170,7 +1183,7 @@ HEURISTIC_NEURONS_V4 = HEURISTIC_NEURONS_V3.revised(
 @pytest.mark.task("fda")
 def test_heuristic_neurons_reused_v4(trained, judge):
     """As v3, with the overlap's interval over the items the top neurons are chosen on."""
-    judge.require(HEURISTIC_NEURONS_V4, trained, *MECHANISM)
+    judge.require(HEURISTIC_NEURONS_V4, trained)
     model, items = judge.require_memorized(HEURISTIC_NEURONS_V4, trained)
     data = trained.data
     clean = encode(data.clean[:N_CLEAN_ATTRIBUTED], data.vocab, "clean")

@@ -90,6 +90,8 @@ class Claim:
     version: int = 1  # raised whenever the rule changes (a new protocol)
     family: str = ""  # claims corrected together for multiple comparisons
     replicate: str = "majority"  # across seeds: "majority" (k > n/2) or "all" (every seed)
+    gates: tuple[str, ...] = ()  # preconditions a model must meet to be judged
+    # (suite.judge.gates.GATES: "learned", "memorized", "pre", "curve", "deep"); part of the rule
 
     def __post_init__(self) -> None:
         if self.replicate not in ("majority", "all"):
@@ -98,6 +100,9 @@ class Claim:
             raise ValueError(f"{self.id}: a claim needs at least one rule")
         if not 0.5 < self.confidence < 1:
             raise ValueError(f"{self.id}: confidence must lie in (0.5, 1)")
+        if isinstance(self.gates, str) or len(set(self.gates)) != len(self.gates):
+            raise ValueError(f"{self.id}: gates are a tuple of distinct gate names, got "
+                             f"{self.gates!r}")
 
     @property
     def threshold(self) -> str:
@@ -106,8 +111,9 @@ class Claim:
                  if self.some else "")
         fails = ("; 'does not hold' where one rule fails at Bonferroni over the sampled rules"
                  if len(self.rules) > 1 else "")
+        gated = f"; gates: {', '.join(self.gates)}" if self.gates else ""
         return (" and ".join(str(r) for r in self.rules) + where +
-                f"; {self.confidence:.1%} intervals{fails}, unit: {self.unit}")
+                f"; {self.confidence:.1%} intervals{fails}, unit: {self.unit}{gated}")
 
     @property
     def base_id(self) -> str:
@@ -133,10 +139,12 @@ class Claim:
     @property
     def protocol(self) -> str:
         """Hash of everything that decides a verdict: id, version, statistic, rules,
-        confidence, unit and alternatives. Recorded with every verdict."""
+        confidence, unit, alternatives and gates (a model that misses one is not judged, so a
+        changed gate changes which verdicts exist). Recorded with every verdict."""
         content = {"id": self.id, "version": self.version, "statistic": self.statistic,
                    "rules": [[r.quantity, r.op, r.threshold] for r in self.rules],
-                   "confidence": self.confidence, "unit": self.unit, "some": self.some}
+                   "confidence": self.confidence, "unit": self.unit, "some": self.some,
+                   "gates": list(self.gates)}
         return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:12]
 
 

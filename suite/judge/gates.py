@@ -4,8 +4,9 @@ Held-out accuracy >= 0.9 and noisy recall >= 0.9, each as the lower bound of a 9
 Wilson interval, and M_pre exists; claims about earlier vs later layers also need depth
 ("deep": three blocks or more). A model that misses a gate makes the claims that need it
 report "precondition not met" with the measured numbers: the model did not learn or did not
-memorize, which says nothing about the claim. A claim test asks for them with
-`judge.require(claim, trained, *gates)` (suite.judge.session.Judge).
+memorize, which says nothing about the claim. A claim declares the gates it needs
+(`Claim.gates`, hashed into its protocol: a changed gate is a new version) and the Judge applies
+them (`judge.require(claim, trained)`, and again before every verdict: suite.judge.session).
 """
 
 from __future__ import annotations

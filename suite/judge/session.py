@@ -41,7 +41,9 @@ class Judge:
                  items: Sequence[dict[str, Any]] = (), variant: str = "", **details: Any
                  ) -> Verdict:
         """Decide `claim` on `stored` (see suite.judge.claim.decide), record the Verdict and
-        return it if the claim holds; raise DoesNotHold or Inconclusive if not."""
+        return it if the claim holds; raise DoesNotHold or Inconclusive if not. A model that
+        misses one of the claim's gates is not judged (NotJudged), whatever was measured."""
+        self.require(claim, stored, variant=variant)
         verdict, records = decide(claim, stored, measured, some=some, n=n, items=items,
                                   variant=variant, test=self.test, **details)
         self.record(verdict, records)
@@ -58,12 +60,14 @@ class Judge:
         self.record(verdict, ())
         raise NotJudged(verdict)
 
-    def require(self, claim: Claim, stored: Any, *names: str, variant: str = "") -> None:
-        """NotJudged (recorded, with the measured numbers) unless every named gate is met
-        (suite.judge.gates.GATES). variant: the claim's parametrization, as it is judged."""
+    def require(self, claim: Claim, stored: Any, variant: str = "") -> None:
+        """NotJudged (recorded, with the measured numbers) unless `stored` meets every gate the
+        claim declares (Claim.gates, named in suite.judge.gates.GATES). A test calls it before
+        it measures, so that a model that misses a gate costs nothing; deciding calls it again,
+        so no verdict is made past a missed gate. variant: the claim's parametrization."""
         if not self.gates:
             return
-        missed = gates.unmet(stored, *names)
+        missed = gates.unmet(stored, *claim.gates)
         if missed:
             self.not_judged(claim, stored, *[g.message for g in missed], variant=variant)
 

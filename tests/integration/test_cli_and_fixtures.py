@@ -91,11 +91,12 @@ def test_claims_are_parametrized_per_model_and_unmet_gates_skip_with_numbers(
         import pytest
         from suite.judge import Claim, Rule
 
-        CLAIM = Claim("x.demo", "nowhere", "a demo", "nothing", (Rule("x", ">", 0),), "a priori")
+        CLAIM = Claim("x.demo", "nowhere", "a demo", "nothing", (Rule("x", ">", 0),), "a priori",
+                      gates=("learned",))
 
         @pytest.mark.task("thr")
         def test_something(trained, judge):
-            judge.require(CLAIM, trained, "learned")
+            judge.require(CLAIM, trained)
             assert False, "a micro model cannot pass the gate"
     """)
     report = pytester.path / "report"

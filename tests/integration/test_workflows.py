@@ -203,7 +203,8 @@ def test_parallel_workers_train_a_shared_model_once_and_the_report_gathers_them(
         import pytest
         from suite.judge import Claim, Rule
 
-        CLAIM = Claim("x.demo", "nowhere", "a demo", "nothing", (Rule("x", ">", 0),), "a priori")
+        CLAIM = Claim("x.demo", "nowhere", "a demo", "nothing", (Rule("x", ">", 0),), "a priori",
+                      gates=("learned",))
 
         @pytest.mark.parametrize("case", range(4))
         @pytest.mark.task("thr")
@@ -212,7 +213,7 @@ def test_parallel_workers_train_a_shared_model_once_and_the_report_gathers_them(
             log = os.path.join(os.environ["TRAINING_LOG"],
                                f"{worker}-{case}-trained{int(trained.trained_seconds > 0)}")
             open(log, "w").close()
-            judge.require(CLAIM, trained, "learned")
+            judge.require(CLAIM, trained)
     """)
     report = pytester.path / "report"
     result = pytester.runpytest_inprocess("-n", "2", "--report", str(report))

@@ -113,8 +113,9 @@ def test_the_protocol_changes_with_the_rule_and_only_with_it():
     a = claim("t.p1", Rule("x", ">=", 0.5))
     assert a.protocol == claim("t.p1", Rule("x", ">=", 0.5)).protocol
     changed = [claim("t.p2", Rule("x", ">=", 0.6)), claim("t.p3", Rule("x", ">=", 0.5), version=2),
-               claim("t.p4", Rule("x", ">=", 0.5), confidence=0.99)]
-    assert len({a.protocol} | {c.protocol for c in changed}) == 4
+               claim("t.p4", Rule("x", ">=", 0.5), confidence=0.99),
+               claim("t.p1", Rule("x", ">=", 0.5), gates=("learned",))]  # a gate is in the rule
+    assert len({a.protocol} | {c.protocol for c in changed}) == 5
     from suite.run.catalogue import by_id
 
     with pytest.raises(ValueError, match="declared twice"):  # the catalogue refuses one id twice
@@ -134,6 +135,24 @@ def test_not_judged_is_recorded_and_raised(recorded):
         JUDGE.not_judged(SHARE_AT_LEAST_HALF, MODEL, "heldout 0.2")
     v = recorded[-1][0]
     assert v.outcome == "not judged" and v.estimate is None and "NOT JUDGED" in v.message
+
+
+UNLEARNED = SimpleNamespace(**vars(MODEL), metrics={
+    "heldout_acc": 0.2, "noisy_recall": 1.0, "n": {"heldout": 100, "noisy": 100}})
+
+
+def test_a_claim_s_own_gates_decide_whether_it_is_judged(recorded):
+    gated = claim("t.gated", Rule("share", ">=", 0.5), gates=("learned", "memorized"))
+    with pytest.raises(NotJudged, match="heldout_acc 0.2"):
+        JUDGE.require(gated, UNLEARNED)
+    # a test that measures without asking first still gets no verdict past the missed gate
+    with pytest.raises(NotJudged, match="heldout_acc 0.2"):
+        JUDGE(gated, UNLEARNED, {"share": Share(90, 100)}, n=100)
+    assert [v.outcome for v, _ in recorded] == ["not judged", "not judged"]
+    assert JUDGE(SHARE_AT_LEAST_HALF, UNLEARNED, {"share": Share(90, 100)}, n=100).holds
+    assert "gates: learned, memorized" in gated.threshold
+    with pytest.raises(KeyError, match="unknown precondition"):
+        JUDGE.require(claim("t.typo", Rule("x", ">", 0), gates=("learnt",)), UNLEARNED)
 
 
 def test_verdicts_are_strict_json():
@@ -171,6 +190,8 @@ def test_claim_rejects_bad_declarations():
         claim("c.z2")
     with pytest.raises(ValueError, match="op must be"):
         Rule("x", "=>", 0)
+    with pytest.raises(ValueError, match="distinct gate names"):
+        claim("c.z3", Rule("x", ">", 0), gates="learned")
 
 
 def test_family_correction_is_holm_over_a_family_on_one_model():

@@ -59,3 +59,12 @@ def test_every_current_claim_has_both_cases_on_each_of_its_tasks(collected):
     assert missing == WITHOUT_CASES, f"claim x task without both cases: {sorted(missing)}"
     stray = set(cases) - runs_on
     assert not stray, f"known-answer cases on a task their claim does not run on: {sorted(stray)}"
+
+
+def test_every_claim_declares_only_gates_that_exist(collected):
+    """A claim's gates are part of its rule (Claim.gates, hashed into its protocol); a name the
+    Judge does not know would fail only when a model reached it."""
+    from suite.judge.gates import GATES
+
+    for claim in {c.id: c for c in map(bound_claim, collected) if c is not None}.values():
+        assert set(claim.gates) <= set(GATES), f"{claim.id}: unknown gates {claim.gates}"
