@@ -48,8 +48,10 @@ def table(results: Path, draws: int, match: str = "") -> str:
                          f"{err} | | |")
             print(lines[-1], file=sys.stderr)
             continue
+        passing = (f"; set passing, not simulated: {', '.join(w.unsimulated)}"
+                   if w.unsimulated else "")
         lines.append(f"| {name} | {recipe} | {w.rules} | {w.alternatives} | {w.false_holds:.4f} "
-                     f"({w.false_holds_rule}) | {w.false_fails:.4f} | "
+                     f"({w.false_holds_rule}{passing}) | {w.false_fails:.4f} | "
                      f"{'yes' if w.within_nominal else 'NO'} |")
         print(lines[-1], f"({time.time() - started:.0f} s)", file=sys.stderr)
     return "\n".join(lines)

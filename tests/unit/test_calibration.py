@@ -70,6 +70,27 @@ def test_a_whole_rule_names_what_it_cannot_simulate():
     from suite.judge import whole_rule
 
     record = {"rules": [["a", ">", 0.5]], "some": "", "confidence": 0.95,
-              "alternatives": {"a": {"top_overlap": [[[0.0]], [[0.0]]], "k": 1, "seed": 0}}}
-    with pytest.raises(whole_rule.NotSimulated, match="top_overlap"):
+              "alternatives": {"a": {"matched_units": [[[1]], [[1]]], "minimum": 0.6,
+                                     "seed": 0, "control": None}}}
+    with pytest.raises(whole_rule.NotSimulated, match="matched_units"):
         whole_rule.simulate(record, 10)
+    # beside a rule it can draw, such a rule is set passing and named
+    record["rules"].append(["b", ">", 0.1])
+    record["alternatives"]["b"] = _paired_record(40, 10, 200)
+    w = whole_rule.simulate(record, 20)
+    assert w.unsimulated == ("a > 0.5",) and w.false_holds_rule == "b > 0.1"
+
+
+def test_a_top_overlap_is_drawn_around_population_tops_that_overlap_by_the_truth():
+    """The drawn groups' population tops share round(truth x k) units: with items that do not
+    vary, the sample tops are the population tops, so the overlap is the truth itself."""
+    from suite.judge import whole_rule
+
+    rng = np.random.default_rng(0)
+    means = rng.permutation(np.arange(40.0))
+    a, b = np.tile(means, (6, 1)), np.tile(rng.permutation(means), (5, 1))
+    draw = whole_rule.drawer({"top_overlap": [a.tolist(), b.tolist()], "k": 10, "seed": 0})
+    for truth in (0.0, 0.3, 1.0):
+        m = draw(rng, truth)
+        assert m.interval(0.95).value == pytest.approx(truth)
+        assert m.a.shape == a.shape and m.b.shape == b.shape
