@@ -16,7 +16,9 @@ import pytest
 
 from suite.measure import mechanism as measures
 from suite.judge import Claim, Rule
-from suite.judge.stats import ItemMean
+from suite.judge.stats import CHANGES, SHARES, ItemMean
+
+TWICE = (-2.0, 1.0)  # the bounds of a share minus twice another
 
 ALPHA = 0.05
 HEAVY_NOISE_MIN = 0.5
@@ -72,9 +74,11 @@ def test_clean_structure_survives_heavy_noise(trained, judge):
     clean, control = d.shares()
     judge(
         CLEAN_STRUCTURE, trained,
-        {"clean_minus_control_share": ItemMean((clean - control).numpy()),
-         "clean_minus_twice_control_share": ItemMean((clean - 2 * control).numpy()),
-         "clean_share": ItemMean(clean.numpy()), "control_share": ItemMean(control.numpy())},
+        {"clean_minus_control_share": ItemMean((clean - control).numpy(), bounds=CHANGES),
+         "clean_minus_twice_control_share": ItemMean((clean - 2 * control).numpy(),
+                                                     bounds=TWICE),
+         "clean_share": ItemMean(clean.numpy(), bounds=SHARES),
+         "control_share": ItemMean(control.numpy(), bounds=SHARES)},
         n=len(items), noise_share=share, memorized=len(items), noisy=len(data.noisy),
         heldout_acc=trained.metrics.get("heldout_acc"),
         by_site_clean=d.by_site_clean.mean(1).tolist(),
@@ -119,11 +123,13 @@ def _judge_with_capacity_control(judge, claim, trained, differing_only: bool) ->
     random_clean, _ = r.shares()
     judge(
         claim, trained,
-        {"clean_minus_control_share": ItemMean((clean - control).numpy()),
-         "clean_minus_twice_control_share": ItemMean((clean - 2 * control).numpy()),
-         "clean_minus_random_model_share": ItemMean((clean - random_clean).numpy()),
-         "clean_share": ItemMean(clean.numpy()), "control_share": ItemMean(control.numpy()),
-         "random_model_share": ItemMean(random_clean.numpy())},
+        {"clean_minus_control_share": ItemMean((clean - control).numpy(), bounds=CHANGES),
+         "clean_minus_twice_control_share": ItemMean((clean - 2 * control).numpy(),
+                                                     bounds=TWICE),
+         "clean_minus_random_model_share": ItemMean((clean - random_clean).numpy(), bounds=CHANGES),
+         "clean_share": ItemMean(clean.numpy(), bounds=SHARES),
+         "control_share": ItemMean(control.numpy(), bounds=SHARES),
+         "random_model_share": ItemMean(random_clean.numpy(), bounds=SHARES)},
         n=len(items), noise_share=share, memorized=len(items), noisy=len(data.noisy),
         heldout_acc=trained.metrics.get("heldout_acc"),
         counted_positions=float(d.positions.float().mean()),

@@ -16,7 +16,7 @@ import torch
 from suite.train.batching import encode
 from suite.judge import Claim, Rule
 from suite.measure.heuristics import classify_top_neurons, kind
-from suite.judge.stats import ItemMean, MatchedUnits, Share
+from suite.judge.stats import CHANGES, ItemMean, MatchedUnits, Share
 
 TOP_SHARE = 0.05  # the top 5 % of MLP neurons by attribution, as in rr.heuristic_neurons_reused
 JACCARD_MIN = 0.6
@@ -59,7 +59,8 @@ def test_bag_of_heuristics(trained, judge):
     judge(
         BAG_OF_HEURISTICS, trained,
         {"classified_share": Share(len(classified), k),
-         "classified_minus_control": ItemMean((is_classified - control_classified).numpy())},
+         "classified_minus_control": ItemMean((is_classified - control_classified).numpy(),
+                                             bounds=CHANGES)},
         n=k, control_share=float(control_classified.mean()),
         median_jaccard=float(torch.tensor([m.jaccard for m in matches]).median()),
         heuristics=len(heuristics), by_kind=dict(families),

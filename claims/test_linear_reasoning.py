@@ -17,7 +17,7 @@ from suite.train.batching import encode, exact_match
 from suite.judge import Claim, Rule
 from suite.interp import directions
 from suite.measure import steering
-from suite.judge.stats import Auc, ItemMean
+from suite.judge.stats import CHANGES, SHARES, Auc, ItemMean
 
 GATES = ("learned", "memorized", "pre")  # a model that generalized, then memorized
 
@@ -104,10 +104,10 @@ def test_steering_recovers_reasoning(trained, judge):
         hit, held_hit = steering.steered_hits(model, site, d, alpha, clean_batch, held)
         rand_hit, _ = steering.steered_hits(model, site, directions.random_like(d, seed=0), alpha,
                                             clean_batch, held)
-        by_edit[name] = {"clean_rate_minus_random": ItemMean((hit - rand_hit).numpy()),
-                         "heldout_drop": ItemMean((held_base - held_hit).numpy()),
-                         "clean_rate": ItemMean(hit.numpy()),
-                         "random_direction_clean_rate": ItemMean(rand_hit.numpy())}
+        by_edit[name] = {"clean_rate_minus_random": ItemMean((hit - rand_hit).numpy(), bounds=CHANGES),
+                         "heldout_drop": ItemMean((held_base - held_hit).numpy(), bounds=CHANGES),
+                         "clean_rate": ItemMean(hit.numpy(), bounds=SHARES),
+                         "random_direction_clean_rate": ItemMean(rand_hit.numpy(), bounds=SHARES)}
     judge(STEERING, trained, some=by_edit, n=len(targets), site=site)
 
 
@@ -175,8 +175,8 @@ def test_steering_recovers_reasoning_v3(trained, judge):
         hit, held_hit = steering.steered_hits(model, site, f.direction, alpha, clean_batch, held)
         rand_hit, _ = steering.steered_hits(model, site, random, alpha, clean_batch, held,
                                             matched_to=f.direction)
-        by_edit[name] = {"clean_rate_minus_random": ItemMean((hit - rand_hit).numpy()),
-                         "heldout_drop": ItemMean((held_base - held_hit).numpy()),
-                         "clean_rate": ItemMean(hit.numpy()),
-                         "random_direction_clean_rate": ItemMean(rand_hit.numpy())}
+        by_edit[name] = {"clean_rate_minus_random": ItemMean((hit - rand_hit).numpy(), bounds=CHANGES),
+                         "heldout_drop": ItemMean((held_base - held_hit).numpy(), bounds=CHANGES),
+                         "clean_rate": ItemMean(hit.numpy(), bounds=SHARES),
+                         "random_direction_clean_rate": ItemMean(rand_hit.numpy(), bounds=SHARES)}
     judge(STEERING_V3, trained, some=by_edit, n=len(targets), site=site)

@@ -20,7 +20,8 @@ import torch
 from suite.judge import Claim, Rule
 from suite.judge.figures import Lines
 from suite.measure import curvature_sweep
-from suite.judge.stats import Difference, ItemMean, Largest, Share, Shifted, Smallest
+from suite.judge.stats import (CHANGES, Difference, ItemMean, Largest, Share, Shifted,
+                               Smallest)
 
 GATES = ("learned", "memorized", "pre")  # a model that generalized, then memorized
 # The sweep of curvature mass kept, fixed a priori before the first run.
@@ -83,7 +84,7 @@ def test_edit_suppresses_memorization(trained, judge):
 
 
 def _drop(before: torch.Tensor, after: torch.Tensor) -> ItemMean:
-    return ItemMean((before.float() - after.float()).numpy())
+    return ItemMean((before.float() - after.float()).numpy(), bounds=CHANGES)
 
 
 def _judge_edit(judge, claim: Claim, trained, keep_mass) -> None:
@@ -149,8 +150,11 @@ def _judge_fact_recall(judge, claim: Claim, trained, keep_mass) -> None:
     def relative_drop(split: str, edit: dict, before: float):
         return ((base[split].float() - edit[split].float()) / before).numpy()
 
+    # a relative drop lies within +-1 / its rate before (float32 items: a hair of room)
+    widest = (1 + 1e-6) / min(atomic0, held0)
     differences = tuple(Difference(relative_drop("atomic", r["kfac"], atomic0),
-                                   relative_drop("heldout", r["kfac"], held0)) for r in rows)
+                                   relative_drop("heldout", r["kfac"], held0),
+                                   bounds=(-widest, widest)) for r in rows)
     judge(
         claim, trained, {"smallest_atomic_minus_heldout_drop": Smallest(differences)},
         n=len(trained.data.atomic),
@@ -282,7 +286,8 @@ def _judge_reasoning_drop(judge, claim: Claim, trained, split: bool) -> None:
         atomic_drop = ((atomic0[measured] - atomic[measured].float())
                        / float(atomic0[measured].mean())).numpy()
         reasoning_drop = ((held0[intact] - r["kfac"]["heldout"][intact].float()) / before).numpy()
-        differences.append(Difference(atomic_drop, reasoning_drop))
+        widest = (1 + 1e-6) / min(float(atomic0[measured].mean()), before)  # +-1 / rate before
+        differences.append(Difference(atomic_drop, reasoning_drop, bounds=(-widest, widest)))
         by_rho[f"rho={r['rho']}"] = {"atomic_drop": round(float(atomic_drop.mean()), 3),
                                      "reasoning_drop": round(float(reasoning_drop.mean()), 3),
                                      "intact_items": int(intact.sum())}

@@ -21,8 +21,9 @@ from suite.measure import mechanism as measures
 from suite.train.batching import encode, exact_match
 from suite.judge import Claim, Rule
 from suite.judge.figures import Bars, Lines
-from suite.judge.stats import (Difference, Exact, ItemMean, ItemStatistic, Largest, PairedHits,
-                               Share, TopOverlap, hypergeometric_overlap, median_column_mean)
+from suite.judge.stats import (CHANGES, SHARES, Difference, Exact, ItemMean, ItemStatistic,
+                               Largest, PairedHits, Share, TopOverlap, hypergeometric_overlap,
+                               median_column_mean)
 
 # Mechanism claims analyse a model that generalized and then memorized, so they need M_pre
 # (gate "pre") besides the learned and memorized gates. The dynamics claims test that sequence
@@ -32,7 +33,7 @@ MECHANISM = ("learned", "memorized", "pre")
 
 def _paired(a: torch.Tensor, b: torch.Tensor) -> ItemMean:
     """Per-item a - b (booleans or numbers), averaged over items."""
-    return ItemMean((a.float() - b.float()).numpy())
+    return ItemMean((a.float() - b.float()).numpy(), bounds=CHANGES)
 
 
 def _paired_hits(a: torch.Tensor, b: torch.Tensor) -> PairedHits:
@@ -222,12 +223,13 @@ def _clean_label_decodable(claim, trained, decoder, judge, differing_only: bool,
     d = _decoded(trained, "trained", model, items, decoder, differing_only)
     clean, control = d.shares()
     measured = {"clean_minus_control_share": _paired(clean, control),
-                "clean_share": ItemMean(clean.numpy()), "control_share": ItemMean(control.numpy())}
+                "clean_share": ItemMean(clean.numpy(), bounds=SHARES),
+                "control_share": ItemMean(control.numpy(), bounds=SHARES)}
     if capacity_control:
         random_clean, _ = _decoded(trained, "random model", measures.random_model_like(model),
                                    items, decoder, differing_only).shares()
         measured["clean_minus_random_model_share"] = _paired(clean, random_clean)
-        measured["random_model_share"] = ItemMean(random_clean.numpy())
+        measured["random_model_share"] = ItemMean(random_clean.numpy(), bounds=SHARES)
     judge(
         claim, trained, measured,
         n=len(items), variant=decoder, by_site_clean=d.by_site_clean.mean(1).tolist(),
@@ -354,7 +356,7 @@ def test_noisy_overrides_late(trained, judge):
     o = measures.override_layers(model, items, trained.data.vocab)
     judge(
         NOISY_OVERRIDES_LATE, trained,
-        {"mean_override_score": ItemMean(o.score.numpy()),
+        {"mean_override_score": ItemMean(o.score.numpy(), bounds=CHANGES),
          "clean_first_share": Share(int((o.score > 0).sum()), len(items))},
         n=len(items), by_site_clean=o.by_site_clean, by_site_noisy=o.by_site_noisy,
         figure=_by_site("lens top-1, noisy prefix", clean=o.by_site_clean, noisy=o.by_site_noisy),
@@ -396,7 +398,7 @@ def test_noisy_overrides_late_v3(trained, judge):
     score = o.score_decodable[scored]
     judge(
         NOISY_OVERRIDES_LATE_V3, trained,
-        {"mean_override_score": ItemMean(score.numpy()),
+        {"mean_override_score": ItemMean(score.numpy(), bounds=CHANGES),
          "clean_first_share": Share(int((score > 0).sum()), len(kept))},
         n=len(kept), memorized=len(items), by_site_clean=o.by_site_clean,
         by_site_noisy=o.by_site_noisy, sites=list(o.sites),
@@ -451,8 +453,8 @@ def test_noisy_overrides_late_v4(trained, judge):
         NOISY_OVERRIDES_LATE_V4, trained,
         {"clean_first_minus_control_share": _paired(o.clean_first, o.control_first),
          "clean_first_minus_clean_after_share": _paired(o.clean_first, o.clean_after),
-         "clean_first_share": ItemMean(o.clean_first.numpy()),
-         "control_first_share": ItemMean(o.control_first.numpy())},
+         "clean_first_share": ItemMean(o.clean_first.numpy(), bounds=SHARES),
+         "control_first_share": ItemMean(o.control_first.numpy(), bounds=SHARES)},
         n=len(items), by_site_clean=o.by_site_clean, by_site_noisy=o.by_site_noisy,
         sites=list(o.sites),
         figure=Lines("lens top-1, noisy prefix (block outputs)", o.sites,
@@ -637,9 +639,9 @@ def test_bridge_removal_hurts_generalization(trained, judge):
     atomic_drop = (atomic.before.float() - atomic.erased.float()).numpy()
     judge(
         BRIDGE_REMOVAL_GENERALIZATION, trained,
-        {"heldout_drop": ItemMean(held_drop), "drop_beyond_random": _paired(held.random, held.erased),
-         "heldout_minus_atomic_drop": Difference(held_drop, atomic_drop),
-         "atomic_drop": ItemMean(atomic_drop)},
+        {"heldout_drop": ItemMean(held_drop, bounds=CHANGES), "drop_beyond_random": _paired(held.random, held.erased),
+         "heldout_minus_atomic_drop": Difference(held_drop, atomic_drop, bounds=CHANGES),
+         "atomic_drop": ItemMean(atomic_drop, bounds=CHANGES)},
         n=len(data.heldout), site=held.site, position=held.position,
         heldout_drop_random=float(held.before.float().mean() - held.random.float().mean()),
         figure=Bars("held-out drop under bridge erasure", float(held_drop.mean()),
@@ -1008,7 +1010,7 @@ def test_outlier_heuristics_patching(trained, judge):
         held_hit, recall = patched.heldout_hit, patched.recalled
         drops.append(Share(int((~recall).sum()), len(items)))  # every memorized item recalled before
         change = (held_hit.float() - held_base_hit.float()).numpy()
-        changes += [ItemMean(change), ItemMean(-change)]  # |change| <= 0.05: both directions
+        changes += [ItemMean(change, bounds=CHANGES), ItemMean(-change, bounds=CHANGES)]  # |change| <= 0.05: both directions
         held_changes.append(round(float(change.mean()), 3))
         recall_drops.append(round(1.0 - float(recall.float().mean()), 3))
     judge(
@@ -1054,7 +1056,8 @@ def test_outlier_heuristics_patching_v3(trained, judge):
         change = (patched.heldout_hit.float() - held_base_hit.float()).numpy()
         by_layer[f"mlp.{patched.layer}"] = {
             "recall_drop": Share(int((~patched.recalled).sum()), len(items)),
-            "heldout_change_size": Largest((ItemMean(change), ItemMean(-change)))}
+            "heldout_change_size": Largest((ItemMean(change, bounds=CHANGES),
+                                                   ItemMean(-change, bounds=CHANGES)))}
         held_changes.append(round(float(change.mean()), 3))
         recall_drops.append(round(1.0 - float(patched.recalled.float().mean()), 3))
     judge(OUTLIER_PATCHING_V3, trained, some=by_layer, n=len(items),

@@ -36,14 +36,20 @@ TRUNCATION = 0.5  # c: at most half the capital on one item (Waudby-Smith and Ra
 BISECTIONS = 50  # halvings of [0, 1] for each bound: far below any threshold's resolution
 
 
-def _unit(values: np.ndarray, lower: float, upper: float) -> np.ndarray:
+def check_bounds(values: np.ndarray, lower: float, upper: float) -> np.ndarray:
+    """The items as a flat float array; a ValueError where the bounds are not an interval or an
+    item lies outside them (a claim that declared the wrong bounds)."""
     if not upper > lower:
         raise ValueError(f"bounded items need lower < upper, got [{lower}, {upper}]")
     x = np.asarray(values, dtype=float).reshape(-1)
     if x.size and (x.min() < lower or x.max() > upper):
         raise ValueError(f"items lie outside their declared bounds [{lower}, {upper}]: "
                          f"min {x.min():.6g}, max {x.max():.6g}")
-    return (x - lower) / (upper - lower)
+    return x
+
+
+def _unit(values: np.ndarray, lower: float, upper: float) -> np.ndarray:
+    return (check_bounds(values, lower, upper) - lower) / (upper - lower)
 
 
 class Betting:

@@ -131,16 +131,38 @@ def share_as_item_mean_cell(n: int, threshold: float) -> Cell:
 
 def fractional_cell(n: int, positions: int, discordant: float, threshold: float) -> Cell:
     """A paired fractional difference (rr.clean_label_decodable on FDA: per item, the share of
-    its answer positions decoded minus the control's share), with the item bootstrap (ItemMean,
-    as the claims decide it): at each of `positions` positions per item, "up" and "down" as in
+    its answer positions decoded minus the control's share), as the claims decide it: an ItemMean
+    with the bounds of a difference of shares, so the betting interval (statistics version 7;
+    the item bootstrap before): at each of `positions` positions per item, "up" and "down" as in
     paired_outcomes, independently."""
     def draw(rng: np.random.Generator, truth: float) -> stats.Measure:
         up, down = _up_down(discordant, truth)
         kind = rng.choice(3, size=(n, positions), p=[up, down, 1 - discordant])
         values = ((kind == 0).sum(1) - (kind == 1).sum(1)) / positions
-        return stats.ItemMean(values, seed=int(rng.integers(2**31)))
-    return Cell("paired fractional, item bootstrap",
+        return stats.ItemMean(values, seed=int(rng.integers(2**31)), bounds=stats.CHANGES)
+    return Cell("paired fractional (betting)",
                 f"n={n} x {positions} positions, {discordant:.0%} discordant", draw, threshold)
+
+
+def sparse_items_cell(n: int, threshold: float, nonzero: float = 0.05) -> Cell:
+    """Fractional items that are mostly 0: `nonzero` of the items take a size k/5 (k uniform on
+    1..5), signed so that the mean is the truth (the bootstraps' worst bounded shape: false
+    "does not hold" about 0.10 at n = 100, benchmarks/bounded_mean_choice.py), bounds [-1, 1]."""
+    def draw(rng: np.random.Generator, truth: float) -> stats.Measure:
+        size = rng.integers(1, 6, n) / 5
+        sign = np.where(rng.random(n) < 0.5 + truth / (2 * nonzero * 0.6), 1.0, -1.0)
+        values = np.where(rng.random(n) < nonzero, sign * size, 0.0)
+        return stats.ItemMean(values, seed=int(rng.integers(2**31)), bounds=stats.CHANGES)
+    return Cell("sparse fractional items (betting)", f"n={n}, {nonzero:.0%} nonzero", draw,
+                threshold)
+
+
+def bounded_skewed_cell(n: int, threshold: float) -> Cell:
+    """Skewed items within known bounds: Beta(0.5, 4.5) - 0.1 + truth, bounds [-1, 1]."""
+    def draw(rng: np.random.Generator, truth: float) -> stats.Measure:
+        return stats.ItemMean(rng.beta(0.5, 4.5, n) - 0.1 + truth,
+                              seed=int(rng.integers(2**31)), bounds=stats.CHANGES)
+    return Cell("bounded skewed item mean (betting)", f"n={n}", draw, threshold)
 
 
 def share_cell(n: int, threshold: float) -> Cell:
@@ -150,8 +172,8 @@ def share_cell(n: int, threshold: float) -> Cell:
 
 
 def item_mean_cell(n: int, threshold: float, skew: bool) -> Cell:
-    """The mean of a per-item value (ItemMean: item bootstrap): normal, or skewed (lognormal
-    shifted to the truth)."""
+    """The mean of an unbounded per-item value (ItemMean without bounds: the item bootstrap; no
+    claim's items are unbounded): normal, or skewed (lognormal shifted to the truth)."""
     def draw(rng: np.random.Generator, truth: float) -> stats.Measure:
         if skew:
             values = rng.lognormal(0.0, 1.0, size=n)
@@ -159,8 +181,8 @@ def item_mean_cell(n: int, threshold: float, skew: bool) -> Cell:
         else:
             values = rng.normal(truth, 1.0, size=n)
         return stats.ItemMean(values, seed=int(rng.integers(2**31)))
-    return Cell("item mean (bootstrap)", f"n={n}, {'skewed' if skew else 'normal'}", draw,
-                threshold)
+    return Cell("unbounded item mean (bootstrap)", f"n={n}, {'skewed' if skew else 'normal'}",
+                draw, threshold)
 
 
 def difference_cell(n: int, threshold: float, base: float = 0.5) -> Cell:
@@ -202,6 +224,32 @@ def largest_cell(n: int, parts: int, threshold: float) -> Cell:
     return Cell(f"largest of {parts} shares (Clopper-Pearson)", f"n={n} each", draw, threshold)
 
 
+def matched_units_cell(prompts: int, units: int, sets: int, above: float, below: float,
+                       threshold: float = 0.5, minimum: float = 0.6) -> Cell:
+    """The share of units whose best Jaccard over sets reaches `minimum` (MatchedUnits, as
+    heur.bag_of_heuristics.v3 reads it): round(truth x units) units whose population Jaccard with
+    their own set is `above` the minimum, the rest `below` it; each unit fires on 90 % of its own
+    set's prompts and on a share of the others set for that Jaccard; every set (a unit's own, or
+    one of the unrelated rest) holds 10 % of the prompts."""
+    hit, prevalence = 0.9, 0.1
+
+    def stray(jaccard: float) -> float:  # P(fire | not in its set) for that population Jaccard
+        return (hit * prevalence / jaccard - prevalence) / (1 - prevalence)
+
+    def draw(rng: np.random.Generator, truth: float) -> stats.Measure:
+        members = rng.random((prompts, sets)) < prevalence
+        matched = int(round(min(max(truth, 0.0), 1.0) * units))
+        off = np.array([stray(above)] * matched + [stray(below)] * (units - matched))
+        own = members[:, :units]
+        fires = np.where(own, rng.random((prompts, units)) < hit,
+                         rng.random((prompts, units)) < off)
+        return stats.MatchedUnits(fires.astype(float), members.astype(float), minimum,
+                                  seed=int(rng.integers(2**31)))
+    return Cell("matched units (prompt bootstrap)",
+                f"{prompts} prompts, {units} units, {sets} sets, Jaccard {above:g} / {below:g}",
+                draw, threshold)
+
+
 def grid(quick: bool = False) -> list[tuple[Cell, float]]:
     """Each cell with its planted effect, on shapes read from the recorded measurements. quick:
     n = 100 only (the default run's few draws)."""
@@ -212,6 +260,8 @@ def grid(quick: bool = False) -> list[tuple[Cell, float]]:
             effect = min(0.10, q - t)  # the truth stays within the discordant share
             cells += [(paired_cell(n, q, t), effect)]
         cells += [(fractional_cell(n, 5, q, 0.0), min(0.10, q)) for q in (0.05, 0.20)]
+        cells += [(fractional_cell(n, 5, 0.30, 0.10), 0.10), (sparse_items_cell(n, 0.0), 0.02),
+                  (bounded_skewed_cell(n, 0.0), 0.03)]
         cells += [(share_cell(n, 0.5), 0.10), (share_as_item_mean_cell(n, 0.5), 0.10),
                   (item_mean_cell(n, 0.0, True), 0.3),
                   (difference_cell(n, 0.0), 0.10), (difference_cell(n, 0.0, 0.05), 0.05),
@@ -220,4 +270,7 @@ def grid(quick: bool = False) -> list[tuple[Cell, float]]:
         if not quick:
             cells += [(item_mean_cell(n, 0.0, False), 0.3)]
     cells += [(largest_cell(100, 4, 0.5), 0.15)]
+    if not quick:  # heur.bag_of_heuristics.v3's shape (38 units), fewer prompts and sets for time
+        cells += [(matched_units_cell(300, 38, 64, 0.61, 0.59), 0.2),
+                  (matched_units_cell(300, 38, 64, 0.75, 0.45), 0.2)]
     return cells

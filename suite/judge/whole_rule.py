@@ -94,7 +94,7 @@ def _range(record: Mapping[str, Any]) -> tuple[float, float]:
         rows = np.asarray(record["item_mean"], dtype=float)
         if np.isin(rows, (-1.0, 0.0, 1.0)).all():
             return -1.0, 1.0
-        return -math.inf, math.inf
+        return tuple(record.get("bounds", (-math.inf, math.inf)))
     if "paired_hits" in record:
         return -1.0, 1.0
     if "top_overlap" in record:
@@ -121,7 +121,7 @@ def drawer(record: Mapping[str, Any]) -> Draw:
         rows = np.asarray(r["item_mean"], dtype=float)
         if np.isin(rows, (-1.0, 0.0, 1.0)).all():
             return _paired(float((rows != 0).mean()), len(rows), as_items=True)
-        return _shifted_items(rows)
+        return _shifted_items(rows, r.get("bounds"))
     if "difference" in r:
         a, b = (np.asarray(x, dtype=float) for x in r["difference"])
         if np.isin(np.concatenate([a, b]), (0.0, 1.0)).all():
@@ -134,11 +134,14 @@ def drawer(record: Mapping[str, Any]) -> Draw:
                                         (rng.random(len(b)) < pb).astype(float),
                                         seed=int(rng.integers(2**31)))
             return groups
-        gap = a.mean() - b.mean()
+        gap, bounds = a.mean() - b.mean(), r.get("bounds")
 
         def shifted(rng: np.random.Generator, t: float) -> stats.Measure:
-            return stats.Difference(rng.choice(a, len(a)) - gap + t, rng.choice(b, len(b)),
-                                    seed=int(rng.integers(2**31)))
+            move = t - gap  # a moves by this, b stays: bounds that hold both
+            both = None if bounds is None else (bounds[0] + min(0.0, move),
+                                                 bounds[1] + max(0.0, move))
+            return stats.Difference(rng.choice(a, len(a)) + move, rng.choice(b, len(b)),
+                                    seed=int(rng.integers(2**31)), bounds=both)
         return shifted
     if "auc" in r:
         from scipy.stats import norm
@@ -175,12 +178,15 @@ def _paired(discordant: float, n: int, as_items: bool) -> Draw:
     return draw
 
 
-def _shifted_items(rows: np.ndarray) -> Draw:
-    """The recorded items resampled and shifted so that their population mean is the truth."""
+def _shifted_items(rows: np.ndarray, bounds: tuple[float, float] | None) -> Draw:
+    """The recorded items resampled and shifted so that their population mean is the truth;
+    declared bounds move with them."""
     mean = float(rows.mean())
 
     def draw(rng: np.random.Generator, t: float) -> stats.Measure:
-        return stats.ItemMean(rng.choice(rows, len(rows)) - mean + t, seed=int(rng.integers(2**31)))
+        moved = None if bounds is None else (bounds[0] - mean + t, bounds[1] - mean + t)
+        return stats.ItemMean(rng.choice(rows, len(rows)) - mean + t,
+                              seed=int(rng.integers(2**31)), bounds=moved)
     return draw
 
 

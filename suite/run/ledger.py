@@ -52,10 +52,13 @@ from suite.judge import render
 from suite.judge.claim import DOES_NOT_HOLD, HOLDS, INCONCLUSIVE, NOT_JUDGED, Verdict
 
 SCHEME = 1
-STATS_VERSION = 6  # raised whenever suite/judge/stats.py changes what an interval means
+STATS_VERSION = 7  # raised whenever suite/judge/stats.py changes what an interval means
 # 2: PairedHits is one continuity-corrected score test at every count (1: exact below 25 items);
 # 3: a share's interval is Clopper-Pearson (was Wilson); 4: AUROC on the logit scale, never a point;
-# 5: an ItemMean of items on {-1, 0, 1} is PairedHits (was the percentile bootstrap)
+# 5: an ItemMean of items on {-1, 0, 1} is PairedHits (was the percentile bootstrap);
+# 6: "does not hold" Bonferroni over the sampled rules, Difference by MOVER;
+# 7: an ItemMean (and a Difference's groups) with declared bounds takes the betting interval
+#    (was the percentile bootstrap), and every claim declares its items' bounds
 EXPLORATORY_SEEDS = frozenset({0, 1, 2})  # they shaped the current claim versions
 # Claims whose rule was set after more seeds had been seen: those seeds are exploratory for them.
 EXPLORATORY_BY_CLAIM: dict[str, frozenset[int]] = {

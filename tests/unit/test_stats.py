@@ -417,3 +417,58 @@ def test_top_overlap_chooses_the_top_units_again_in_each_resample():
         stats.TopOverlap(a, b, 2.7)
     with pytest.raises(ValueError, match="at least one item"):
         stats.TopOverlap(a[:0], b, 5)
+
+
+def _log_capital_by_hand(x, m, alpha, up, c=0.5):
+    """Waudby-Smith and Ramdas's hedged capital, one item at a time: the running mean and
+    variance (regularized by 1/2 and 1/4), the bet of a fixed n, truncated at c / m."""
+    n, total, squares, best, log_k = len(x), 0.0, 0.0, 0.0, 0.0
+    for i, xi in enumerate(x):
+        var_before = (0.25 + squares) / (i + 1)
+        bet = math.sqrt(2 * math.log(2 / alpha) / (n * var_before))
+        bet = min(bet, c / m) if up else min(bet, c / (1 - m))
+        log_k += math.log1p(bet * (xi - m)) if up else math.log1p(-bet * (xi - m))
+        best = max(best, log_k)
+        total += xi
+        squares += (xi - (0.5 + total) / (i + 2)) ** 2
+    return best
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.floats(-1, 1), min_size=5, max_size=60), st.floats(0.05, 0.95))
+def test_the_betting_capital_matches_its_definition_item_by_item(values, m):
+    from suite.judge.betting import Betting
+
+    b = Betting(np.array(values), -1.0, 1.0, seed=3)
+    for up in (True, False):
+        assert b._log_capital(m, b._bets(0.05), up) == pytest.approx(
+            _log_capital_by_hand(b.x, m, 0.05, up), abs=1e-9)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.sampled_from([-1.0, -0.4, 0.0, 0.2, 0.6, 1.0]), min_size=3, max_size=80),
+       st.integers(0, 5))
+def test_a_bounded_item_mean_s_interval_and_p_value_are_one_procedure(values, seed):
+    """Bounded items that are not on {-s, 0, s} take the betting interval; a bound lies beyond
+    a threshold exactly where the one-sided p is below 0.025."""
+    m = stats.ItemMean(values, seed=seed, bounds=stats.CHANGES)
+    if m.trinary is not None:  # PairedHits (its own tests)
+        return
+    e = m.interval(0.95)
+    assert -1.0 <= e.low <= e.value <= e.high <= 1.0 and "betting" in e.method
+    for t in np.linspace(-0.95, 0.95, 39):
+        if min(abs(t - e.low), abs(t - e.high)) < 1e-9:
+            continue
+        assert (e.low > t) == (m.p(">", t) < 0.025), t
+        assert (e.high < t) == (m.p("<", t) < 0.025), t
+
+
+def test_bounded_items_are_checked_against_their_bounds_and_never_a_point():
+    with pytest.raises(ValueError, match=r"outside their declared bounds \[-1.0, 1.0\]"):
+        stats.ItemMean([0.5, 1.5], bounds=stats.CHANGES)
+    e = stats.ItemMean(np.tile([0.3, 0.35], 50), bounds=stats.CHANGES).interval(0.95)
+    assert e.low < 0.325 < e.high and "betting" in e.method
+    # a record keeps the bounds, so a rescore decides as the run did
+    m = stats.ItemMean([0.2, 0.4, 0.6, 0.1], seed=2, bounds=stats.SHARES)
+    again = stats.from_record(stats.to_record(m))
+    assert again.bounds == (0.0, 1.0) and again.interval(0.95) == m.interval(0.95)
