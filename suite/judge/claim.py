@@ -371,6 +371,7 @@ def decide(claim: Claim, stored: Any, measured: Mapping[str, Measure] | None = N
     measured_record = {
         "statistic": claim.statistic, "unit": claim.unit, "confidence": claim.confidence,
         "some": claim.some, "rules": [[r.quantity, r.op, r.threshold] for r in claim.rules],
+        "gates": list(claim.gates),
         "alternatives": records if some is not None else records[""],
         "claim_details": sorted(details)}  # the test's own details (the rest decide adds)
     if any(r is None for a in records.values() for r in a.values()):

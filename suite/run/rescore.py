@@ -67,7 +67,7 @@ def redecide(v: Verdict) -> Rescored:
                   rules=tuple(Rule(q, op, t) for q, op, t in record["rules"]),
                   threshold_source="", unit=record["unit"], confidence=record["confidence"],
                   some=record["some"], version=v.version, family=v.family,
-                  replicate=v.replicate)
+                  replicate=v.replicate, gates=tuple(record.get("gates", ())))
     if v.protocol and claim.protocol != v.protocol:
         raise ValueError(f"{v.name} on {v.recipe}: its measurement record gives protocol "
                          f"{claim.protocol}, the verdict says {v.protocol}")

@@ -472,8 +472,9 @@ def test_the_report_shows_the_run_the_claims_their_numbers_and_the_baseline_diff
 
 def test_a_run_is_re_decided_from_its_measurement_records_without_a_model(tmp_path):
     """Every kind of measurement, alone and as alternatives, survives the trip through
-    results.jsonl + measurements.jsonl, and rescore gives the recorded verdicts back; a
-    changed per-item value is reported as a change (exit 1)."""
+    results.jsonl + measurements.jsonl (a bounded item mean with its bounds, a claim with its
+    gates, which its protocol hashes), and rescore gives the recorded verdicts back; a changed
+    per-item value is reported as a change (exit 1)."""
     from suite.judge.claim import decide
     from suite.judge.stats import (Auc, Difference, Exact, ItemStatistic, Largest, Shifted,
                                    median_column_mean)
@@ -490,8 +491,9 @@ def test_a_run_is_re_decided_from_its_measurement_records_without_a_model(tmp_pa
                 "auc": Auc(tuple(rng.normal(1, 1, 40)), tuple(rng.normal(0, 1, 40))),
                 "step": Exact(300.0), "median": ItemStatistic(rng.random((30, 5)) < 0.4,
                                                                median_column_mean),
-                "top": Largest((Shifted(Share(30, 100), 0.1), ItemMean(rng.random(50))))}
-    at_some = claim("t.some3", Rule("effect", ">=", 0.1), some="site")
+                "top": Largest((Shifted(Share(30, 100), 0.1), ItemMean(rng.random(50)),
+                                ItemMean(rng.random(50), bounds=(0.0, 1.0))))}
+    at_some = claim("t.some3", Rule("effect", ">=", 0.1), some="site", gates=("learned", "deep"))
     rows = [decide(many, MODEL, measured, n=100, figure_note="kept")[0],
             decide(at_some, MODEL, some={"a": {"effect": ItemMean(rng.random(60) * 0.1)},
                                          "b": {"effect": Share(40, 100)}}, n=100)[0],
