@@ -25,11 +25,11 @@ from benchmarks import markdown  # noqa: E402
 from suite.judge import calibration  # noqa: E402
 
 
-def table(draws: int, quick: bool = False, match: str = "") -> str:
+def table(draws: int, quick: bool = False, match: str = "", neuron_sets: bool = False) -> str:
     lines = ["| measurement | data | threshold | effect | false holds | false does not hold "
              "| power (holds) | power (does not hold) | within nominal |",
              "|---|---|---|---|---|---|---|---|---|"]
-    for cell, effect in calibration.grid(quick):
+    for cell, effect in calibration.grid(quick, neuron_sets):
         if match not in cell.measurement:
             continue
         started = time.time()
@@ -47,13 +47,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="n = 100 cells only")
     parser.add_argument("--match", default="", help="only the measurements whose name contains "
                         "this (e.g. PairedHits)")
+    parser.add_argument("--neuron-sets", action="store_true", help="add the MatchedUnits cells "
+                        "(slow: about 0.2 s a draw)")
     parser.add_argument("--write", type=Path, help="write the table into this markdown file, "
                         "between its '<!-- calibration -->' markers ('<!-- calibration MATCH "
                         "-->' with --match)")
     args = parser.parse_args(argv)
     text = (f"{args.draws} draws a cell (one simulation error at the nominal 2.5 %: "
             f"{calibration.simulation_error(args.draws):.4f})\n\n"
-            + table(args.draws, args.quick, args.match))
+            + table(args.draws, args.quick, args.match, args.neuron_sets))
     print(text)
     if args.write:  # one table per --match in the file
         markdown.write_between(args.write, f"calibration {args.match}".strip(), text)

@@ -35,7 +35,7 @@ def table(results: Path, draws: int, match: str = "") -> str:
     for line in path.read_text().splitlines():
         r = json.loads(line)
         record = r.get("measured") or {}
-        if match not in r["claim"] or not record.get("rules"):
+        if not any(m in r["claim"] for m in match.split(",")) or not record.get("rules"):
             continue
         name = r["claim"] + (f"[{r['variant']}]" if r.get("variant") else "")
         recipe = r["test"].split("[", 1)[-1].rstrip("]")
@@ -61,16 +61,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("results", type=Path, help="a run's --report folder")
     parser.add_argument("--draws", type=int, default=1000)
-    parser.add_argument("--match", default="", help="only the claims whose id contains this")
+    parser.add_argument("--match", default="", help="only the claims whose id contains this (or "
+                        "one of these, comma-separated)")
     parser.add_argument("--write", type=Path, help="write the table into this markdown file, "
-                        "between its '<!-- whole rule -->' markers")
+                        "between its '<!-- whole rule -->' markers ('<!-- whole rule MATCH -->' "
+                        "with --match)")
     args = parser.parse_args(argv)
     text = (f"{args.draws} draws a configuration (one simulation error at the nominal 2.5 %: "
             f"{simulation_error(args.draws):.4f}), on the measurements of {args.results.name}\n\n"
             + table(args.results, args.draws, args.match))
     print(text)
     if args.write:
-        markdown.write_between(args.write, "whole rule", text)
+        markdown.write_between(args.write, f"whole rule {args.match}".strip(), text)
     return 0
 
 

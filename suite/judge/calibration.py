@@ -250,9 +250,10 @@ def matched_units_cell(prompts: int, units: int, sets: int, above: float, below:
                 draw, threshold)
 
 
-def grid(quick: bool = False) -> list[tuple[Cell, float]]:
+def grid(quick: bool = False, neuron_sets: bool = False) -> list[tuple[Cell, float]]:
     """Each cell with its planted effect, on shapes read from the recorded measurements. quick:
-    n = 100 only (the default run's few draws)."""
+    n = 100 only (the default run's few draws). neuron_sets: add the MatchedUnits cells (about
+    0.2 s a draw: minutes at a few hundred draws)."""
     sizes = (100,) if quick else (100, 449)
     cells: list[tuple[Cell, float]] = []
     for n in sizes:
@@ -270,7 +271,7 @@ def grid(quick: bool = False) -> list[tuple[Cell, float]]:
         if not quick:
             cells += [(item_mean_cell(n, 0.0, False), 0.3)]
     cells += [(largest_cell(100, 4, 0.5), 0.15)]
-    if not quick:  # heur.bag_of_heuristics.v3's shape (38 units), fewer prompts and sets for time
+    if neuron_sets:  # heur.bag_of_heuristics.v3's shape (38 units), fewer prompts and sets for time
         cells += [(matched_units_cell(300, 38, 64, 0.61, 0.59), 0.2),
                   (matched_units_cell(300, 38, 64, 0.75, 0.45), 0.2)]
     return cells
