@@ -96,3 +96,18 @@ def test_a_top_overlap_is_drawn_around_population_tops_that_overlap_by_the_truth
         m = draw(rng, truth)
         assert m.interval(0.95).value == pytest.approx(truth)
         assert m.a.shape == a.shape and m.b.shape == b.shape
+
+
+def test_a_median_of_column_rates_is_drawn_with_its_median_at_the_truth():
+    """rr.heuristic_neurons_reused's median item share: 0/1 rows whose column rates all move by
+    one shift, so the median rate is the truth (here with many rows, the estimate is near it)."""
+    from suite.judge import whole_rule
+
+    rng = np.random.default_rng(1)
+    rows = (rng.random((4000, 31)) < np.linspace(0.05, 0.6, 31)).astype(float)
+    draw = whole_rule.drawer({"item_statistic": rows.tolist(), "statistic": "median_column_mean",
+                              "seed": 0})
+    for truth in (0.1, 0.25, 0.5):
+        m = draw(rng, truth)
+        assert m.rows.shape == rows.shape and set(np.unique(m.rows)) <= {0.0, 1.0}
+        assert m.interval(0.95).value == pytest.approx(truth, abs=0.02)
