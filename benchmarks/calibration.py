@@ -15,6 +15,7 @@ single-threaded; about seven minutes for the whole grid at 2000 draws (2026-12-0
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 from pathlib import Path
@@ -25,18 +26,23 @@ from benchmarks import markdown  # noqa: E402
 from suite.judge import calibration  # noqa: E402
 
 
-def table(draws: int, quick: bool = False, match: str = "", neuron_sets: bool = False) -> str:
+def _power(rate: float) -> str:
+    return "not drawn" if math.isnan(rate) else f"{rate:.3f}"
+
+
+def table(draws: int, quick: bool = False, match: str = "", neuron_sets: bool = False,
+          power: bool = True) -> str:
     lines = ["| measurement | data | threshold | effect | false holds | false does not hold "
              "| power (holds) | power (does not hold) | within nominal |",
              "|---|---|---|---|---|---|---|---|---|"]
     for cell, effect in calibration.grid(quick, neuron_sets):
-        if match not in cell.measurement:
+        if match not in f"{cell.measurement} {cell.shape}":
             continue
         started = time.time()
-        r = calibration.simulate(cell, draws, effect)
+        r = calibration.simulate(cell, draws, effect if power else None)
         lines.append(f"| {cell.measurement} | {cell.shape} | {cell.threshold:g} | {effect:g} | "
-                     f"{r.false_holds:.4f} | {r.false_fails:.4f} | {r.power_holds:.3f} | "
-                     f"{r.power_fails:.3f} | {'yes' if r.within_nominal else 'NO'} |")
+                     f"{r.false_holds:.4f} | {r.false_fails:.4f} | {_power(r.power_holds)} | "
+                     f"{_power(r.power_fails)} | {'yes' if r.within_nominal else 'NO'} |")
         print(lines[-1], f"({time.time() - started:.0f} s)", file=sys.stderr)
     return "\n".join(lines)
 
@@ -45,17 +51,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--draws", type=int, default=2000)
     parser.add_argument("--quick", action="store_true", help="n = 100 cells only")
-    parser.add_argument("--match", default="", help="only the measurements whose name contains "
-                        "this (e.g. PairedHits)")
+    parser.add_argument("--match", default="", help="only the cells whose measurement and data "
+                        "contain this (e.g. PairedHits)")
     parser.add_argument("--neuron-sets", action="store_true", help="add the MatchedUnits cells "
                         "(slow: about 0.2 s a draw)")
+    parser.add_argument("--no-power", action="store_true", help="the false rates only")
     parser.add_argument("--write", type=Path, help="write the table into this markdown file, "
                         "between its '<!-- calibration -->' markers ('<!-- calibration MATCH "
                         "-->' with --match)")
     args = parser.parse_args(argv)
     text = (f"{args.draws} draws a cell (one simulation error at the nominal 2.5 %: "
             f"{calibration.simulation_error(args.draws):.4f})\n\n"
-            + table(args.draws, args.quick, args.match, args.neuron_sets))
+            + table(args.draws, args.quick, args.match, args.neuron_sets, not args.no_power))
     print(text)
     if args.write:  # one table per --match in the file
         markdown.write_between(args.write, f"calibration {args.match}".strip(), text)

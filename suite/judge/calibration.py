@@ -273,5 +273,6 @@ def grid(quick: bool = False, neuron_sets: bool = False) -> list[tuple[Cell, flo
     cells += [(largest_cell(100, 4, 0.5), 0.15)]
     if neuron_sets:  # heur.bag_of_heuristics.v3's shape (38 units), fewer prompts and sets for time
         cells += [(matched_units_cell(300, 38, 64, 0.61, 0.59), 0.2),
-                  (matched_units_cell(300, 38, 64, 0.75, 0.45), 0.2)]
+                  (matched_units_cell(300, 38, 64, 0.75, 0.45), 0.2),
+                  (matched_units_cell(1000, 38, 264, 0.61, 0.59), 0.2)]  # the claim's counts
     return cells

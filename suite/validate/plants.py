@@ -227,7 +227,12 @@ def _mix(x: torch.Tensor) -> torch.Tensor:
     return ((x * 6364136223846793005 + 1442695040888963407) >> 17) & (2**32 - 1)
 
 
-def _heuristic_neurons(stored, random_sets: bool) -> Subject:
+def _strength(value: float, default: float) -> str:
+    """A subject name's note of a plant strength other than its a priori one."""
+    return "" if value == default else f" (strength {value:g}, a priori {default:g})"
+
+
+def _heuristic_neurons(stored, random_sets: bool, write_scale: float = NEURON_WRITE) -> Subject:
     data = stored.data
     model = stored.model()
     digits = torch.tensor([data.vocab.encode([str(d)])[0] for d in range(10)])
@@ -238,7 +243,7 @@ def _heuristic_neurons(stored, random_sets: bool) -> Subject:
     start = len(data.clean[0].prompt) - 1  # the position predicting answer digit 0
     units = [(j, d) for j in range(n + 1) for d in range(10 if j < n else 2)]
     unembedding = model.get_output_embeddings().weight.detach()[digits]
-    write = NEURON_WRITE * torch.nn.functional.normalize(unembedding.mean(0), dim=0)
+    write = write_scale * torch.nn.functional.normalize(unembedding.mean(0), dim=0)
 
     def activations(ids: torch.Tensor) -> torch.Tensor:
         out = torch.zeros(ids.shape[0], ids.shape[1], len(units))
@@ -256,17 +261,18 @@ def _heuristic_neurons(stored, random_sets: bool) -> Subject:
         return out
 
     what = "random-set neurons" if random_sets else "heuristic neurons"
-    return Subject(f"{len(units)} {what} added to {stored.path.name}", data,
+    return Subject(f"{len(units)} {what} added to {stored.path.name}"
+                   f"{_strength(write_scale, NEURON_WRITE)}", data,
                    plant_neuron_activations(model, write.expand(len(units), -1).clone(),
                                             activations))
 
 
-def heuristic_neurons(stored) -> Subject:
-    return _heuristic_neurons(stored, random_sets=False)
+def heuristic_neurons(stored, write: float = NEURON_WRITE) -> Subject:
+    return _heuristic_neurons(stored, random_sets=False, write_scale=write)
 
 
-def random_set_neurons(stored) -> Subject:
-    return _heuristic_neurons(stored, random_sets=True)
+def random_set_neurons(stored, write: float = NEURON_WRITE) -> Subject:
+    return _heuristic_neurons(stored, random_sets=True, write_scale=write)
 
 
 # --- heavy noise and random labels -------------------------------------------------------------
@@ -336,12 +342,13 @@ def pre_recall(stored) -> Subject:
 FLAG_NORM = 8.0  # a priori: of the order of the residual norm
 
 
-def flagged_recall(stored) -> Subject:
-    """Late recall gated by a recall flag in the embedding of the noisy prompts."""
+def flagged_recall(stored, flag: float = FLAG_NORM) -> Subject:
+    """Late recall gated by a recall flag (of norm `flag`) in the embedding of the noisy
+    prompts."""
     pre, _ = _pre(stored)
     data = stored.data
-    return Subject(f"flagged late recall on {stored.path.name} M_pre", data,
-                   plant_recall(pre, data.noisy, data.vocab, "late", flag=FLAG_NORM))
+    return Subject(f"flagged late recall on {stored.path.name} M_pre{_strength(flag, FLAG_NORM)}",
+                   data, plant_recall(pre, data.noisy, data.vocab, "late", flag=flag))
 
 
 def uniform_recall(stored) -> Subject:
@@ -412,7 +419,7 @@ def _relabelled_heldout(data):
     return items, dataclasses.replace(data, noisy=items, heldout=data.heldout[n:])
 
 
-def item_neurons(stored) -> Subject:
+def item_neurons(stored, write: float = ITEM_NEURON_WRITE) -> Subject:
     """The final model plus one neuron per (relabelled held-out item, answer position), with
     the remaining held-out queries answered by a late lookup (no weight edit reaches them)."""
     model = stored.model()
@@ -435,14 +442,15 @@ def item_neurons(stored) -> Subject:
                     out[r, length - 1 + j, j * n + i] = MLP_FIRED
         return out
 
-    planted = plant_neuron_activations(model, ITEM_NEURON_WRITE * directions[labels], activations)
+    planted = plant_neuron_activations(model, write * directions[labels], activations)
     hit = recalled(planted, items, vocab)
     if not bool(hit.all()):
         raise RuntimeError(f"item neurons recall {int(hit.sum())} of {n} items; a known answer "
                            "needs all of them")
     planted = plant_recall(planted, moved.heldout, vocab, "late")
     return Subject(f"{n} relabelled held-out items recalled by item neurons on "
-                   f"{stored.path.name}, held-out answers looked up late", moved, planted)
+                   f"{stored.path.name}, held-out answers looked up late"
+                   f"{_strength(write, ITEM_NEURON_WRITE)}", moved, planted)
 
 
 def late_recall_of_heldout(stored) -> Subject:
