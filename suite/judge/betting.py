@@ -16,8 +16,12 @@ For a candidate mean m of items rescaled to [0, 1], a gambler starting with capi
 capital is a nonnegative martingale, so by Ville's inequality it ever reaches 2 / alpha with
 probability at most alpha / 2. The interval is every m at which neither capital ever does:
 each one-sided error at most alpha / 2, the rule's one-sided level. The one-sided p-value of
-"mean <= m" is 1 / max_t K+_t(m) (and of "mean >= m" 1 / max_t K-_t(m)), so a bound lies
-beyond a threshold exactly where that p is below alpha / 2: one procedure.
+"mean <= m" is 1 / max_t K+_t(m) (and of "mean >= m" 1 / max_t K-_t(m)), with the bets of 95 %
+intervals, so at 95 % a bound lies beyond a threshold exactly where that p is below 0.025: one
+procedure. At another confidence (a claim's Bonferroni over alternatives or rules) the
+interval's bets are tuned to that level and the p keeps the 95 % bets: both stay valid, but
+they are then two tests, not one. At a threshold exactly at a bound the p says 0 once any item
+lies inside, while the interval keeps that end; no rule sits at a bound of its items.
 
 Choices, a priori (the paper's recommendations): bets l_i = sqrt(2 log(2 / alpha) / (n s2_i)),
 s2_i the regularized running variance of the items before i (their eq. 26-27, tuned for one
@@ -42,6 +46,9 @@ def check_bounds(values: np.ndarray, lower: float, upper: float) -> np.ndarray:
     if not upper > lower:
         raise ValueError(f"bounded items need lower < upper, got [{lower}, {upper}]")
     x = np.asarray(values, dtype=float).reshape(-1)
+    if np.isnan(x).any():
+        raise ValueError(f"{int(np.isnan(x).sum())} item(s) are NaN; a bounded item mean needs "
+                         "a value for every item")
     if x.size and (x.min() < lower or x.max() > upper):
         raise ValueError(f"items lie outside their declared bounds [{lower}, {upper}]: "
                          f"min {x.min():.6g}, max {x.max():.6g}")

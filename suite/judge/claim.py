@@ -141,10 +141,20 @@ class Claim:
         """Hash of everything that decides a verdict: id, version, statistic, rules,
         confidence, unit, alternatives and gates (a model that misses one is not judged, so a
         changed gate changes which verdicts exist). Recorded with every verdict."""
+        return self._hash(with_gates=True)
+
+    @property
+    def protocol_before_gates(self) -> str:
+        """The protocol as hashed before the gates entered it (0dc55c1): what a verdict
+        recorded before then names, so that `memsuite rescore` can still re-decide it."""
+        return self._hash(with_gates=False)
+
+    def _hash(self, with_gates: bool) -> str:
         content = {"id": self.id, "version": self.version, "statistic": self.statistic,
                    "rules": [[r.quantity, r.op, r.threshold] for r in self.rules],
-                   "confidence": self.confidence, "unit": self.unit, "some": self.some,
-                   "gates": list(self.gates)}
+                   "confidence": self.confidence, "unit": self.unit, "some": self.some}
+        if with_gates:
+            content["gates"] = list(self.gates)
         return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:12]
 
 

@@ -68,9 +68,11 @@ def redecide(v: Verdict) -> Rescored:
                   threshold_source="", unit=record["unit"], confidence=record["confidence"],
                   some=record["some"], version=v.version, family=v.family,
                   replicate=v.replicate, gates=tuple(record.get("gates", ())))
-    if v.protocol and claim.protocol != v.protocol:
+    # a record written before the gates entered the protocol has no "gates" and names the older hash
+    named = claim.protocol if "gates" in record else claim.protocol_before_gates
+    if v.protocol and named != v.protocol:
         raise ValueError(f"{v.name} on {v.recipe}: its measurement record gives protocol "
-                         f"{claim.protocol}, the verdict says {v.protocol}")
+                         f"{named}, the verdict says {v.protocol}")
     built = record["alternatives"]
     measures: dict[str, Any]
     if claim.some:

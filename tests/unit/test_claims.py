@@ -591,3 +591,23 @@ def test_rescore_binds_a_verdict_to_the_run_s_own_known_answers(tmp_path):
            for r in rescore(tmp_path)}
     assert now["thr-tinyNone"].now.outcome == "holds"
     assert dataclasses.asdict(now["thr-tinyNone"].now)["details"]["validation"] == "validated"
+
+
+def test_a_verdict_recorded_before_gates_entered_the_protocol_is_still_re_decided(tmp_path):
+    """Records written before 0dc55c1 have no "gates" and name the protocol hashed without
+    them; rescore accepts that hash for them (and only for them)."""
+    from suite.judge.claim import decide
+    from suite.run import results
+    from suite.run.rescore import rescore
+
+    old = claim("t.old", Rule("share", ">=", 0.5))
+    v, _ = decide(old, MODEL, {"share": Share(70, 100)}, n=100)
+    record = {k: x for k, x in v.measured.items() if k != "gates"}
+    before = dataclasses.replace(v, protocol=old.protocol_before_gates, measured=record)
+    assert old.protocol_before_gates != old.protocol
+    results.write(tmp_path, [before], [], {}, {})
+    assert [r.same for r in rescore(tmp_path)] == [True]
+    with_gates = dataclasses.replace(v, protocol=old.protocol_before_gates)  # a new record
+    results.write(tmp_path, [with_gates], [], {}, {})
+    with pytest.raises(ValueError, match="gives protocol"):
+        rescore(tmp_path)

@@ -466,6 +466,8 @@ def test_a_bounded_item_mean_s_interval_and_p_value_are_one_procedure(values, se
 def test_bounded_items_are_checked_against_their_bounds_and_never_a_point():
     with pytest.raises(ValueError, match=r"outside their declared bounds \[-1.0, 1.0\]"):
         stats.ItemMean([0.5, 1.5], bounds=stats.CHANGES)
+    with pytest.raises(ValueError, match="1 item\\(s\\) are NaN"):
+        stats.ItemMean([0.5, float("nan"), 0.2], bounds=stats.CHANGES)
     e = stats.ItemMean(np.tile([0.3, 0.35], 50), bounds=stats.CHANGES).interval(0.95)
     assert e.low < 0.325 < e.high and "betting" in e.method
     # a record keeps the bounds, so a rescore decides as the run did
