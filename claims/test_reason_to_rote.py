@@ -1010,7 +1010,8 @@ def test_outlier_heuristics_patching(trained, judge):
         held_hit, recall = patched.heldout_hit, patched.recalled
         drops.append(Share(int((~recall).sum()), len(items)))  # every memorized item recalled before
         change = (held_hit.float() - held_base_hit.float()).numpy()
-        changes += [ItemMean(change, bounds=CHANGES), ItemMean(-change, bounds=CHANGES)]  # |change| <= 0.05: both directions
+        # |change| <= 0.05: both directions
+        changes += [ItemMean(change, bounds=CHANGES), ItemMean(-change, bounds=CHANGES)]
         held_changes.append(round(float(change.mean()), 3))
         recall_drops.append(round(1.0 - float(recall.float().mean()), 3))
     judge(
