@@ -7,8 +7,9 @@ works wherever a recipe name does, so a new recipe can be judged without adding 
 
 A recipe may inherit: `base = "fda-tiny"` takes every field of fda-tiny and overrides those the
 file sets (tables merge key by key). `regime` names a special training regime ("zhang": 100 %
-random labels, "coexist": heavy noise); claims about a regime run on its recipes only, the
-ordinary claims on recipes without one.
+random labels, "coexist": heavy noise, "memorize_first": built to memorize before it
+generalizes, the dynamics claims' known answer); claims about a regime run on its recipes only,
+the ordinary claims on recipes without one.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from suite.tasks import spec_from_dict, spec_to_dict, unknown
 from suite.train.dynamics import STOP_GATES
 
 SCALES = ("tiny", "small", "paper")
-REGIMES = ("", "zhang", "coexist")
+REGIMES = ("", "zhang", "coexist", "memorize_first")
 
 
 def recipes_dir() -> Path:
