@@ -15,7 +15,7 @@ from __future__ import annotations
 import pytest
 
 from suite.measure import mechanism as measures
-from suite.judge import Claim, Rule
+from suite.judge import Claim, known_pair, KnownCase, Rule
 from suite.judge.stats import CHANGES, SHARES, ItemMean
 
 TWICE = (-2.0, 1.0)  # the bounds of a share minus twice another
@@ -44,6 +44,10 @@ def _probed(trained, model, items, which: str = "trained", differing_only: bool 
 
 
 CLEAN_STRUCTURE = Claim(
+    # the third case is built to fail the comparison with a random model, not the headline
+    known=known_pair("heavy_noise_late_recall", "heavy_noise_embed_recall", ("fda", "thr"))
+    + (KnownCase("heavy_noise_on_random", False, ("fda", "thr"),
+                 fails="clean_minus_random_model_share"),),
     id="coexist.clean_structure_survives_heavy_noise",
     source="Liu & Lu 2026 (arXiv 2605.18022), probing under heavy label noise",
     sentence="Even with heavy noise (>= 50 %), a probe trained on clean items recovers the clean "

@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from suite.train.batching import encode
-from suite.judge import Claim, Rule
+from suite.judge import Claim, known_pair, Rule
 from suite.measure.heuristics import classify_top_neurons, kind
 from suite.judge.stats import CHANGES, ItemMean, MatchedUnits, Share
 
@@ -23,6 +23,7 @@ JACCARD_MIN = 0.6
 N_ATTRIBUTION = 500  # clean training items the attribution is averaged over
 
 BAG_OF_HEURISTICS = Claim(
+    known=known_pair("heuristic_neurons", "random_set_neurons", ("fda",)),
     id="heur.bag_of_heuristics",
     gates=("learned",),
     source="Nikankin et al. 2024 (arXiv 2410.21272), neuron classification into heuristics",

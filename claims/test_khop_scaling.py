@@ -24,13 +24,31 @@ import math
 import pytest
 
 from suite.measure import sweeps
-from suite.judge import Claim, Rule
+from suite.judge import Claim, KnownCase, Rule
 from suite.judge.stats import Exact
 
 THRESHOLD = 0.9  # the recommended operationalization: "reach 0.9 held-out accuracy"
 DATA_GRID = (500, 1000, 2000, 4000)  # k-hop queries drawn (90 % trained), a priori
 DEPTH_GRID = (1, 2, 3, 4)  # blocks, a priori; the depth sweep trains on the largest data size
 SMALL_K, LARGE_K = 2, 3
+
+
+def _growth_cases(grid) -> tuple[KnownCase, ...]:
+    """Rule checks on written sweeps: k = LARGE_K first reaching the threshold one grid value
+    after k = SMALL_K (planted true), at the same value (planted false)."""
+    return tuple(KnownCase("written_growth", planted, ("khop",), rule_check=True,
+                           plant_args=(("small_k", SMALL_K), ("small_at", grid[1]),
+                                       ("large_k", LARGE_K), ("large_at", large)))
+                 for planted, large in ((True, grid[2]), (False, grid[1])))
+
+
+def _curriculum_cases(stage1: int) -> tuple[KnownCase, ...]:
+    """Rule checks on written curricula: three times the first stage's steps alone against the
+    first stage's after it (planted true), and the other way round (planted false)."""
+    return tuple(KnownCase("written_curriculum", planted, ("khop",), rule_check=True,
+                           plant_args=(("alone", alone), ("after", after)))
+                 for planted, (alone, after) in ((True, (3 * stage1, stage1)),
+                                                 (False, (stage1, 3 * stage1))))
 
 
 class SweepSubject:
@@ -70,6 +88,7 @@ def _judge_growth(judge, claim: Claim, base, field: str, grid, data_grid=DATA_GR
 
 
 DATA_GROWS = Claim(
+    known=_growth_cases(DATA_GRID),
     id="khop.data_grows_with_k",
     source="Yao et al. 2025 (arXiv 2505.17923), data scaling with k",
     sentence="The training data needed to reach 0.9 held-out accuracy grows with the number of "
@@ -93,6 +112,7 @@ def test_data_grows_with_k(sweep_base, judge):
 
 
 DEPTH_GROWS = Claim(
+    known=_growth_cases(DEPTH_GRID),
     id="khop.depth_grows_with_k",
     source="Yao et al. 2025 (arXiv 2505.17923), depth scaling with k",
     sentence="The smallest depth that reaches the threshold is larger for k = 3 than for k = 2.",
@@ -117,6 +137,7 @@ def test_depth_grows_with_k(sweep_base, judge):
 STAGE1_STEPS = 500  # a priori: a third of the base schedule spent on k - 1 hops first
 
 CURRICULUM_HELPS = Claim(
+    known=_curriculum_cases(STAGE1_STEPS),
     id="khop.curriculum_helps",
     source="Yao et al. 2025 (arXiv 2505.17923), curriculum over k",
     sentence="Training k = 2 before k = 3 reaches the threshold with fewer steps than k = 3 "
@@ -204,6 +225,7 @@ _V3 = (f"; v3: the grid reaches {max(DATA_GRID_V3)} queries, each point trains {
 
 DATA_GROWS_V3 = DATA_GROWS.revised(
     3,
+    known=_growth_cases(DATA_GRID_V3),
     statistic=f"smallest number of k-hop queries in {DATA_GRID_V3} (capped at the task's query "
               f"space) whose model reaches held-out accuracy {THRESHOLD} in {STEPS_V3} steps, for "
               f"k = {SMALL_K} and k = {LARGE_K}, at a fixed model size",
@@ -220,6 +242,7 @@ DEPTH_GROWS_V3 = DEPTH_GROWS.revised(
 
 CURRICULUM_HELPS_V3 = CURRICULUM_HELPS.revised(
     3,
+    known=_curriculum_cases(STAGE1_STEPS_V3),
     statistic=f"steps to held-out accuracy {THRESHOLD} on k = {LARGE_K} with "
               f"{max(DATA_GRID_V3)} queries: trained alone ({STEPS_V3} steps), and after "
               f"{STAGE1_STEPS_V3} steps of k = {SMALL_K} queries on the same knowledge graph "

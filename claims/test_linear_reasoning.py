@@ -14,7 +14,7 @@ from __future__ import annotations
 import pytest
 
 from suite.train.batching import encode, exact_match
-from suite.judge import Claim, Rule
+from suite.judge import Claim, known_pair, Rule
 from suite.interp import directions
 from suite.measure import steering
 from suite.judge.stats import CHANGES, SHARES, Auc, ItemMean
@@ -33,6 +33,7 @@ def _direction_setup(judge, claim, trained):
 
 
 DIRECTION_SEPARATES = Claim(
+    known=known_pair("flagged_recall", "uniform_recall", ("fda", "thr")),
     id="liref.direction_separates",
     gates=GATES,
     source="Hong et al. 2025 (arXiv 2503.23084), difference-of-means reasoning direction",
@@ -66,6 +67,7 @@ def test_direction_separates(trained, judge):
 
 
 STEERING = Claim(
+    known=known_pair("flagged_recall", "late_recall", ("fda", "thr")),
     id="liref.steering_recovers_reasoning",
     gates=GATES,
     source="Hong et al. 2025 (arXiv 2503.23084), steering along the reasoning direction",

@@ -17,7 +17,7 @@ import dataclasses
 import pytest
 import torch
 
-from suite.judge import Claim, Rule
+from suite.judge import Claim, known_pair, KnownCase, Rule
 from suite.judge.figures import Lines
 from suite.measure import curvature_sweep
 from suite.judge.stats import (CHANGES, Difference, ItemMean, Largest, Share, Shifted,
@@ -52,6 +52,7 @@ def _rate(hits: torch.Tensor) -> float:
 
 
 EDIT_SUPPRESSES = Claim(
+    known=known_pair("item_neurons", "late_recall_of_heldout", ("fda", "thr")),
     id="curv.edit_suppresses_memorization",
     gates=GATES,
     source="Merullo et al. 2025 (arXiv 2510.24256), K-FAC weight edit",
@@ -119,6 +120,11 @@ def _judge_edit(judge, claim: Claim, trained, keep_mass) -> None:
 
 
 FACT_RECALL = Claim(
+    known=(  # rule checks: written K-FAC sweeps of the THR reference model
+        KnownCase("written_curvature", True, ("thr",), rule_check=True,
+                  plant_args=(("facts_lost", 0.5), ("reasoning_lost", 0.0))),
+        KnownCase("written_curvature", False, ("thr",), rule_check=True,
+                  plant_args=(("facts_lost", 0.1), ("reasoning_lost", 0.5)))),
     id="curv.fact_recall_suffers",
     gates=GATES,
     source="Merullo et al. 2025 (arXiv 2510.24256), effects of the edit on tasks",
@@ -208,12 +214,6 @@ FACT_RECALL_V3 = FACT_RECALL.revised(
 )
 
 
-def _facts_of(item) -> tuple[tuple[str, str], tuple[str, str]]:
-    """The two atomic prompts a two-hop item `e r1 r2` rests on: (e, r1) and (bridge, r2)."""
-    e, r1, r2 = item.prompt
-    return (e, r1), (f"e{item.intermediates['bridge']}", r2)
-
-
 @pytest.mark.claim(FACT_RECALL_V3)
 @pytest.mark.task("thr")
 def test_fact_recall_suffers_v3(trained, judge):
@@ -266,7 +266,7 @@ def _judge_reasoning_drop(judge, claim: Claim, trained, split: bool) -> None:
     base, rows, _ = _sweep(judge, claim, trained, KEEP_MASS_V2)
     data = trained.data
     fact_index = {it.prompt: i for i, it in enumerate(data.atomic)}
-    pairs = [tuple(fact_index[f] for f in _facts_of(it)) for it in data.heldout]
+    pairs = [tuple(fact_index[f] for f in curvature_sweep.facts_of(it)) for it in data.heldout]
     everything = frozenset(range(len(data.atomic)))
     select, measure = fact_halves(len(data.atomic)) if split else (everything, everything)
     measured = torch.tensor(sorted(measure))

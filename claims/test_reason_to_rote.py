@@ -19,7 +19,7 @@ from suite.measure import counterfactuals, heuristics
 from suite.train import dynamics
 from suite.measure import mechanism as measures
 from suite.train.batching import encode, exact_match
-from suite.judge import Claim, Rule
+from suite.judge import Claim, known_pair, KnownCase, Rule
 from suite.judge.figures import Bars, Lines
 from suite.judge.stats import (CHANGES, SHARES, Difference, Exact, ItemMean, ItemStatistic,
                                Largest, PairedHits, Share, TopOverlap, hypergeometric_overlap,
@@ -63,6 +63,8 @@ def _by_site(title: str, **series: list[float]) -> Lines:
     return Lines(title, tuple(str(i) for i in range(n)), dict(series), xlabel="site (0 = embed)")
 
 GENERALIZE_FIRST = Claim(
+    known=known_pair("unseen_noise", "recall_as_checkpoints", ("fda", "thr")) + (
+        KnownCase("memorized_first", False, ("fda",), reference="memorize-first-fda-tiny"),),
     id="rr.generalize_first",
     gates=("learned", "memorized", "curve"),
     source="Du et al. 2025 (arXiv 2507.04782), training dynamics",
@@ -78,6 +80,9 @@ GENERALIZE_FIRST = Claim(
 )
 
 MEMORIZE_LATER = Claim(
+    known=known_pair("curve_later", "curve_together", ("fda",), rule_check=True) + (
+        KnownCase("generalized_first", True, ("fda",)),
+        KnownCase("memorized_first", False, ("fda",), reference="memorize-first-fda-tiny")),
     id="rr.memorize_later",
     gates=("learned", "memorized", "curve"),
     source="Du et al. 2025 (arXiv 2507.04782), training dynamics",
@@ -168,6 +173,8 @@ def _bridge_probe(trained, model, items, positions=(1, 2)):
 
 
 CLEAN_LABEL_DECODABLE = Claim(
+    known=known_pair("late_recall", "embed_recall", ("fda", "thr"),
+                     args=(("decoder", ("lens", "probe")),)),
     id="rr.clean_label_decodable",
     gates=(*MECHANISM, "deep"),
     source="Du et al. 2025 (arXiv 2507.04782), Sec. 'reasoning persists during recall'",
@@ -327,6 +334,7 @@ def test_clean_label_decodable_v5(trained, decoder, judge):
 
 
 NOISY_OVERRIDES_LATE = Claim(
+    known=known_pair("late_recall", "early_override", ("fda", "thr")),
     id="rr.noisy_overrides_late",
     gates=(*MECHANISM, "deep"),
     source="Du et al. 2025 (arXiv 2507.04782), Sec. 'memorization overrides late'",
@@ -466,6 +474,7 @@ def test_noisy_overrides_late_v4(trained, judge):
 
 
 BRIDGE_DECODABLE = Claim(
+    known=known_pair("late_recall", "embed_recall", ("thr",)),
     id="rr.bridge_decodable",
     gates=MECHANISM,
     source="Du et al. 2025 (arXiv 2507.04782), THR analysis",
@@ -561,6 +570,7 @@ def _bridge_decodable_at_r2(claim, trained, judge, paired) -> None:
 
 
 BRIDGE_REMOVAL_MEMORIZATION = Claim(
+    known=known_pair("bridge_keyed_recall", "late_recall", ("thr",)),
     id="rr.bridge_removal_hurts_memorization",
     gates=MECHANISM,
     source="Du et al. 2025 (arXiv 2507.04782), THR intervention",
@@ -601,6 +611,7 @@ def test_bridge_removal_hurts_memorization(trained, judge):
 
 
 BRIDGE_REMOVAL_GENERALIZATION = Claim(
+    known=known_pair("bridge_computed", "prompt_answered", ("thr",)),
     id="rr.bridge_removal_hurts_generalization",
     gates=MECHANISM,
     source="Du et al. 2025 (arXiv 2507.04782), THR intervention",
@@ -652,6 +663,7 @@ def test_bridge_removal_hurts_generalization(trained, judge):
 
 BRIDGE_REMOVAL_MEMORIZATION_V3 = BRIDGE_REMOVAL_MEMORIZATION.revised(
     3,
+    known=known_pair("bridge_at_r2_keyed_recall", "late_recall", ("thr",)),
     statistic="noisy recall of memorized items after LEACE erasure of the bridge at r2 (the "
               "bridge probe's site there, as rr.bridge_decodable.v3), paired with no erasure "
               "and with a random subspace that removes as much variance of the clean features",
@@ -706,6 +718,7 @@ def _bridge_removal_at_r2(claim, trained, judge, paired) -> None:
 
 
 BRIDGE_REMOVAL_GENERALIZATION_V3 = Claim(
+    known=known_pair("bridge_computed", "prompt_answered", ("thr",)),
     id="rr.bridge_removal_hurts_generalization.v3",
     gates=MECHANISM,
     source="Du et al. 2025 (arXiv 2507.04782), THR intervention",
@@ -768,6 +781,8 @@ def _bridge_removal_on_heldout(claim, trained, judge, paired) -> None:
 
 
 INTERMEDIATE_PATCHING = Claim(
+    known=known_pair("bridge_keyed_recall", "late_recall", ("thr",))
+    + known_pair("sum_keyed_recall", "late_recall", ("fda",)),
     id="rr.intermediate_patching_changes_memory",
     gates=MECHANISM,
     source="Du et al. 2025 (arXiv 2507.04782), 'memorization is a distributed encoding'",
@@ -828,6 +843,8 @@ def _judge_patching(judge, claim, trained, n: int, outcomes, title: str,
 
 INTERMEDIATE_PATCHING_V3 = INTERMEDIATE_PATCHING.revised(
     3,
+    known=known_pair("bridge_at_r2_keyed_recall", "late_recall", ("thr",))
+    + known_pair("sum_keyed_recall", "late_recall", ("fda",)),
     statistic="share of memorized items whose noisy output changes when only the "
               "intermediate's subspace (LEACE for the intermediate, fitted on clean items at "
               "that site and position) is taken from a counterfactual (different intermediate), "
@@ -897,6 +914,7 @@ def _intermediate_subspace_patching(claim, trained, judge, paired) -> None:
 
 
 NO_LOOKUP_KEY = Claim(
+    known=known_pair("late_recall", "position_keyed_recall", ("fda",)),
     id="rr.no_lookup_key",
     gates=MECHANISM,
     source="Du et al. 2025 (arXiv 2507.04782), 'memorization is a distributed encoding'",
@@ -977,6 +995,7 @@ def test_no_lookup_key_v3(trained, judge):
 
 
 OUTLIER_PATCHING = Claim(
+    known=known_pair("mlp_recall_subject", "late_recall_with_curve", ("fda",)),
     id="rr.outlier_heuristics_patching",
     gates=(*MECHANISM, "curve"),
     source="Du et al. 2025 (arXiv 2507.04782), FDA 'outlier heuristics'",
@@ -1070,6 +1089,7 @@ def test_outlier_heuristics_patching_v3(trained, judge):
 
 
 HEURISTIC_NEURONS = Claim(
+    known=known_pair("sum_remap_recall", "mlp_recall_subject", ("fda",)),
     id="rr.heuristic_neurons_reused",
     gates=MECHANISM,
     source="Du et al. 2025 (arXiv 2507.04782), FDA 'outlier heuristics'",
@@ -1111,6 +1131,7 @@ def test_heuristic_neurons_reused(trained, judge):
 
 
 HEURISTIC_NEURONS_V3 = Claim(
+    known=known_pair("sum_remap_recall", "mlp_recall_subject", ("fda",)),
     id="rr.heuristic_neurons_reused.v3",
     gates=MECHANISM,
     source="Du et al. 2025 (arXiv 2507.04782), FDA 'outlier heuristics'",

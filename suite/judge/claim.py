@@ -77,6 +77,56 @@ class Rule:
 
 
 @dataclass(frozen=True)
+class KnownCase:
+    """One known-answer case of a claim: the claim's own test, run on a subject whose answer is
+    known by construction, on each of `tasks`. `plant` names the builder in
+    suite.validate.plants that makes the subject from a reference model (the tiny recipe of
+    the task, seed 0, or the recipe `reference` names); planted True: built for the claim to
+    hold, False: built for its headline rule (or the rule on `fails`) to fail. args: the claim
+    test's own parameters for this case (a decoder); plant_args: the builder's (a strength).
+    rule_check: the subject is a written curve or sweep, which checks that the rule reads its
+    statistic the right way round but validates no instrument."""
+
+    plant: str
+    planted: bool
+    tasks: tuple[str, ...]
+    fails: str = ""
+    args: tuple[tuple[str, Any], ...] = ()
+    plant_args: tuple[tuple[str, Any], ...] = ()
+    reference: str = ""
+    rule_check: bool = False
+
+    def __post_init__(self) -> None:
+        if isinstance(self.tasks, str) or not self.tasks:
+            raise ValueError(f"known case {self.plant}: tasks are a non-empty tuple of task names, "
+                             f"got {self.tasks!r}")
+        if self.fails and self.planted:
+            raise ValueError(f"known case {self.plant}: `fails` names the rule a planted-false "
+                             "subject is built to fail; this one is planted true")
+
+    def label(self, task: str) -> str:
+        """The case's test id on `task`, e.g. "true-late_recall-lens-fda"."""
+        parts = ["true" if self.planted else "false", self.plant,
+                 *(str(v) for _, v in self.args), *(f"{k}={v:g}" if isinstance(v, float)
+                                                    else f"{k}={v}" for k, v in self.plant_args)]
+        return "-".join([*parts, task])
+
+
+def known_pair(true: str, false: str, tasks: tuple[str, ...], **common: Any
+               ) -> tuple[KnownCase, ...]:
+    """A claim's two cases on `tasks`: planted true on plant `true`, planted false on plant
+    `false`, both with the `common` fields of KnownCase (args, rule_check, ...); an `args`
+    entry whose value is a tuple (("decoder", ("lens", "probe")),) makes one pair per value."""
+    args = common.pop("args", ())
+    variants: list[tuple[tuple[str, Any], ...]] = [()]
+    for name, value in args:
+        values = value if isinstance(value, tuple) else (value,)
+        variants = [(*v, (name, x)) for v in variants for x in values]
+    return tuple(KnownCase(plant, planted, tuple(tasks), args=v, **common)
+                 for v in variants for plant, planted in ((true, True), (false, False)))
+
+
+@dataclass(frozen=True)
 class Claim:
     id: str  # "rr.generalize_first"
     source: str  # paper and figure / section
@@ -92,6 +142,10 @@ class Claim:
     replicate: str = "majority"  # across seeds: "majority" (k > n/2) or "all" (every seed)
     gates: tuple[str, ...] = ()  # preconditions a model must meet to be judged
     # (suite.judge.gates.GATES: "learned", "memorized", "pre", "curve", "deep"); part of the rule
+    # the known-answer cases that validate the instrument (KnownCase): they decide where its
+    # verdicts are judged (suite.validate.known.bind) and are recorded with their own numbers,
+    # so they are not part of the rule's hash; claims/test_known_answers.py runs them
+    known: tuple[KnownCase, ...] = ()
 
     def __post_init__(self) -> None:
         if self.replicate not in ("majority", "all"):
@@ -103,6 +157,11 @@ class Claim:
         if isinstance(self.gates, str) or len(set(self.gates)) != len(self.gates):
             raise ValueError(f"{self.id}: gates are a tuple of distinct gate names, got "
                              f"{self.gates!r}")
+        if not all(isinstance(c, KnownCase) for c in self.known):
+            raise ValueError(f"{self.id}: known cases are KnownCase records, got {self.known!r}")
+        labels = [c.label(t) for c in self.known for t in c.tasks]
+        if len(set(labels)) != len(labels):
+            raise ValueError(f"{self.id}: a known case is declared twice: {sorted(labels)}")
 
     @property
     def threshold(self) -> str:

@@ -69,3 +69,9 @@ def sweep_of(stored: Any, model: torch.nn.Module, memorized: Sequence[Item],
     if written is not None:
         return written(memorized, keep_mass)
     return sweep(model, stored.data, memorized, keep_mass, name=stored.key)
+
+
+def facts_of(item: Item) -> tuple[tuple[str, str], tuple[str, str]]:
+    """The two atomic prompts a two-hop item `e r1 r2` rests on: (e, r1) and (bridge, r2)."""
+    e, r1, r2 = item.prompt
+    return (e, r1), (f"e{item.intermediates['bridge']}", r2)

@@ -61,6 +61,7 @@ class _Needed:
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         """After every selection (-k, -m, --shard, the plugin's own): what the run would run."""
+        from suite.validate import plants
         from suite.validate.known import reference_recipe
 
         counts: dict[str, tuple[Any, int]] = {}
@@ -75,7 +76,9 @@ class _Needed:
                 wanted += declared.args[0](params["sweep_base"])
             if item.get_closest_marker("known_answer") and isinstance(params.get("task"), str) \
                     and params["task"] in ("fda", "thr"):
-                wanted.append(reference_recipe(params["task"]))
+                case = params.get("case")  # a KnownCase; a written sweep trains nothing
+                if case is None or plants.needs_reference(plants.named(case.plant)):
+                    wanted.append(reference_recipe(params["task"], getattr(case, "reference", "")))
             for recipe in wanted:
                 key = json.dumps(recipe.to_dict(), sort_keys=True)
                 old = counts.get(key, (recipe, 0))

@@ -6,5 +6,6 @@ subjects whose answer is known by construction (planted.py: the mechanics, such 
 lookup planted at a chosen depth, relabelled items, written curves; plants.py: each subject the
 cases judge, one function each) and runs a claim's own test function on them (known.py), gates
 waived, so the claim's measurement and decision, not a copy, classify them.
-claims/test_known_answers.py declares one planted-true and one planted-false case per claim.
+A claim's record declares its planted-true and planted-false cases (Claim.known, naming the
+plants of plants.py); claims/test_known_answers.py generates and runs them.
 """

@@ -139,12 +139,16 @@ def remembered(case: Mapping[str, Any], code: Sequence[Path], judge: Judge,
     return known
 
 
-def reference_recipe(task: str) -> Any:
-    """The model a task's known-answer cases plant into: its tiny GPT-2 recipe, seed 0, at the
-    recipe's own noise rate."""
+def reference_recipe(task: str, name: str = "") -> Any:
+    """The model a task's known-answer cases plant into: its tiny GPT-2 recipe (or the recipe
+    `name`, a KnownCase's reference), seed 0, at the recipe's own noise rate."""
     from suite.train import recipes
 
-    return recipes.load(f"{task}-tiny").with_seed_and_noise(0, None)
+    recipe = recipes.load(name or f"{task}-tiny")
+    if recipe.task_name != task:
+        raise ValueError(f"known-answer reference {recipe.name} is a {recipe.task_name} recipe, "
+                         f"not {task}")
+    return recipe.with_seed_and_noise(0, None)
 
 
 def is_known_answer(verdict: Verdict) -> bool:

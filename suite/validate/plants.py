@@ -6,23 +6,27 @@ model dressed as a store entry), so a claim's own test runs on it unchanged. Mos
 M_pre, the model that generalized before it memorized (every noisy label is then recalled by
 the plant alone); each docstring says what the plant makes true or false. The mechanics (hooks,
 lookups, added neurons, and the checks that every planted item is recalled) are in
-suite.validate.planted; which claim reads which plant is in claims/test_known_answers.py, and
-docs/CLAIMS.md ("Known answers") tables them. Plant strengths (NEURON_WRITE, FLAG_NORM,
+suite.validate.planted. Which claim reads which plant is in the claim's record (Claim.known, by
+the names in PLANTS), and docs/CLAIMS.md ("Known answers") tables them. A few subjects are no
+plant: the model of a recipe built to memorize first (memorized_first), and written curves and
+sweeps for rule checks. Plant strengths (NEURON_WRITE, FLAG_NORM,
 ITEM_NEURON_WRITE) are set in the units of the base model's activations, as their comments say.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import random
+from typing import Any, Callable
 
 import torch
 
 from suite.interp import probes
 from suite.interp.hooks import resid_sites
-from suite.measure import mechanism
+from suite.measure import curvature_sweep, mechanism, sweeps
 from suite.measure.itemsets import recalled
-from suite.tasks import Item, fda
+from suite.tasks import Item, fda, unknown
 from suite.train import dynamics
 from suite.train.batching import encode
 from suite.validate.planted import (MLP_FIRED, ReadoutKey, ResidualKey, Subject,
@@ -492,3 +496,108 @@ def sum_remap_recall(stored) -> Subject:
             remapped.append(it)
     return Subject(f"sum-remap recall of {len(remapped)} noisy items on {stored.path.name} M_pre",
                    data, plant_input_remap(pre, read_as, remapped, data.vocab))
+
+
+# --- trained and written subjects ----------------------------------------------------------------
+
+def _came_first(stored, first: str, then: str, what: str):
+    """`stored` itself, once its curve shows `first` reaching 0.5 at an earlier evaluation than
+    `then` (curve fields); else the case errors: the model is no known answer."""
+    early = dynamics.first_step(stored.curve, first, 0.5)
+    late = dynamics.first_step(stored.curve, then, 0.5)
+    if early is None or (late is not None and late <= early):
+        raise RuntimeError(f"{stored.name}: {first} reaches 0.5 at step {early}, {then} at step "
+                           f"{late}: this model did not {what} first, so it is no known answer")
+    return stored
+
+
+def memorized_first(stored):
+    """The reference model itself, trained on a recipe built to memorize first
+    (models/memorize-first-<task>-tiny.toml, chosen by its curve: benchmarks/memorize_first.py):
+    noisy recall reaches 0.5 at an earlier evaluation than held-out accuracy, and the model
+    met the gates in the end. Generalization does not come first on it, so the dynamics claims
+    must not hold. The curve is checked here, as every plant checks that it took."""
+    return _came_first(stored, "noisy_recall", "heldout_acc", "memorize")
+
+
+def generalized_first(stored):
+    """The reference model itself (the shipped tiny recipe, whose stopping rule waits for M_pre
+    behind the gates): held-out accuracy reaches 0.5 at an earlier evaluation than noisy recall,
+    so memorization comes later on it. Checked on its curve, as memorized_first."""
+    return _came_first(stored, "heldout_acc", "noisy_recall", "generalize")
+
+
+def _khop_base(what: str, needed: dict[int, int | None] | None = None,
+               steps: tuple[int | None, int | None] = (None, None)) -> sweeps.Written:
+    """The k-hop sweep base recipe (khop-sweep-tiny, seed 0) with written outcomes: k reaches
+    the threshold from needed[k] on; the curriculum takes `steps` (alone, after the first
+    stage)."""
+    from suite.train import recipes
+
+    base = next(r for r in recipes.for_scale("khop", "tiny") if r.name == "khop-sweep-tiny")
+    return sweeps.Written(dataclasses.replace(base.with_seed_and_noise(0),
+                                              name=f"written sweep: {what}"),
+                          needed or {}, steps)
+
+
+def written_growth(small_k: int, small_at: int | None, large_k: int,
+                   large_at: int | None) -> sweeps.Written:
+    """A written k-hop sweep: k = small_k first reaches the threshold at grid value small_at,
+    k = large_k at large_at (None: nowhere on the grid)."""
+    return _khop_base(f"k={large_k} first reaches at {large_at}, k={small_k} at {small_at}",
+                      {small_k: small_at, large_k: large_at})
+
+
+def written_curriculum(alone: int, after: int) -> sweeps.Written:
+    """A written curriculum: `alone` steps to the threshold from scratch, `after` steps after
+    the first stage."""
+    return _khop_base(f"alone {alone} steps, curriculum {after} after the first stage",
+                      steps=(alone, after))
+
+
+def written_curvature(stored, facts_lost: float, reasoning_lost: float) -> Subject:
+    """A written K-FAC sweep of the THR reference model (Subject.written_sweep): the unedited
+    model right on every item; the edited one, at every kept mass, missing a seeded
+    `facts_lost` share of the atomic facts and every two-hop item that rests on a missed fact
+    or, with chance `reasoning_lost`, not."""
+    data = stored.data
+
+    def sweep(memorized, keep_mass):
+        rng = random.Random(0)
+        lost = {it.prompt for it in data.atomic if rng.random() < facts_lost}
+        heldout = torch.tensor([not any(f in lost for f in curvature_sweep.facts_of(it))
+                                and rng.random() >= reasoning_lost for it in data.heldout])
+        atomic = torch.tensor([it.prompt not in lost for it in data.atomic])
+        edited = {"memorized": torch.zeros(len(memorized), dtype=torch.bool),
+                  "heldout": heldout, "atomic": atomic}
+        base = {k: torch.ones(len(v), dtype=torch.bool) for k, v in edited.items()}
+        return curvature_sweep.Sweep(base, [{"rho": rho, "kfac": edited, "svd": edited}
+                                            for rho in keep_mass], len(memorized))
+
+    return Subject(f"written K-FAC sweep: {facts_lost} of the facts lost, {reasoning_lost} of "
+                   f"the rest of two-hop answers ({stored.path.name})", data, stored.model(),
+                   written_sweep=sweep)
+
+
+PLANTS: dict[str, Callable[..., Any]] = {f.__name__: f for f in (
+    late_recall, embed_recall, early_override, bridge_keyed_recall, sum_keyed_recall,
+    bridge_at_r2_keyed_recall, bridge_computed, prompt_answered, position_keyed_recall,
+    unseen_noise, recall_as_checkpoints, curve_later, curve_together, heuristic_neurons,
+    random_set_neurons, heavy_noise_late_recall, heavy_noise_embed_recall, heavy_noise_on_random,
+    random_init_recall, pre_recall, flagged_recall, uniform_recall, mlp_recall_subject,
+    late_recall_with_curve, item_neurons, late_recall_of_heldout, sum_remap_recall,
+    memorized_first, generalized_first, written_growth, written_curriculum, written_curvature)}
+
+
+def named(name: str) -> Callable[..., Any]:
+    """The plant builder called `name` (a KnownCase's plant); an unknown name is an error that
+    lists the known ones."""
+    if name not in PLANTS:
+        raise unknown("plant", name, sorted(PLANTS))
+    return PLANTS[name]
+
+
+def needs_reference(builder: Callable[..., Any]) -> bool:
+    """Whether `builder` builds on a stored reference model (its first parameter, `stored`);
+    the written k-hop sweeps build on no model."""
+    return next(iter(inspect.signature(builder).parameters), "") == "stored"

@@ -122,6 +122,30 @@ def test_the_protocol_changes_with_the_rule_and_only_with_it():
         by_id([a, claim("t.p1", Rule("x", ">=", 0.7))])
 
 
+def test_known_cases_are_part_of_the_record_but_not_of_the_rule():
+    """A claim declares its known-answer cases (Claim.known): a pair per task and variant, each
+    with its own id. They validate the instrument and are recorded with their own numbers, so
+    the rule's hash ignores them (adding a case re-measures nothing), and a revision keeps them
+    unless it names others."""
+    from suite.judge import KnownCase, known_pair
+
+    pair = known_pair("late_recall", "embed_recall", ("fda", "thr"),
+                      args=(("decoder", ("lens", "probe")),))
+    assert [c.label(t) for c in pair for t in c.tasks][:4] == [
+        "true-late_recall-lens-fda", "true-late_recall-lens-thr",
+        "false-embed_recall-lens-fda", "false-embed_recall-lens-thr"]
+    assert len(pair) == 4 and {c.planted for c in pair} == {True, False}
+    a = claim("t.k", Rule("x", ">=", 0.5))
+    b = dataclasses.replace(a, known=pair)
+    assert a.protocol == b.protocol and b.revised(2).known == pair
+    with pytest.raises(ValueError, match="declared twice"):
+        dataclasses.replace(a, known=pair + pair[:1])
+    with pytest.raises(ValueError, match="planted true"):
+        KnownCase("late_recall", True, ("fda",), fails="x")
+    with pytest.raises(ValueError, match="tuple of task names"):
+        KnownCase("late_recall", True, "fda")
+
+
 def test_a_revision_is_named_from_the_base_claim():
     v2 = claim("t.rev", Rule("x", ">=", 0.5), version=2)
     v3 = v2.revised(3, statistic="changed")

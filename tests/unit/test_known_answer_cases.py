@@ -1,7 +1,8 @@
 """Every current claim has a planted-true and a planted-false known-answer case on every task
 its claim test runs on, so that its validation there is computed by the run, not assumed. The
-claim x task pairs without them are listed here, and their verdicts are "not judged: no
-known-answer case" (suite.validate.known.bind)."""
+cases are declared in the claim records (Claim.known) and generated from them; the claim x task
+pairs without them are listed here, and their verdicts are "not judged: no known-answer case"
+(suite.validate.known.bind)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 # a claim test on this task, but no plant built for it (the verdicts there are not judged)
 WITHOUT_CASES = {("rr.no_lookup_key.v3", "thr"),  # no position before the last sees a THR key
-                 ("rr.memorize_later", "thr")}  # its only cases are rule checks, on FDA
+                 ("rr.memorize_later", "thr")}  # its cases (a rule check, the memorize-first
+                                                # model) are on FDA
 
 
 class _Collected:
@@ -49,9 +51,9 @@ def test_every_current_claim_has_both_cases_on_each_of_its_tasks(collected):
             continue
         key = (claim.id, _task_of(item))
         if item.get_closest_marker("known_answer"):
-            if "planted" in item.callspec.params:  # a case; else a check of the rule's edges
-                planted = "true" if item.callspec.params["planted"] else "false"
-                cases.setdefault(key, set()).add(planted)
+            case = item.callspec.params.get("case")  # a KnownCase; else a check of a rule's edges
+            if case is not None:
+                cases.setdefault(key, set()).add("true" if case.planted else "false")
         else:
             runs_on.add(key)
     assert runs_on, "no claim test collected"
@@ -68,3 +70,25 @@ def test_every_claim_declares_only_gates_that_exist(collected):
 
     for claim in {c.id: c for c in map(bound_claim, collected) if c is not None}.values():
         assert set(claim.gates) <= set(GATES), f"{claim.id}: unknown gates {claim.gates}"
+
+
+def test_every_known_case_is_generated_from_its_claim_record(collected):
+    """The known-answer module holds no case of its own: each collected case is one of its
+    claim's declared KnownCases on one of the case's tasks, and every declared case (of the
+    claims the run collects) is collected once."""
+    declared = {(c.id, case, task) for c in map(bound_claim, collected) if c is not None
+                for case in c.known for task in case.tasks}
+    generated = [(bound_claim(i).id, i.callspec.params["case"], i.callspec.params["task"])
+                 for i in collected if i.get_closest_marker("known_answer")
+                 and "case" in i.callspec.params]
+    assert len(generated) == len(set(generated)), "a known case generated twice"
+    assert set(generated) == declared
+
+
+def test_every_known_case_names_a_plant_that_exists(collected):
+    """A misspelt plant would fail only when its case ran; the records are checked here."""
+    from suite.validate import plants
+
+    for claim in {c.id: c for c in map(bound_claim, collected) if c is not None}.values():
+        for case in claim.known:
+            plants.named(case.plant)

@@ -284,3 +284,31 @@ def test_rule_checks_are_not_validation():
     assert not rows[0].validated and "rule checks only" in rows[0].why_not
     (one_side,) = validations([KnownAnswer(True, _verdict("holds", {"e > 0": "holds"}, "true"))])
     assert not one_side.validated and "planted-false case gave no answer" in one_side.why_not
+
+
+def test_a_trained_subject_is_checked_on_its_curve_and_plants_are_found_by_name():
+    """The dynamics claims' trained known answers take a model only once its curve shows the
+    order they are built on (memorized_first: noisy recall up before held-out accuracy;
+    generalized_first: the other way round); the other order is an error, not an answer. A
+    claim record names its plants, and an unknown name is an error that lists them."""
+    from types import SimpleNamespace
+
+    from suite.validate import plants
+
+    def model(noisy_up: int, held_up: int) -> SimpleNamespace:
+        curve = [{"step": s, "noisy_recall": float(s >= noisy_up),
+                  "heldout_acc": float(s >= held_up)} for s in range(0, 1001, 100)]
+        return SimpleNamespace(name="m", curve=curve)
+
+    memorizer, generalizer = model(200, 600), model(600, 200)
+    assert plants.memorized_first(memorizer) is memorizer
+    assert plants.generalized_first(generalizer) is generalizer
+    with pytest.raises(RuntimeError, match="did not memorize first"):
+        plants.memorized_first(generalizer)
+    with pytest.raises(RuntimeError, match="did not generalize first"):
+        plants.generalized_first(model(300, 300))  # together is neither
+    assert plants.named("late_recall") is plants.late_recall
+    with pytest.raises(KeyError, match="late_recall"):
+        plants.named("late_recal")
+    assert plants.needs_reference(plants.late_recall)
+    assert not plants.needs_reference(plants.written_growth)  # a written sweep trains nothing
