@@ -39,14 +39,14 @@ SCALES = (0.5, 1.0, 2.0)  # times the a priori strength
 Case = tuple[Callable[..., Any], str, bool, Callable[..., Any], float, str]
 CASES: list[Case] = [
     *[(test, task, True, lambda s, k: plants.flagged_recall(s, flag=k), plants.FLAG_NORM,
-       "FLAG_NORM") for test in (liref.test_direction_separates_v3,
-                                 liref.test_steering_recovers_reasoning_v3)
+       "FLAG_NORM") for test in (liref.test_direction_separates_v4,
+                                 liref.test_steering_recovers_reasoning_v4)
       for task in ("fda", "thr")],
     (heur.test_bag_of_heuristics_v3, "fda", True,
      lambda s, k: plants.heuristic_neurons(s, write=k), plants.NEURON_WRITE, "NEURON_WRITE"),
     (heur.test_bag_of_heuristics_v3, "fda", False,
      lambda s, k: plants.random_set_neurons(s, write=k), plants.NEURON_WRITE, "NEURON_WRITE"),
-    *[(curv.test_edit_suppresses_memorization_v2, task, True,
+    *[(curv.test_edit_suppresses_memorization_v3, task, True,
        lambda s, k: plants.item_neurons(s, write=k), plants.ITEM_NEURON_WRITE, "ITEM_NEURON_WRITE")
       for task in ("fda", "thr")],
 ]

@@ -19,11 +19,13 @@ import torch
 
 from suite.judge import Claim, known_pair, KnownCase, Rule
 from suite.judge.figures import Lines
+from suite.judge.gates import PRE_NOT_READ
 from suite.measure import curvature_sweep
 from suite.judge.stats import (CHANGES, Difference, ItemMean, Largest, Share, Shifted,
                                Smallest)
 
-GATES = ("learned", "memorized", "pre")  # a model that generalized, then memorized
+GATES = ("learned", "memorized", "pre")  # a model that generalized, then memorized; the current
+# versions drop "pre", which their measurements do not read (PRE_NOT_READ)
 # The sweep of curvature mass kept, fixed a priori before the first run.
 KEEP_MASS = (0.5, 0.7, 0.9)
 # The v2 sweep, declared after the v1 sweep was run (history, not a priori): the first runs
@@ -191,6 +193,16 @@ def test_edit_suppresses_memorization_v2(trained, judge):
     _judge_edit(judge, EDIT_SUPPRESSES_V2, trained, KEEP_MASS_V2)
 
 
+EDIT_SUPPRESSES_V3 = EDIT_SUPPRESSES_V2.without_gate("pre", 3, PRE_NOT_READ)
+
+
+@pytest.mark.claim(EDIT_SUPPRESSES_V3)
+@pytest.mark.task("fda", "thr")
+def test_edit_suppresses_memorization_v3(trained, judge):
+    """As v2, judged without M_pre, which it does not read."""
+    _judge_edit(judge, EDIT_SUPPRESSES_V3, trained, KEEP_MASS_V2)
+
+
 @pytest.mark.claim(FACT_RECALL_V2)
 @pytest.mark.task("thr")
 def test_fact_recall_suffers_v2(trained, judge):
@@ -256,6 +268,16 @@ def test_fact_recall_suffers_v4(trained, judge):
     on the held-out items whose two facts, both from the other half, the edited model still
     recalls, at every kept mass of the v2 sweep."""
     _judge_reasoning_drop(judge, FACT_RECALL_V4, trained, split=True)
+
+
+FACT_RECALL_V5 = FACT_RECALL_V4.without_gate("pre", 5, PRE_NOT_READ)
+
+
+@pytest.mark.claim(FACT_RECALL_V5)
+@pytest.mark.task("thr")
+def test_fact_recall_suffers_v5(trained, judge):
+    """As v4, judged without M_pre, which it does not read."""
+    _judge_reasoning_drop(judge, FACT_RECALL_V5, trained, split=True)
 
 
 def _judge_reasoning_drop(judge, claim: Claim, trained, split: bool) -> None:

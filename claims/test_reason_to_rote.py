@@ -6,8 +6,9 @@ while it recalls memorized noisy labels, using suite.measure.mechanism (built on
 states the paper's sentence, the operationalization, the control and the decision rule; the
 rules were fixed before the claims were first run.
 
-Rules are at version 2 to 4 (docs/CLAIMS.md, "Versions", says what changed); version 4 of the
-paired-hit claims states a margin and takes PairedHits' paired intervals.
+Rules are at version 2 to 6 (docs/CLAIMS.md, "Versions", says what changed); version 4 of the
+paired-hit claims states a margin and takes PairedHits' paired intervals, and the latest version
+of each mechanism claim that does not read M_pre drops the gate "pre" (PRE_NOT_READ).
 """
 
 from __future__ import annotations
@@ -21,12 +22,15 @@ from suite.measure import mechanism as measures
 from suite.train.batching import encode, exact_match
 from suite.judge import Claim, known_pair, KnownCase, Rule
 from suite.judge.figures import Bars, Lines
+from suite.judge.gates import PRE_NOT_READ
 from suite.judge.stats import (CHANGES, SHARES, Difference, Exact, ItemMean, ItemStatistic,
                                Largest, PairedHits, Share, TopOverlap, hypergeometric_overlap,
                                median_column_mean)
 
-# Mechanism claims analyse a model that generalized and then memorized, so they need M_pre
-# (gate "pre") besides the learned and memorized gates. The dynamics claims test that sequence
+# Mechanism claims analyse a model that generalized and then memorized. Their versions before
+# issue 39 asked for M_pre (gate "pre") besides the learned and memorized gates; their current
+# versions ask for it only where the measurement reads M_pre (rr.outlier_heuristics_patching), so
+# that a checkpoint saved without its curve can be judged. The dynamics claims test that sequence
 # themselves, so they are not gated on it (the gate would keep them from failing).
 MECHANISM = ("learned", "memorized", "pre")
 
@@ -333,6 +337,18 @@ def test_clean_label_decodable_v5(trained, decoder, judge):
                            capacity_control=True)
 
 
+CLEAN_LABEL_DECODABLE_V6 = CLEAN_LABEL_DECODABLE_V5.without_gate("pre", 6, PRE_NOT_READ)
+
+
+@pytest.mark.claim(CLEAN_LABEL_DECODABLE_V6)
+@pytest.mark.task("fda", "thr")
+@pytest.mark.parametrize("decoder", ["lens", "probe"])
+def test_clean_label_decodable_v6(trained, decoder, judge):
+    """As v5, judged without M_pre, which it does not read."""
+    _clean_label_decodable(CLEAN_LABEL_DECODABLE_V6, trained, decoder, judge, differing_only=True,
+                           capacity_control=True)
+
+
 NOISY_OVERRIDES_LATE = Claim(
     known=known_pair("late_recall", "early_override", ("fda", "thr")),
     id="rr.noisy_overrides_late",
@@ -454,11 +470,16 @@ def test_noisy_overrides_late_v4(trained, judge):
     """The clean answer shows at a block output before the noisy label wins, on more of the
     memorized items than a control label does, and more often than it shows only after the
     noisy label has won (needs three blocks)."""
-    judge.require(NOISY_OVERRIDES_LATE_V4, trained)
-    model, items = judge.require_memorized(NOISY_OVERRIDES_LATE_V4, trained)
+    _noisy_overrides_late_v4(NOISY_OVERRIDES_LATE_V4, trained, judge)
+
+
+def _noisy_overrides_late_v4(claim, trained, judge) -> None:
+    """test_noisy_overrides_late_v4's measurement and rule for `claim` (v4, v5)."""
+    judge.require(claim, trained)
+    model, items = judge.require_memorized(claim, trained)
     o = measures.override_layers(model, items, trained.data.vocab, first_site=1)
     judge(
-        NOISY_OVERRIDES_LATE_V4, trained,
+        claim, trained,
         {"clean_first_minus_control_share": _paired(o.clean_first, o.control_first),
          "clean_first_minus_clean_after_share": _paired(o.clean_first, o.clean_after),
          "clean_first_share": ItemMean(o.clean_first.numpy(), bounds=SHARES),
@@ -471,6 +492,16 @@ def test_noisy_overrides_late_v4(trained, judge):
                 "control_first": float(k), "clean_after": float(a)}
                for it, c, k, a in zip(items, o.clean_first, o.control_first, o.clean_after)],
     )
+
+
+NOISY_OVERRIDES_LATE_V5 = NOISY_OVERRIDES_LATE_V4.without_gate("pre", 5, PRE_NOT_READ)
+
+
+@pytest.mark.claim(NOISY_OVERRIDES_LATE_V5)
+@pytest.mark.task("fda", "thr")
+def test_noisy_overrides_late_v5(trained, judge):
+    """As v4, judged without M_pre, which it does not read."""
+    _noisy_overrides_late_v4(NOISY_OVERRIDES_LATE_V5, trained, judge)
 
 
 BRIDGE_DECODABLE = Claim(
@@ -551,6 +582,16 @@ def test_bridge_decodable_v4(trained, judge):
     """For memorized items, the bridge entity is decodable at r2 by a probe trained on clean
     items, in at least a tenth more of the items than the shuffled-label control."""
     _bridge_decodable_at_r2(BRIDGE_DECODABLE_V4, trained, judge, _paired_hits)
+
+
+BRIDGE_DECODABLE_V5 = BRIDGE_DECODABLE_V4.without_gate("pre", 5, PRE_NOT_READ)
+
+
+@pytest.mark.claim(BRIDGE_DECODABLE_V5)
+@pytest.mark.task("thr")
+def test_bridge_decodable_v5(trained, judge):
+    """As v4, judged without M_pre, which it does not read."""
+    _bridge_decodable_at_r2(BRIDGE_DECODABLE_V5, trained, judge, _paired_hits)
 
 
 def _bridge_decodable_at_r2(claim, trained, judge, paired) -> None:
@@ -698,6 +739,17 @@ def test_bridge_removal_hurts_memorization_v4(trained, judge):
     _bridge_removal_at_r2(BRIDGE_REMOVAL_MEMORIZATION_V4, trained, judge, _paired_hits)
 
 
+BRIDGE_REMOVAL_MEMORIZATION_V5 = BRIDGE_REMOVAL_MEMORIZATION_V4.without_gate(
+    "pre", 5, PRE_NOT_READ)
+
+
+@pytest.mark.claim(BRIDGE_REMOVAL_MEMORIZATION_V5)
+@pytest.mark.task("thr")
+def test_bridge_removal_hurts_memorization_v5(trained, judge):
+    """As v4, judged without M_pre, which it does not read."""
+    _bridge_removal_at_r2(BRIDGE_REMOVAL_MEMORIZATION_V5, trained, judge, _paired_hits)
+
+
 def _bridge_removal_at_r2(claim, trained, judge, paired) -> None:
     judge.require(claim, trained)
     model, items = judge.require_memorized(claim, trained)
@@ -759,6 +811,17 @@ def test_bridge_removal_hurts_generalization_v4(trained, judge):
     """Erasing the bridge at r2 lowers held-out two-hop accuracy by at least a tenth, a tenth
     more than a random subspace that changes the features as much."""
     _bridge_removal_on_heldout(BRIDGE_REMOVAL_GENERALIZATION_V4, trained, judge, _paired_hits)
+
+
+BRIDGE_REMOVAL_GENERALIZATION_V5 = BRIDGE_REMOVAL_GENERALIZATION_V4.without_gate(
+    "pre", 5, PRE_NOT_READ)
+
+
+@pytest.mark.claim(BRIDGE_REMOVAL_GENERALIZATION_V5)
+@pytest.mark.task("thr")
+def test_bridge_removal_hurts_generalization_v5(trained, judge):
+    """As v4, judged without M_pre, which it does not read."""
+    _bridge_removal_on_heldout(BRIDGE_REMOVAL_GENERALIZATION_V5, trained, judge, _paired_hits)
 
 
 def _bridge_removal_on_heldout(claim, trained, judge, paired) -> None:
@@ -885,6 +948,16 @@ def test_intermediate_patching_changes_memory_v4(trained, judge):
     _intermediate_subspace_patching(INTERMEDIATE_PATCHING_V4, trained, judge, _paired_hits)
 
 
+INTERMEDIATE_PATCHING_V5 = INTERMEDIATE_PATCHING_V4.without_gate("pre", 5, PRE_NOT_READ)
+
+
+@pytest.mark.claim(INTERMEDIATE_PATCHING_V5)
+@pytest.mark.task("fda", "thr")
+def test_intermediate_patching_changes_memory_v5(trained, judge):
+    """As v4, judged without M_pre, which it does not read."""
+    _intermediate_subspace_patching(INTERMEDIATE_PATCHING_V5, trained, judge, _paired_hits)
+
+
 def _intermediate_subspace_patching(claim, trained, judge, paired) -> None:
     judge.require(claim, trained)
     model, items = judge.require_memorized(claim, trained)
@@ -977,21 +1050,36 @@ def key_positions(items) -> list[int]:
 def test_no_lookup_key_v3(trained, judge):
     """Patching one input position that could carry a per-item key, from another memorized
     item, transfers that item's noisy label in at most 10 % of cases (upper bound)."""
-    judge.require(NO_LOOKUP_KEY_V3, trained)
-    model, items = judge.require_memorized(NO_LOOKUP_KEY_V3, trained)
+    _no_lookup_key_v3(NO_LOOKUP_KEY_V3, trained, judge)
+
+
+def _no_lookup_key_v3(claim, trained, judge) -> None:
+    """test_no_lookup_key_v3's measurement and rule for `claim` (v3, v4)."""
+    judge.require(claim, trained)
+    model, items = judge.require_memorized(claim, trained)
     positions = key_positions(items)
     if not positions:
-        judge.not_judged(NO_LOOKUP_KEY_V3, trained,
+        judge.not_judged(claim, trained,
                          f"no prompt position before the last tells the {len(items)} memorized "
                          "items apart: none can carry a per-item key, so the claim cannot fail")
     rates = measures.transfer_rates(model, items, trained.data.vocab, positions)
     (site, position), _ = max(rates.items(), key=lambda kv: float(kv[1].float().mean()))
     judge(
-        NO_LOOKUP_KEY_V3, trained,
+        claim, trained,
         {"largest_transfer_share": Largest(tuple(Share(int(h.sum()), len(items))
                                                  for h in rates.values()))},
         n=len(items), site=site, position=position, cells=len(rates), positions=positions,
     )
+
+
+NO_LOOKUP_KEY_V4 = NO_LOOKUP_KEY_V3.without_gate("pre", 4, PRE_NOT_READ)
+
+
+@pytest.mark.claim(NO_LOOKUP_KEY_V4)
+@pytest.mark.task("fda", "thr")
+def test_no_lookup_key_v4(trained, judge):
+    """As v3, judged without M_pre, which it does not read."""
+    _no_lookup_key_v3(NO_LOOKUP_KEY_V4, trained, judge)
 
 
 OUTLIER_PATCHING = Claim(
@@ -1208,8 +1296,13 @@ HEURISTIC_NEURONS_V4 = HEURISTIC_NEURONS_V3.revised(
 @pytest.mark.task("fda")
 def test_heuristic_neurons_reused_v4(trained, judge):
     """As v3, with the overlap's interval over the items the top neurons are chosen on."""
-    judge.require(HEURISTIC_NEURONS_V4, trained)
-    model, items = judge.require_memorized(HEURISTIC_NEURONS_V4, trained)
+    _heuristic_neurons_reused_v4(HEURISTIC_NEURONS_V4, trained, judge)
+
+
+def _heuristic_neurons_reused_v4(claim, trained, judge) -> None:
+    """test_heuristic_neurons_reused_v4's measurement and rule for `claim` (v4, v5)."""
+    judge.require(claim, trained)
+    model, items = judge.require_memorized(claim, trained)
     data = trained.data
     clean = encode(data.clean[:N_CLEAN_ATTRIBUTED], data.vocab, "clean")
     r = heuristics.split_half_reuse(model, encode(items, data.vocab, "label"),
@@ -1217,12 +1310,12 @@ def test_heuristic_neurons_reused_v4(trained, judge):
                                     clean, torch.roll(clean.targets, 1, 0))
     baseline = median_column_mean(r.clean.membership.float().numpy())
     if baseline < 0.10:
-        judge.not_judged(HEURISTIC_NEURONS_V4, trained,
+        judge.not_judged(claim, trained,
                          f"clean-vs-clean baseline {baseline:.3f} < 0.10: even clean items do not "
                          "share their top neurons, so there are no heuristic neurons to reuse")
     overlap = hypergeometric_overlap(set(r.memorized.top), set(r.clean.top), r.population)
     judge(
-        HEURISTIC_NEURONS_V4, trained,
+        claim, trained,
         {"overlap_share": TopOverlap(r.memorized.chosen_on.numpy(), r.clean.chosen_on.numpy(),
                                      r.k),
          "median_item_share": ItemStatistic(r.memorized.membership.numpy(), median_column_mean)},
@@ -1231,3 +1324,11 @@ def test_heuristic_neurons_reused_v4(trained, judge):
     )
 
 
+HEURISTIC_NEURONS_V5 = HEURISTIC_NEURONS_V4.without_gate("pre", 5, PRE_NOT_READ)
+
+
+@pytest.mark.claim(HEURISTIC_NEURONS_V5)
+@pytest.mark.task("fda")
+def test_heuristic_neurons_reused_v5(trained, judge):
+    """As v4, judged without M_pre, which it does not read."""
+    _heuristic_neurons_reused_v4(HEURISTIC_NEURONS_V5, trained, judge)

@@ -195,6 +195,15 @@ class Claim:
         return dataclasses.replace(self, id=f"{self.base_id}.v{version}", version=version,
                                    **changes)
 
+    def without_gate(self, gate: str, version: int, why: str) -> "Claim":
+        """The next version of this claim with one gate fewer and the rule otherwise unchanged
+        (a gate is part of the rule, so dropping one is a new version); `why` is appended to
+        its threshold source."""
+        if gate not in self.gates:
+            raise ValueError(f"{self.id} has no gate {gate!r} to drop (gates: {self.gates})")
+        return self.revised(version, gates=tuple(g for g in self.gates if g != gate),
+                            threshold_source=f"{self.threshold_source}. {why}")
+
     @property
     def protocol(self) -> str:
         """Hash of everything that decides a verdict: id, version, statistic, rules,

@@ -77,6 +77,14 @@ def _pre(stored: Any) -> Gate:
                 f"{dynamics.PRE_NOISY_MAX}) at step {step}")
 
 
+# Why a claim version dropped the gate "pre" (issue 39): M_pre is asked only where a measurement
+# reads it (rr.outlier_heuristics_patching) or the sentence is about the training sequence
+PRE_NOT_READ = ("declared before any run of this version (issue 39): the same rule without the "
+                "gate 'pre' (an M_pre on the training curve), which this measurement does not "
+                "read, so a model saved without its curve, such as a checkpoint trained "
+                "elsewhere, is judged; on a model that has an M_pre (the suite's recipes stop "
+                "only once it is behind them), each verdict equals the previous version's")
+
 MIN_INTERMEDIATE_SITES = 2  # a priori: "earlier vs later layers" needs two layers to order
 
 

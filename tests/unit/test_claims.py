@@ -146,6 +146,18 @@ def test_known_cases_are_part_of_the_record_but_not_of_the_rule():
         KnownCase("late_recall", True, "fda")
 
 
+def test_dropping_a_gate_is_a_new_version_with_the_same_rule():
+    """Claim.without_gate: the next version, one gate fewer, the rule and cases as they were,
+    its reason appended to the threshold source; a gate the claim lacks is an error."""
+    v4 = claim("t.g.v4", Rule("x", ">", 0.1), version=4, gates=("learned", "memorized", "pre"))
+    v5 = v4.without_gate("pre", 5, "M_pre is not read")
+    assert (v5.id, v5.version, v5.gates, v5.rules) == ("t.g.v5", 5, ("learned", "memorized"),
+                                                       v4.rules)
+    assert v5.threshold_source.endswith("M_pre is not read") and v5.protocol != v4.protocol
+    with pytest.raises(ValueError, match="no gate 'deep'"):
+        v4.without_gate("deep", 5, "")
+
+
 def test_a_revision_is_named_from_the_base_claim():
     v2 = claim("t.rev", Rule("x", ">=", 0.5), version=2)
     v3 = v2.revised(3, statistic="changed")
