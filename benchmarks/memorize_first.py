@@ -19,8 +19,9 @@ first one whose model
 3. has its curve and checkpoints saved
 
 is the recipe, copied to models/memorize-first-<task>-tiny.toml. This script computes no claim
-verdict. It prints one row per candidate and seed (--seeds adds seeds, read as a report: only
-seed 0 chooses). Run it alone: two torch jobs on two cores slow each other badly.
+verdict. It prints one row per candidate and seed (--seeds 3 reports seeds 0-2 as well; only
+seed 0 chooses, so a list without it chooses nothing). Run it alone: two torch jobs on two cores
+slow each other badly.
 """
 
 from __future__ import annotations

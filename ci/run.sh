@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install from nothing, then run the README's test command, the integration tier (pytest
-# tests/integration) and the dynamics claims' slow known answers. Cold by design: the model store is a fresh folder inside the checkout, so
-# the run proves the tiny recipes train within budget.
+# tests/integration) and the dynamics claims' slow known answers. Cold by design: the model
+# store is a fresh folder inside the checkout, so the run proves the tiny recipes train within
+# budget.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m venv .venv

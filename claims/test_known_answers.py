@@ -6,8 +6,8 @@ seen the effect; a verdict of "holds" only if the code could have failed. The ca
 in each claim's record (`Claim.known`, suite.judge.claim.KnownCase: which plant, on which task,
 planted true or false); this module generates one test per case from the records of the claim
 modules and runs the claim's test function itself on the subject (suite.validate.known.verdict_of),
-with the model gates waived. Planted true must hold; planted false must not hold, its headline
-rule failing (inconclusive is a miss).
+with the model gates waived (a trained model is judged with them). Planted true must hold;
+planted false must not hold, its headline rule failing (inconclusive is a miss).
 
 Nothing here is marked expected to fail: the outcomes are the validation. A claim (and variant)
 is validated on a task when its cases there are right in this run; where not, its verdicts on
@@ -20,7 +20,8 @@ rule reads its statistic the right way round) but validate no instrument.
 The subjects are built in the library (suite.validate.plants, one function each, named by the
 records; their mechanics in suite.validate.planted check that they took, or the case errors
 instead of answering). Most plant into the tiny reference model of the task (seed 0); the
-dynamics claims' planted-false case on FDA is a trained model, the memorize-first recipe's. The
+dynamics claims' planted-false case on FDA is a trained model, the memorize-first recipe's (for
+rr.memorize_later a rule check: the model was chosen by the order its rule reads). The
 comments headed "Measured" keep what earlier versions' cases showed, for the record of why a
 version changed.
 """
@@ -94,9 +95,14 @@ def test_known_answer(test, case, task, reference_model, judge):
         else "trained"
 
     def answer():
+        # a trained model (a case's own reference recipe) is judged as any model, with the
+        # claim's gates, unless the case only checks how the rule reads it; a plant is judged
+        # with the gates waived (it is built on M_pre)
         return verdict_of(test, _subject(case, stored), judge, case.planted,
-                          subject_arg=subject_arg, reference=stored.name if stored else "",
-                          rule_check=case.rule_check, fails=case.fails, **dict(case.args))
+                          subject_arg=subject_arg,
+                          reference=stored.name if stored and not case.rule_check else "",
+                          rule_check=case.rule_check, fails=case.fails,
+                          gates=bool(case.reference) and not case.rule_check, **dict(case.args))
 
     if stored is None:  # a written sweep: nothing trained, nothing to replay
         known = answer()

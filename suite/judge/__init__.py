@@ -12,5 +12,6 @@ from suite.judge.claim import (DOES_NOT_HOLD, HOLDS, INCONCLUSIVE, NOT_JUDGED, O
                                decide, known_pair)
 from suite.judge.session import Judge
 
-__all__ = ["Claim", "Rule", "KnownCase", "known_pair", "Verdict", "Judge", "decide", "NotJudged", "DoesNotHold",
+__all__ = ["Claim", "Rule", "KnownCase", "known_pair", "Verdict", "Judge", "decide", "NotJudged",
+           "DoesNotHold",
            "Inconclusive", "HOLDS", "DOES_NOT_HOLD", "INCONCLUSIVE", "NOT_JUDGED", "OUTCOMES"]

@@ -104,12 +104,16 @@ class KnownCase:
             raise ValueError(f"known case {self.plant}: `fails` names the rule a planted-false "
                              "subject is built to fail; this one is planted true")
 
+    @property
+    def arg_words(self) -> list[str]:
+        """The test's argument values and the builder's `name=value`, e.g. ["lens"]."""
+        return [*(str(v) for _, v in self.args),
+                *(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
+                  for k, v in self.plant_args)]
+
     def label(self, task: str) -> str:
         """The case's test id on `task`, e.g. "true-late_recall-lens-fda"."""
-        parts = ["true" if self.planted else "false", self.plant,
-                 *(str(v) for _, v in self.args), *(f"{k}={v:g}" if isinstance(v, float)
-                                                    else f"{k}={v}" for k, v in self.plant_args)]
-        return "-".join([*parts, task])
+        return "-".join(["true" if self.planted else "false", self.plant, *self.arg_words, task])
 
 
 def known_pair(true: str, false: str, tasks: tuple[str, ...], **common: Any

@@ -100,8 +100,7 @@ def markdown(claims: dict[str, Claim]) -> str:
 def _known(case: Any) -> str:
     """A KnownCase in a few words: "planted false: memorized_first (fda, on
     memorize-first-fda-tiny)"."""
-    args = [str(v) for _, v in case.args] + [f"{k}={v:g}" if isinstance(v, float) else
-                                             f"{k}={v}" for k, v in case.plant_args]
+    args = case.arg_words
     where = ", ".join([*case.tasks] + ([f"on {case.reference}"] if case.reference else []))
     kind = " (rule check)" if case.rule_check else ""
     fails = f", failing {case.fails}" if case.fails else ""

@@ -84,11 +84,12 @@ class KnownAnswer:
 
 def verdict_of(test: Callable[..., Any], subject: Any, judge: Judge, planted: bool,
                subject_arg: str = "trained", *, reference: str = "", rule_check: bool = False,
-               fails: str = "", **params: Any) -> KnownAnswer:
+               fails: str = "", gates: bool = False, **params: Any) -> KnownAnswer:
     """Run claim test `test` on `subject` (passed as its `subject_arg` argument) with `judge`'s
-    recorder, gates waived. reference: the recipe the plant went into; rule_check: the subject
-    is a written curve or sweep (no validation); fails: the quantity whose rule a planted-false
-    subject is built to make false, where that is not the headline's."""
+    recorder. reference: the recipe the plant went into; rule_check: the subject is a written
+    curve or sweep (no validation); fails: the quantity whose rule a planted-false subject is
+    built to make false, where that is not the headline's; gates: apply the claim's gates (a
+    trained model judged as it is), else waived (a plant)."""
     if not reference and not rule_check:
         raise ValueError("a known answer names the reference recipe its plant went into, or is "
                          "a rule check")
@@ -102,7 +103,7 @@ def verdict_of(test: Callable[..., Any], subject: Any, judge: Judge, planted: bo
         judge.record(verdict, items)
 
     try:
-        test(**{subject_arg: subject}, judge=Judge(judge.test, record, gates=False), **params)
+        test(**{subject_arg: subject}, judge=Judge(judge.test, record, gates=gates), **params)
     except (DoesNotHold, Inconclusive, NotJudged):
         pass
     if len(verdicts) != 1:

@@ -85,10 +85,17 @@ def test_every_known_case_is_generated_from_its_claim_record(collected):
     assert set(generated) == declared
 
 
-def test_every_known_case_names_a_plant_that_exists(collected):
-    """A misspelt plant would fail only when its case ran; the records are checked here."""
+def test_every_known_case_names_a_plant_and_a_reference_that_exist(collected):
+    """A misspelt plant, or a reference recipe of another task, would fail only when its case
+    ran; the records are checked here."""
     from suite.validate import plants
+
+    from suite.validate.known import reference_recipe
 
     for claim in {c.id: c for c in map(bound_claim, collected) if c is not None}.values():
         for case in claim.known:
-            plants.named(case.plant)
+            builder = plants.named(case.plant)
+            if case.reference:  # a recipe of its own: of the case's tasks, and one it builds on
+                assert plants.needs_reference(builder), f"{claim.id}: {case.plant} ignores it"
+                for task in case.tasks:
+                    reference_recipe(task, case.reference)
