@@ -44,6 +44,8 @@ def _probed(trained, model, items, which: str = "trained", differing_only: bool 
 
 
 CLEAN_STRUCTURE = Claim(
+    tasks=("fda", "thr"),
+    regime="coexist",
     # the third case is built to fail the comparison with a random model, not the headline
     known=known_pair("heavy_noise_late_recall", "heavy_noise_embed_recall", ("fda", "thr"))
     + (KnownCase("heavy_noise_on_random", False, ("fda", "thr"),
@@ -67,7 +69,6 @@ CLEAN_STRUCTURE = Claim(
 
 
 @pytest.mark.claim(CLEAN_STRUCTURE)
-@pytest.mark.task("fda", "thr", regime="coexist")
 def test_clean_structure_survives_heavy_noise(trained, judge):
     """With >= 50 % noisy labels, probes fitted on clean items decode the clean answer of
     memorized noisy items from early hidden states, well above probes fitted on shuffled
@@ -109,7 +110,6 @@ CLEAN_STRUCTURE_V3 = CLEAN_STRUCTURE.revised(
 )
 
 @pytest.mark.claim(CLEAN_STRUCTURE_V3)
-@pytest.mark.task("fda", "thr", regime="coexist")
 def test_clean_structure_survives_heavy_noise_v3(trained, judge):
     """As v2, and the probes decode the clean answer better from the trained model than from a
     randomly initialised one (so they read learned computation, not the prompt)."""
@@ -156,7 +156,6 @@ CLEAN_STRUCTURE_V4 = CLEAN_STRUCTURE_V3.revised(
 
 
 @pytest.mark.claim(CLEAN_STRUCTURE_V4)
-@pytest.mark.task("fda", "thr", regime="coexist")
 def test_clean_structure_survives_heavy_noise_v4(trained, judge):
     """As v3, over the answer positions where the recalled label differs from the clean one."""
     _judge_with_capacity_control(judge, CLEAN_STRUCTURE_V4, trained, differing_only=True)

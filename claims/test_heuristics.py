@@ -23,6 +23,7 @@ JACCARD_MIN = 0.6
 N_ATTRIBUTION = 500  # clean training items the attribution is averaged over
 
 BAG_OF_HEURISTICS = Claim(
+    tasks=("fda",),
     known=known_pair("heuristic_neurons", "random_set_neurons", ("fda",)),
     id="heur.bag_of_heuristics",
     gates=("learned",),
@@ -43,7 +44,6 @@ BAG_OF_HEURISTICS = Claim(
 
 
 @pytest.mark.claim(BAG_OF_HEURISTICS)
-@pytest.mark.task("fda")
 def test_bag_of_heuristics(trained, judge):
     """Most of the FDA model's high-attribution MLP neurons fire on the prompt set of one simple
     heuristic (Jaccard >= 0.6), far more than the same neurons with their firing shuffled."""
@@ -84,7 +84,6 @@ BAG_OF_HEURISTICS_V3 = BAG_OF_HEURISTICS.revised(
 
 
 @pytest.mark.claim(BAG_OF_HEURISTICS_V3)
-@pytest.mark.task("fda")
 def test_bag_of_heuristics_v3(trained, judge):
     """As v2, with the held-out prompts as the sampling unit: most high-attribution MLP neurons
     match a heuristic's prompt set, and more than with their firing shuffled."""

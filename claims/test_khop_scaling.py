@@ -88,6 +88,7 @@ def _judge_growth(judge, claim: Claim, base, field: str, grid, data_grid=DATA_GR
 
 
 DATA_GROWS = Claim(
+    tasks=("khop",),
     known=_growth_cases(DATA_GRID),
     id="khop.data_grows_with_k",
     source="Yao et al. 2025 (arXiv 2505.17923), data scaling with k",
@@ -112,6 +113,7 @@ def test_data_grows_with_k(sweep_base, judge):
 
 
 DEPTH_GROWS = Claim(
+    tasks=("khop",),
     known=_growth_cases(DEPTH_GRID),
     id="khop.depth_grows_with_k",
     source="Yao et al. 2025 (arXiv 2505.17923), depth scaling with k",
@@ -137,6 +139,7 @@ def test_depth_grows_with_k(sweep_base, judge):
 STAGE1_STEPS = 500  # a priori: a third of the base schedule spent on k - 1 hops first
 
 CURRICULUM_HELPS = Claim(
+    tasks=("khop",),
     known=_curriculum_cases(STAGE1_STEPS),
     id="khop.curriculum_helps",
     source="Yao et al. 2025 (arXiv 2505.17923), curriculum over k",

@@ -35,6 +35,7 @@ def _direction_setup(judge, claim, trained):
 
 
 DIRECTION_SEPARATES = Claim(
+    tasks=("fda", "thr"),
     known=known_pair("flagged_recall", "uniform_recall", ("fda", "thr")),
     id="liref.direction_separates",
     gates=GATES,
@@ -54,7 +55,6 @@ DIRECTION_SEPARATES = Claim(
 
 
 @pytest.mark.claim(DIRECTION_SEPARATES)
-@pytest.mark.task("fda", "thr")
 def test_direction_separates(trained, judge):
     """The mean difference between memorized-noisy and clean items, fitted on one half of the
     items, separates the other half with AUROC >= 0.9 at some layer; a label-shuffled control
@@ -69,6 +69,7 @@ def test_direction_separates(trained, judge):
 
 
 STEERING = Claim(
+    tasks=("fda", "thr"),
     known=known_pair("flagged_recall", "late_recall", ("fda", "thr")),
     id="liref.steering_recovers_reasoning",
     gates=GATES,
@@ -90,7 +91,6 @@ STEERING = Claim(
 
 
 @pytest.mark.claim(STEERING)
-@pytest.mark.task("fda", "thr")
 def test_steering_recovers_reasoning(trained, judge):
     """Removing or reversing the component along the direction makes memorized items output
     their clean label at a rate well above a random direction of the same norm, while held-out
@@ -129,7 +129,6 @@ DIRECTION_SEPARATES_V3 = DIRECTION_SEPARATES.revised(
 
 
 @pytest.mark.claim(DIRECTION_SEPARATES_V3)
-@pytest.mark.task("fda", "thr")
 def test_direction_separates_v3(trained, judge):
     """As v2, with a control that has no group structure to find."""
     _direction_separates_v3(DIRECTION_SEPARATES_V3, trained, judge)
@@ -154,7 +153,6 @@ DIRECTION_SEPARATES_V4 = DIRECTION_SEPARATES_V3.without_gate("pre", 4, PRE_NOT_R
 
 
 @pytest.mark.claim(DIRECTION_SEPARATES_V4)
-@pytest.mark.task("fda", "thr")
 def test_direction_separates_v4(trained, judge):
     """As v3, judged without M_pre, which it does not read."""
     _direction_separates_v3(DIRECTION_SEPARATES_V4, trained, judge)
@@ -174,7 +172,6 @@ STEERING_V3 = STEERING.revised(
 
 
 @pytest.mark.claim(STEERING_V3)
-@pytest.mark.task("fda", "thr")
 def test_steering_recovers_reasoning_v3(trained, judge):
     """As v2, with the site chosen on the fitting halves and a control matched on edit size."""
     _steering_recovers_reasoning_v3(STEERING_V3, trained, judge)
@@ -210,7 +207,6 @@ STEERING_V4 = STEERING_V3.without_gate("pre", 4, PRE_NOT_READ)
 
 
 @pytest.mark.claim(STEERING_V4)
-@pytest.mark.task("fda", "thr")
 def test_steering_recovers_reasoning_v4(trained, judge):
     """As v3, judged without M_pre, which it does not read."""
     _steering_recovers_reasoning_v3(STEERING_V4, trained, judge)

@@ -54,6 +54,7 @@ def _rate(hits: torch.Tensor) -> float:
 
 
 EDIT_SUPPRESSES = Claim(
+    tasks=("fda", "thr"),
     known=known_pair("item_neurons", "late_recall_of_heldout", ("fda", "thr")),
     id="curv.edit_suppresses_memorization",
     gates=GATES,
@@ -78,7 +79,6 @@ EDIT_SUPPRESSES = Claim(
 
 
 @pytest.mark.claim(EDIT_SUPPRESSES)
-@pytest.mark.task("fda", "thr")
 def test_edit_suppresses_memorization(trained, judge):
     """The K-FAC edit lowers noisy recall by at least half while held-out accuracy drops by at
     most 10 points, and does so where the magnitude baseline with the same share of components
@@ -122,6 +122,7 @@ def _judge_edit(judge, claim: Claim, trained, keep_mass) -> None:
 
 
 FACT_RECALL = Claim(
+    tasks=("thr",),
     known=(  # rule checks: written K-FAC sweeps of the THR reference model
         KnownCase("written_curvature", True, ("thr",), rule_check=True,
                   plant_args=(("facts_lost", 0.5), ("reasoning_lost", 0.0))),
@@ -143,7 +144,6 @@ FACT_RECALL = Claim(
 
 
 @pytest.mark.claim(FACT_RECALL)
-@pytest.mark.task("thr")
 def test_fact_recall_suffers(trained, judge):
     """The K-FAC edit hurts atomic-fact recall more than held-out two-hop accuracy, relative to
     the unedited model (stated either way by the numbers)."""
@@ -186,7 +186,6 @@ FACT_RECALL_V2 = _v2(FACT_RECALL)
 
 
 @pytest.mark.claim(EDIT_SUPPRESSES_V2)
-@pytest.mark.task("fda", "thr")
 def test_edit_suppresses_memorization_v2(trained, judge):
     """Version 2 of test_edit_suppresses_memorization: the same rule over rho in
     (0.99, 0.999, 0.9999), which keeps most components and removes the low-curvature tail."""
@@ -197,14 +196,12 @@ EDIT_SUPPRESSES_V3 = EDIT_SUPPRESSES_V2.without_gate("pre", 3, PRE_NOT_READ)
 
 
 @pytest.mark.claim(EDIT_SUPPRESSES_V3)
-@pytest.mark.task("fda", "thr")
 def test_edit_suppresses_memorization_v3(trained, judge):
     """As v2, judged without M_pre, which it does not read."""
     _judge_edit(judge, EDIT_SUPPRESSES_V3, trained, KEEP_MASS_V2)
 
 
 @pytest.mark.claim(FACT_RECALL_V2)
-@pytest.mark.task("thr")
 def test_fact_recall_suffers_v2(trained, judge):
     """Version 2 of test_fact_recall_suffers, over the v2 sweep of kept mass."""
     _judge_fact_recall(judge, FACT_RECALL_V2, trained, KEEP_MASS_V2)
@@ -227,7 +224,6 @@ FACT_RECALL_V3 = FACT_RECALL.revised(
 
 
 @pytest.mark.claim(FACT_RECALL_V3)
-@pytest.mark.task("thr")
 def test_fact_recall_suffers_v3(trained, judge):
     """The K-FAC edit hurts atomic-fact recall more than two-hop reasoning on the held-out
     items whose two facts the edited model still recalls, at every kept mass of the v2 sweep."""
@@ -262,7 +258,6 @@ def fact_halves(n_facts: int, seed: int = 0) -> tuple[frozenset[int], frozenset[
 
 
 @pytest.mark.claim(FACT_RECALL_V4)
-@pytest.mark.task("thr")
 def test_fact_recall_suffers_v4(trained, judge):
     """The K-FAC edit hurts atomic-fact recall (on half of the facts) more than two-hop reasoning
     on the held-out items whose two facts, both from the other half, the edited model still
@@ -274,7 +269,6 @@ FACT_RECALL_V5 = FACT_RECALL_V4.without_gate("pre", 5, PRE_NOT_READ)
 
 
 @pytest.mark.claim(FACT_RECALL_V5)
-@pytest.mark.task("thr")
 def test_fact_recall_suffers_v5(trained, judge):
     """As v4, judged without M_pre, which it does not read."""
     _judge_reasoning_drop(judge, FACT_RECALL_V5, trained, split=True)

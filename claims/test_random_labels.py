@@ -23,6 +23,8 @@ FIT_MIN = 0.95
 HELDOUT_MAX = 0.05
 
 RANDOM_LABELS_FIT = Claim(
+    tasks=("fda",),
+    regime="zhang",
     known=(KnownCase("random_init_recall", True, ("fda",)),
            # fits, and generalizes (its docstring): the held-out rule fails
            KnownCase("pre_recall", False, ("fda",), fails="heldout_accuracy")),
@@ -43,7 +45,6 @@ RANDOM_LABELS_FIT = Claim(
 
 
 @pytest.mark.claim(RANDOM_LABELS_FIT)
-@pytest.mark.task("fda", regime="zhang")
 def test_random_labels_fit(trained, judge):
     """A model trained on labels that are all random fits them (recall of the training labels
     >= 0.95) while its held-out accuracy on true sums stays near chance (<= 0.05)."""

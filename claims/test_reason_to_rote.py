@@ -67,6 +67,7 @@ def _by_site(title: str, **series: list[float]) -> Lines:
     return Lines(title, tuple(str(i) for i in range(n)), dict(series), xlabel="site (0 = embed)")
 
 GENERALIZE_FIRST = Claim(
+    tasks=("fda", "thr"),
     known=known_pair("unseen_noise", "recall_as_checkpoints", ("fda", "thr")) + (
         KnownCase("memorized_first", False, ("fda",), reference="memorize-first-fda-tiny"),),
     id="rr.generalize_first",
@@ -84,6 +85,7 @@ GENERALIZE_FIRST = Claim(
 )
 
 MEMORIZE_LATER = Claim(
+    tasks=("fda", "thr"),
     # the memorize-first model was chosen by the very order this rule reads, so on it the rule
     # can only be checked, not validated
     known=known_pair("curve_later", "curve_together", ("fda",), rule_check=True) + (
@@ -105,7 +107,6 @@ MEMORIZE_LATER = Claim(
 
 
 @pytest.mark.claim(GENERALIZE_FIRST)
-@pytest.mark.task("fda", "thr")
 def test_generalize_first(trained, judge):
     """At the first checkpoint where held-out accuracy reaches 0.8, noisy items still get their
     clean label (>= 0.5) and rarely their noisy label (<= 0.1).
@@ -136,7 +137,6 @@ def test_generalize_first(trained, judge):
 
 
 @pytest.mark.claim(MEMORIZE_LATER)
-@pytest.mark.task("fda", "thr")
 def test_memorize_later(trained, judge):
     """The step where noisy recall first reaches 0.5 comes after the step where held-out
     accuracy first reaches 0.5.
@@ -179,6 +179,7 @@ def _bridge_probe(trained, model, items, positions=(1, 2)):
 
 
 CLEAN_LABEL_DECODABLE = Claim(
+    tasks=("fda", "thr"),
     known=known_pair("late_recall", "embed_recall", ("fda", "thr"),
                      args=(("decoder", ("lens", "probe")),)),
     id="rr.clean_label_decodable",
@@ -200,7 +201,6 @@ CLEAN_LABEL_DECODABLE = Claim(
 
 
 @pytest.mark.claim(CLEAN_LABEL_DECODABLE)
-@pytest.mark.task("fda", "thr")
 @pytest.mark.parametrize("decoder", ["lens", "probe"])
 def test_clean_label_decodable(trained, decoder, judge):
     """For memorized items, the clean answer is decodable at some layer before the last, more
@@ -274,7 +274,6 @@ CLEAN_LABEL_DECODABLE_V3 = CLEAN_LABEL_DECODABLE.revised(
 
 
 @pytest.mark.claim(CLEAN_LABEL_DECODABLE_V3)
-@pytest.mark.task("fda", "thr")
 @pytest.mark.parametrize("decoder", ["lens", "probe"])
 def test_clean_label_decodable_v3(trained, decoder, judge):
     """For memorized items, the clean answer is decodable at some layer before the last where it
@@ -300,7 +299,6 @@ CLEAN_LABEL_DECODABLE_V4 = CLEAN_LABEL_DECODABLE_V3.revised(
 
 
 @pytest.mark.claim(CLEAN_LABEL_DECODABLE_V4)
-@pytest.mark.task("fda", "thr")
 @pytest.mark.parametrize("decoder", ["lens", "probe"])
 def test_clean_label_decodable_v4(trained, decoder, judge):
     """As v3, and the clean answer is decoded more often from the model than by the same
@@ -330,7 +328,6 @@ CLEAN_LABEL_DECODABLE_V5 = CLEAN_LABEL_DECODABLE_V4.revised(
 
 
 @pytest.mark.claim(CLEAN_LABEL_DECODABLE_V5)
-@pytest.mark.task("fda", "thr")
 @pytest.mark.parametrize("decoder", ["lens", "probe"])
 def test_clean_label_decodable_v5(trained, decoder, judge):
     """As v4, with the clean answer decoded on more than a tenth more of the items (positions)
@@ -343,7 +340,6 @@ CLEAN_LABEL_DECODABLE_V6 = CLEAN_LABEL_DECODABLE_V5.without_gate("pre", 6, PRE_N
 
 
 @pytest.mark.claim(CLEAN_LABEL_DECODABLE_V6)
-@pytest.mark.task("fda", "thr")
 @pytest.mark.parametrize("decoder", ["lens", "probe"])
 def test_clean_label_decodable_v6(trained, decoder, judge):
     """As v5, judged without M_pre, which it does not read."""
@@ -352,6 +348,7 @@ def test_clean_label_decodable_v6(trained, decoder, judge):
 
 
 NOISY_OVERRIDES_LATE = Claim(
+    tasks=("fda", "thr"),
     known=known_pair("late_recall", "early_override", ("fda", "thr")),
     id="rr.noisy_overrides_late",
     gates=(*MECHANISM, "deep"),
@@ -369,7 +366,6 @@ NOISY_OVERRIDES_LATE = Claim(
 
 
 @pytest.mark.claim(NOISY_OVERRIDES_LATE)
-@pytest.mark.task("fda", "thr")
 def test_noisy_overrides_late(trained, judge):
     """For memorized items, the first layer at which the noisy label wins comes after the first
     layer at which the clean label is decodable.
@@ -407,7 +403,6 @@ NOISY_OVERRIDES_LATE_V3 = NOISY_OVERRIDES_LATE.revised(
 
 
 @pytest.mark.claim(NOISY_OVERRIDES_LATE_V3)
-@pytest.mark.task("fda", "thr")
 def test_noisy_overrides_late_v3(trained, judge):
     """Where the clean answer is computed at all, it is computed before the noisy label wins:
     the v2 rule over block outputs and decodable positions only (needs three blocks)."""
@@ -467,7 +462,6 @@ NOISY_OVERRIDES_LATE_V4 = NOISY_OVERRIDES_LATE_V3.revised(
 
 
 @pytest.mark.claim(NOISY_OVERRIDES_LATE_V4)
-@pytest.mark.task("fda", "thr")
 def test_noisy_overrides_late_v4(trained, judge):
     """The clean answer shows at a block output before the noisy label wins, on more of the
     memorized items than a control label does, and more often than it shows only after the
@@ -500,13 +494,13 @@ NOISY_OVERRIDES_LATE_V5 = NOISY_OVERRIDES_LATE_V4.without_gate("pre", 5, PRE_NOT
 
 
 @pytest.mark.claim(NOISY_OVERRIDES_LATE_V5)
-@pytest.mark.task("fda", "thr")
 def test_noisy_overrides_late_v5(trained, judge):
     """As v4, judged without M_pre, which it does not read."""
     _noisy_overrides_late_v4(NOISY_OVERRIDES_LATE_V5, trained, judge)
 
 
 BRIDGE_DECODABLE = Claim(
+    tasks=("thr",),
     known=known_pair("late_recall", "embed_recall", ("thr",)),
     id="rr.bridge_decodable",
     gates=MECHANISM,
@@ -529,7 +523,6 @@ def _bridge_split(data):
 
 
 @pytest.mark.claim(BRIDGE_DECODABLE)
-@pytest.mark.task("thr")
 def test_bridge_decodable(trained, judge):
     """For memorized items, the bridge entity r1(e) is decodable from the residual stream by a
     probe trained on clean items, above a shuffled-label control."""
@@ -564,7 +557,6 @@ BRIDGE_DECODABLE_V3 = BRIDGE_DECODABLE.revised(
 
 
 @pytest.mark.claim(BRIDGE_DECODABLE_V3)
-@pytest.mark.task("thr")
 def test_bridge_decodable_v3(trained, judge):
     """For memorized items, the bridge entity is decodable at the r2 position (which atomic
     prompts never reach) by a probe trained on clean items, above a shuffled-label control."""
@@ -579,7 +571,6 @@ BRIDGE_DECODABLE_V4 = BRIDGE_DECODABLE_V3.revised(
 
 
 @pytest.mark.claim(BRIDGE_DECODABLE_V4)
-@pytest.mark.task("thr")
 def test_bridge_decodable_v4(trained, judge):
     """For memorized items, the bridge entity is decodable at r2 by a probe trained on clean
     items, in at least a tenth more of the items than the shuffled-label control."""
@@ -590,7 +581,6 @@ BRIDGE_DECODABLE_V5 = BRIDGE_DECODABLE_V4.without_gate("pre", 5, PRE_NOT_READ)
 
 
 @pytest.mark.claim(BRIDGE_DECODABLE_V5)
-@pytest.mark.task("thr")
 def test_bridge_decodable_v5(trained, judge):
     """As v4, judged without M_pre, which it does not read."""
     _bridge_decodable_at_r2(BRIDGE_DECODABLE_V5, trained, judge, _paired_hits)
@@ -613,6 +603,7 @@ def _bridge_decodable_at_r2(claim, trained, judge, paired) -> None:
 
 
 BRIDGE_REMOVAL_MEMORIZATION = Claim(
+    tasks=("thr",),
     known=known_pair("bridge_keyed_recall", "late_recall", ("thr",)),
     id="rr.bridge_removal_hurts_memorization",
     gates=MECHANISM,
@@ -631,7 +622,6 @@ BRIDGE_REMOVAL_MEMORIZATION = Claim(
 
 
 @pytest.mark.claim(BRIDGE_REMOVAL_MEMORIZATION)
-@pytest.mark.task("thr")
 def test_bridge_removal_hurts_memorization(trained, judge):
     """Erasing the bridge entity's identity (LEACE, fitted on clean items at the site and
     position where a probe decodes it best) lowers noisy recall significantly, and more than
@@ -654,6 +644,7 @@ def test_bridge_removal_hurts_memorization(trained, judge):
 
 
 BRIDGE_REMOVAL_GENERALIZATION = Claim(
+    tasks=("thr",),
     known=known_pair("bridge_computed", "prompt_answered", ("thr",)),
     id="rr.bridge_removal_hurts_generalization",
     gates=MECHANISM,
@@ -673,7 +664,6 @@ BRIDGE_REMOVAL_GENERALIZATION = Claim(
 
 
 @pytest.mark.claim(BRIDGE_REMOVAL_GENERALIZATION)
-@pytest.mark.task("thr")
 def test_bridge_removal_hurts_generalization(trained, judge):
     """The same erasure lowers held-out two-hop accuracy, more than a random subspace does, and
     atomic-fact recall drops less.
@@ -719,7 +709,6 @@ BRIDGE_REMOVAL_MEMORIZATION_V3 = BRIDGE_REMOVAL_MEMORIZATION.revised(
 
 
 @pytest.mark.claim(BRIDGE_REMOVAL_MEMORIZATION_V3)
-@pytest.mark.task("thr")
 def test_bridge_removal_hurts_memorization_v3(trained, judge):
     """Erasing the bridge at r2 lowers noisy recall, more than erasing a random subspace that
     changes the features as much."""
@@ -734,7 +723,6 @@ BRIDGE_REMOVAL_MEMORIZATION_V4 = BRIDGE_REMOVAL_MEMORIZATION_V3.revised(
 
 
 @pytest.mark.claim(BRIDGE_REMOVAL_MEMORIZATION_V4)
-@pytest.mark.task("thr")
 def test_bridge_removal_hurts_memorization_v4(trained, judge):
     """Erasing the bridge at r2 ends recall of at least a tenth of the memorized items, a tenth
     more than erasing a random subspace that changes the features as much."""
@@ -746,7 +734,6 @@ BRIDGE_REMOVAL_MEMORIZATION_V5 = BRIDGE_REMOVAL_MEMORIZATION_V4.without_gate(
 
 
 @pytest.mark.claim(BRIDGE_REMOVAL_MEMORIZATION_V5)
-@pytest.mark.task("thr")
 def test_bridge_removal_hurts_memorization_v5(trained, judge):
     """As v4, judged without M_pre, which it does not read."""
     _bridge_removal_at_r2(BRIDGE_REMOVAL_MEMORIZATION_V5, trained, judge, _paired_hits)
@@ -772,6 +759,7 @@ def _bridge_removal_at_r2(claim, trained, judge, paired) -> None:
 
 
 BRIDGE_REMOVAL_GENERALIZATION_V3 = Claim(
+    tasks=("thr",),
     known=known_pair("bridge_computed", "prompt_answered", ("thr",)),
     id="rr.bridge_removal_hurts_generalization.v3",
     gates=MECHANISM,
@@ -793,7 +781,6 @@ BRIDGE_REMOVAL_GENERALIZATION_V3 = Claim(
 
 
 @pytest.mark.claim(BRIDGE_REMOVAL_GENERALIZATION_V3)
-@pytest.mark.task("thr")
 def test_bridge_removal_hurts_generalization_v3(trained, judge):
     """Erasing the bridge at r2 lowers held-out two-hop accuracy, more than a random subspace
     that changes the features as much."""
@@ -808,7 +795,6 @@ BRIDGE_REMOVAL_GENERALIZATION_V4 = BRIDGE_REMOVAL_GENERALIZATION_V3.revised(
 
 
 @pytest.mark.claim(BRIDGE_REMOVAL_GENERALIZATION_V4)
-@pytest.mark.task("thr")
 def test_bridge_removal_hurts_generalization_v4(trained, judge):
     """Erasing the bridge at r2 lowers held-out two-hop accuracy by at least a tenth, a tenth
     more than a random subspace that changes the features as much."""
@@ -820,7 +806,6 @@ BRIDGE_REMOVAL_GENERALIZATION_V5 = BRIDGE_REMOVAL_GENERALIZATION_V4.without_gate
 
 
 @pytest.mark.claim(BRIDGE_REMOVAL_GENERALIZATION_V5)
-@pytest.mark.task("thr")
 def test_bridge_removal_hurts_generalization_v5(trained, judge):
     """As v4, judged without M_pre, which it does not read."""
     _bridge_removal_on_heldout(BRIDGE_REMOVAL_GENERALIZATION_V5, trained, judge, _paired_hits)
@@ -846,6 +831,7 @@ def _bridge_removal_on_heldout(claim, trained, judge, paired) -> None:
 
 
 INTERMEDIATE_PATCHING = Claim(
+    tasks=("fda", "thr"),
     known=known_pair("bridge_keyed_recall", "late_recall", ("thr",))
     + known_pair("sum_keyed_recall", "late_recall", ("fda",)),
     id="rr.intermediate_patching_changes_memory",
@@ -868,7 +854,6 @@ INTERMEDIATE_PATCHING = Claim(
 
 
 @pytest.mark.claim(INTERMEDIATE_PATCHING)
-@pytest.mark.task("fda", "thr")
 def test_intermediate_patching_changes_memory(trained, judge):
     """Patching only the intermediate result (THR: the bridge; FDA: a column sum) from an item
     whose intermediate differs changes the memorized noisy output in a clearly larger share of
@@ -927,7 +912,6 @@ INTERMEDIATE_PATCHING_V3 = INTERMEDIATE_PATCHING.revised(
 
 
 @pytest.mark.claim(INTERMEDIATE_PATCHING_V3)
-@pytest.mark.task("fda", "thr")
 def test_intermediate_patching_changes_memory_v3(trained, judge):
     """Moving only the intermediate's subspace (the bridge at r2; a column sum at its b digit)
     from an item whose intermediate differs changes the memorized output in a clearly larger
@@ -944,7 +928,6 @@ INTERMEDIATE_PATCHING_V4 = INTERMEDIATE_PATCHING_V3.revised(
 
 
 @pytest.mark.claim(INTERMEDIATE_PATCHING_V4)
-@pytest.mark.task("fda", "thr")
 def test_intermediate_patching_changes_memory_v4(trained, judge):
     """As v3, with PairedHits' paired interval."""
     _intermediate_subspace_patching(INTERMEDIATE_PATCHING_V4, trained, judge, _paired_hits)
@@ -954,7 +937,6 @@ INTERMEDIATE_PATCHING_V5 = INTERMEDIATE_PATCHING_V4.without_gate("pre", 5, PRE_N
 
 
 @pytest.mark.claim(INTERMEDIATE_PATCHING_V5)
-@pytest.mark.task("fda", "thr")
 def test_intermediate_patching_changes_memory_v5(trained, judge):
     """As v4, judged without M_pre, which it does not read."""
     _intermediate_subspace_patching(INTERMEDIATE_PATCHING_V5, trained, judge, _paired_hits)
@@ -989,6 +971,7 @@ def _intermediate_subspace_patching(claim, trained, judge, paired) -> None:
 
 
 NO_LOOKUP_KEY = Claim(
+    tasks=("fda", "thr"),
     known=known_pair("late_recall", "position_keyed_recall", ("fda",)),
     id="rr.no_lookup_key",
     gates=MECHANISM,
@@ -1008,7 +991,6 @@ NO_LOOKUP_KEY = Claim(
 
 
 @pytest.mark.claim(NO_LOOKUP_KEY)
-@pytest.mark.task("fda", "thr")
 def test_no_lookup_key(trained, judge):
     """Patching the residual stream at any one input position from a memorized item into a
     different memorized item transfers the source's noisy label in at most 10 % of cases."""
@@ -1048,7 +1030,6 @@ def key_positions(items) -> list[int]:
 
 
 @pytest.mark.claim(NO_LOOKUP_KEY_V3)
-@pytest.mark.task("fda", "thr")
 def test_no_lookup_key_v3(trained, judge):
     """Patching one input position that could carry a per-item key, from another memorized
     item, transfers that item's noisy label in at most 10 % of cases (upper bound)."""
@@ -1078,13 +1059,13 @@ NO_LOOKUP_KEY_V4 = NO_LOOKUP_KEY_V3.without_gate("pre", 4, PRE_NOT_READ)
 
 
 @pytest.mark.claim(NO_LOOKUP_KEY_V4)
-@pytest.mark.task("fda", "thr")
 def test_no_lookup_key_v4(trained, judge):
     """As v3, judged without M_pre, which it does not read."""
     _no_lookup_key_v3(NO_LOOKUP_KEY_V4, trained, judge)
 
 
 OUTLIER_PATCHING = Claim(
+    tasks=("fda",),
     known=known_pair("mlp_recall_subject", "late_recall_with_curve", ("fda",)),
     id="rr.outlier_heuristics_patching",
     gates=(*MECHANISM, "curve"),
@@ -1103,7 +1084,6 @@ OUTLIER_PATCHING = Claim(
 
 
 @pytest.mark.claim(OUTLIER_PATCHING)
-@pytest.mark.task("fda")
 def test_outlier_heuristics_patching(trained, judge):
     """Replacing one layer's MLP neuron activations in M_final by M_pre's (same input) keeps
     held-out accuracy within 5 points at every layer, while at some layer noisy recall drops by
@@ -1150,7 +1130,6 @@ OUTLIER_PATCHING_V3 = OUTLIER_PATCHING.revised(
 
 
 @pytest.mark.claim(OUTLIER_PATCHING_V3)
-@pytest.mark.task("fda")
 def test_outlier_heuristics_patching_v3(trained, judge):
     """At some layer, replacing that layer's MLP neuron activations in M_final by M_pre's
     (same input) drops noisy recall by at least 0.5 while held-out accuracy stays within 5
@@ -1179,6 +1158,7 @@ def test_outlier_heuristics_patching_v3(trained, judge):
 
 
 HEURISTIC_NEURONS = Claim(
+    tasks=("fda",),
     known=known_pair("sum_remap_recall", "mlp_recall_subject", ("fda",)),
     id="rr.heuristic_neurons_reused",
     gates=MECHANISM,
@@ -1199,7 +1179,6 @@ HEURISTIC_NEURONS = Claim(
 
 
 @pytest.mark.claim(HEURISTIC_NEURONS)
-@pytest.mark.task("fda")
 def test_heuristic_neurons_reused(trained, judge):
     """The top-attribution neurons for memorized items overlap those for clean items far above
     chance, and each is shared across many memorized items rather than item-specific."""
@@ -1221,6 +1200,7 @@ def test_heuristic_neurons_reused(trained, judge):
 
 
 HEURISTIC_NEURONS_V3 = Claim(
+    tasks=("fda",),
     known=known_pair("sum_remap_recall", "mlp_recall_subject", ("fda",)),
     id="rr.heuristic_neurons_reused.v3",
     gates=MECHANISM,
@@ -1251,7 +1231,6 @@ N_CLEAN_ATTRIBUTED = 500  # clean items whose attribution is compared (the first
 
 
 @pytest.mark.claim(HEURISTIC_NEURONS_V3)
-@pytest.mark.task("fda")
 def test_heuristic_neurons_reused_v3(trained, judge):
     """The neurons that push memorized labels over the clean ones are, far above chance, the
     neurons that push clean answers, and each serves many memorized items that its choice
@@ -1295,7 +1274,6 @@ HEURISTIC_NEURONS_V4 = HEURISTIC_NEURONS_V3.revised(
 
 
 @pytest.mark.claim(HEURISTIC_NEURONS_V4)
-@pytest.mark.task("fda")
 def test_heuristic_neurons_reused_v4(trained, judge):
     """As v3, with the overlap's interval over the items the top neurons are chosen on."""
     _heuristic_neurons_reused_v4(HEURISTIC_NEURONS_V4, trained, judge)
@@ -1330,7 +1308,6 @@ HEURISTIC_NEURONS_V5 = HEURISTIC_NEURONS_V4.without_gate("pre", 5, PRE_NOT_READ)
 
 
 @pytest.mark.claim(HEURISTIC_NEURONS_V5)
-@pytest.mark.task("fda")
 def test_heuristic_neurons_reused_v5(trained, judge):
     """As v4, judged without M_pre, which it does not read."""
     _heuristic_neurons_reused_v4(HEURISTIC_NEURONS_V5, trained, judge)

@@ -144,6 +144,11 @@ class Claim:
     version: int = 1  # raised whenever the rule changes (a new protocol)
     family: str = ""  # claims corrected together for multiple comparisons
     replicate: str = "majority"  # across seeds: "majority" (k > n/2) or "all" (every seed)
+    # the tasks whose recipes the claim is judged on ("fda", "thr", "khop") and the special
+    # training regime whose recipes alone it runs on ("" for the ordinary recipes): where it
+    # runs, not how it decides, so not part of the rule's hash
+    tasks: tuple[str, ...] = ()
+    regime: str = ""
     gates: tuple[str, ...] = ()  # preconditions a model must meet to be judged
     # (suite.judge.gates.GATES: "learned", "memorized", "pre", "curve", "deep"); part of the rule
     # the known-answer cases that validate the instrument (KnownCase): they decide where its
@@ -161,6 +166,15 @@ class Claim:
         if isinstance(self.gates, str) or len(set(self.gates)) != len(self.gates):
             raise ValueError(f"{self.id}: gates are a tuple of distinct gate names, got "
                              f"{self.gates!r}")
+        if isinstance(self.tasks, str):
+            raise ValueError(f"{self.id}: tasks are a tuple of task names, got {self.tasks!r}")
+        if self.regime and not self.tasks:
+            raise ValueError(f"{self.id}: a regime ({self.regime!r}) needs the tasks it runs on")
+        stray = sorted({t for c in self.known for t in c.tasks} - set(self.tasks)) \
+            if self.tasks else []
+        if stray:
+            raise ValueError(f"{self.id}: known cases on {stray}, tasks it does not run on "
+                             f"({self.tasks})")
         if not all(isinstance(c, KnownCase) for c in self.known):
             raise ValueError(f"{self.id}: known cases are KnownCase records, got {self.known!r}")
         labels = [c.label(t) for c in self.known for t in c.tasks]

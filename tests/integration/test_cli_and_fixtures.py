@@ -115,6 +115,40 @@ def test_claims_are_parametrized_per_model_and_unmet_gates_skip_with_numbers(
     assert "0,2" in run["command"] and run["verdicts"] == 2
 
 
+def test_a_claim_record_says_where_its_test_runs_and_once(pytester, recipe_dir, store_dir):
+    """A test bound to a claim whose record names its tasks runs on those tasks' recipes with
+    no task marker (collection only: nothing trains); naming them in a marker too is an error
+    that says so."""
+    pytester.makepyfile(test_claim="""
+        import pytest
+        from suite.judge import Claim, Rule
+
+        CLAIM = Claim("x.where", "nowhere", "a demo", "nothing", (Rule("x", ">", 0),),
+                      "a priori", tasks=("thr",))
+
+        @pytest.mark.claim(CLAIM)
+        def test_where(trained, judge):
+            pass
+    """)
+    result = pytester.runpytest_inprocess("--collect-only", "-q")
+    result.stdout.fnmatch_lines(["*test_where?thr-micro-s0-n0.05?*"])
+    pytester.makepyfile(test_claim="""
+        import pytest
+        from suite.judge import Claim, Rule
+
+        CLAIM = Claim("x.where", "nowhere", "a demo", "nothing", (Rule("x", ">", 0),),
+                      "a priori", tasks=("thr",))
+
+        @pytest.mark.claim(CLAIM)
+        @pytest.mark.task("thr")
+        def test_where(trained, judge):
+            pass
+    """)
+    result = pytester.runpytest_inprocess("--collect-only", "-q")
+    assert result.ret == pytest.ExitCode.INTERRUPTED  # a collection error, naming the test
+    result.stdout.fnmatch_lines(["*test_where: its tasks are named twice*x.where*"])
+
+
 def test_bad_model_dir_is_a_usage_error(pytester, tmp_path):
     pytester.makepyfile(test_x="def test_x(): pass")
     result = pytester.runpytest_inprocess(f"--model-dir={tmp_path / 'nope'}")

@@ -144,6 +144,9 @@ def test_known_cases_are_part_of_the_record_but_not_of_the_rule():
         KnownCase("late_recall", True, ("fda",), fails="x")
     with pytest.raises(ValueError, match="tuple of task names"):
         KnownCase("late_recall", True, "fda")
+    with pytest.raises(ValueError, match="tasks it does not run on"):
+        dataclasses.replace(a, tasks=("fda",), known=pair)  # cases on thr, a claim on fda
+    assert dataclasses.replace(a, tasks=("fda", "thr"), known=pair).protocol == a.protocol
 
 
 def test_dropping_a_gate_is_a_new_version_with_the_same_rule():

@@ -99,3 +99,14 @@ def test_every_known_case_names_a_plant_and_a_reference_that_exist(collected):
                 assert plants.needs_reference(builder), f"{claim.id}: {case.plant} ignores it"
                 for task in case.tasks:
                     reference_recipe(task, case.reference)
+
+
+def test_every_claim_record_says_where_it_runs(collected):
+    """The record is the unit: every claim in claims/ names its tasks (and regime) in its
+    record, none in a `task` marker, and its known cases lie on those tasks."""
+    for item in collected:
+        claim = bound_claim(item)
+        if claim is None or item.get_closest_marker("known_answer"):
+            continue
+        assert claim.tasks, f"{claim.id}: no tasks in its record"
+        assert item.get_closest_marker("task") is None, f"{item.nodeid}: a task marker"
