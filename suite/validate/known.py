@@ -4,10 +4,12 @@ verdicts to what it showed.
 A claim test is `test_x(trained, judge, **params)`: it measures, then asks the judge to decide,
 and the judge raises when the claim does not hold. `verdict_of` calls that same function with a
 planted subject as `trained` and a judge whose model gates are waived (the subject's answer is
-known by construction; the gates are about real models), and returns the verdict whatever the
-outcome. The verdict is recorded like any other, with `planted` ("true" or "false"), the
-reference recipe it was planted into, and whether the case is only a rule check (a written curve
-or sweep, no model) added to its details.
+known by construction; the gates are about real models; a trained model used as a known answer,
+such as the memorize-first model, is judged with them, and "not judged" is then a miss), and
+returns the verdict whatever the outcome. The verdict is recorded like any other, with
+`planted` ("true" or "false"), the reference recipe it was planted into, and whether the case is
+only a rule check (a written curve or sweep, or a model chosen by the very reading its rule
+makes) added to its details.
 
 Validation is computed, never declared: a claim (and variant) is validated on a task when this
 run's planted-true case holds and its planted-false case does not hold, its headline rule being
@@ -65,7 +67,8 @@ class KnownAnswer:
 
     @property
     def rule_check(self) -> bool:
-        """A case on a written curve or sweep: it checks the rule, not the instrument."""
+        """A case that checks the rule, not the instrument: a written curve or sweep, or a model
+        chosen by the reading the rule makes."""
         return bool(self.verdict.details.get("rule_check"))
 
     @property
@@ -179,8 +182,9 @@ class Validation:
     def said(answers: Sequence[KnownAnswer], yes: str, no: str) -> str:
         if not answers:
             return "no case run"
-        return ", ".join(f"{yes if k.correct else no} ({k.verdict.said}"
-                         f"{', rule check' if k.rule_check else ''})" for k in answers)
+        return ", ".join(f"{yes if k.correct else 'NO VERDICT' if not k.verdict.judged else no}"
+                         f" ({k.verdict.said}{', rule check' if k.rule_check else ''})"
+                         for k in answers)
 
     @property
     def name(self) -> str:

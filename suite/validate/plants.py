@@ -503,13 +503,13 @@ def sum_remap_recall(stored) -> Subject:
 def memorized_first(stored):
     """The reference model itself, trained on a recipe built to memorize first
     (models/memorize-first-<task>-tiny.toml, chosen by its curve: benchmarks/memorize_first.py):
-    noisy recall reaches 0.5 at an earlier evaluation than held-out accuracy (if ever). That
-    order is checked here, as every plant checks that it took; the gates are the claim's, which
-    a case on a trained model applies. Generalization does not come first on it, so the dynamics
-    claims must not hold."""
+    noisy recall reaches 0.5 at an earlier evaluation than held-out accuracy does (and both
+    do). That order is checked here, as every plant checks that it took; the gates are the
+    claim's, which a case on a trained model applies. Generalization does not come first on it,
+    so the dynamics claims must not hold."""
     noisy = dynamics.first_step(stored.curve, "noisy_recall", 0.5)
     held = dynamics.first_step(stored.curve, "heldout_acc", 0.5)
-    if noisy is None or (held is not None and held <= noisy):
+    if noisy is None or held is None or held <= noisy:
         raise RuntimeError(f"{stored.name}: noisy recall reaches 0.5 at step {noisy}, held-out "
                            f"accuracy at step {held}: this model did not memorize first, so it "
                            "is no known answer")

@@ -12,6 +12,7 @@ import pytest
 
 from memsuite_fixtures.plugin import _task_of, bound_claim
 from suite.judge.claim import superseded
+from suite.tasks import TASKS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -108,5 +109,35 @@ def test_every_claim_record_says_where_it_runs(collected):
         claim = bound_claim(item)
         if claim is None or item.get_closest_marker("known_answer"):
             continue
-        assert claim.tasks, f"{claim.id}: no tasks in its record"
+        assert claim.tasks and set(claim.tasks) <= set(TASKS), f"{claim.id}: tasks {claim.tasks}"
         assert item.get_closest_marker("task") is None, f"{item.nodeid}: a task marker"
+
+
+class _Selected:
+    """The items a collection finally selects."""
+
+    def __init__(self) -> None:
+        self.ids: list[str] = []
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self.ids = [i.nodeid for i in session.items]
+
+
+@pytest.mark.parametrize("args, brought, left", [
+    ([], "rr.generalize_first-false-recall_as_checkpoints-fda", "memorized_first"),
+    (["-m", "slow"], "khop.data_grows_with_k.v3-true-written_growth", "rr.generalize_first"),
+    (["-m", "slow or not slow"], "rr.generalize_first-false-memorized_first-fda", "khop.")],
+    ids=["default", "slow", "both"])
+def test_a_selected_claim_brings_its_cases_but_not_a_slow_one_its_markers_leave_out(
+        args, brought, left):
+    """Selecting a claim test brings its known-answer cases back whatever -k and -m say (the
+    k-hop sweeps are slow, their rule checks are not), except a slow case that the -m
+    expression (or, without one, the default run) leaves out: the memorize-first model's."""
+    claim = "data_grows_with_k_v3" if "khop" in brought else "generalize_first"
+    plugin = _Selected()
+    code = pytest.main([str(ROOT / "claims"), "--collect-only", "-q", "-p", "no:randomly",
+                        "-p", "no:cacheprovider", "-k", claim, *args], plugins=[plugin])
+    assert code == 0
+    cases = [i for i in plugin.ids if "test_known_answer[" in i]
+    assert any(brought in i for i in cases), cases
+    assert not any(left in i for i in cases), cases
