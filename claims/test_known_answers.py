@@ -64,7 +64,9 @@ def claim_tests(modules=CLAIM_MODULES) -> list[tuple[object, Claim]]:
 def _cases() -> list:
     """One pytest parameter per known case and task of every claim test's record. A case on a
     reference recipe of its own (the memorize-first model) trains that recipe, about nine
-    minutes on two CPU cores, so it is in the slow tier (`-m slow`, which CI runs)."""
+    minutes on two CPU cores, so it is in the slow tier: a run selects it only with a -m
+    expression that does (CI's third step: -m "slow or not slow" -k "generalize_first or
+    memorize_later")."""
     return [pytest.param(test, case, task, id=f"{claim.id}-{case.label(task)}",
                          marks=[pytest.mark.slow] if case.reference else [])
             for test, claim in claim_tests() for case in claim.known for task in case.tasks]
@@ -88,7 +90,8 @@ def test_known_answer(test, case, task, reference_model, judge):
     """The case's known answer: the claim's `test` run on the case's subject (replayed from the
     store when this code has answered it on that reference model before). Its outcome is the
     validation of the claim on `task` (suite.validate.known.bind), so a planted case passes once
-    it has answered; a rule check (a written curve or sweep) must be right."""
+    it has answered; a rule check (a written curve or sweep, or a model chosen by the reading
+    its rule makes) must be right."""
     builder = plants.named(case.plant)
     stored = reference_model(task, case.reference) if plants.needs_reference(builder) else None
     subject_arg = "sweep_base" if "sweep_base" in inspect.signature(test).parameters \

@@ -84,8 +84,9 @@ class KnownCase:
     the task, seed 0, or the recipe `reference` names); planted True: built for the claim to
     hold, False: built for its headline rule (or the rule on `fails`) to fail. args: the claim
     test's own parameters for this case (a decoder); plant_args: the builder's (a strength).
-    rule_check: the subject is a written curve or sweep, which checks that the rule reads its
-    statistic the right way round but validates no instrument."""
+    rule_check: the subject checks that the rule reads its statistic the right way round but
+    validates no instrument: a written curve or sweep, or a model chosen by the very reading the
+    rule makes (the memorize-first model for rr.memorize_later)."""
 
     plant: str
     planted: bool

@@ -74,15 +74,16 @@ def _validation(book: Ledger, e: Entry) -> str:
     return f"**no**, {where}"
 
 
-def _later_rules() -> str:
-    """'seeds 0-7 for a; seeds 0-17 for b': the claims whose exploratory seeds are more."""
+def _later_rules(current: set[str]) -> str:
+    """'seeds 0-7 for a; seeds 0-17 for b': the claims among `current` whose exploratory seeds
+    are more."""
     def span(seeds: frozenset[int]) -> str:
         low, high = min(seeds), max(seeds)
         if seeds == frozenset(range(low, high + 1)):
             return f"{low}-{high}"
         return ",".join(map(str, sorted(seeds)))
     return "; ".join(f"seeds {span(seeds)} for {claim}"
-                     for claim, seeds in sorted(EXPLORATORY_BY_CLAIM.items()))
+                     for claim, seeds in sorted(EXPLORATORY_BY_CLAIM.items()) if claim in current)
 
 
 def markdown(book: Ledger, claims: Mapping[str, Claim]) -> str:
@@ -92,7 +93,8 @@ def markdown(book: Ledger, claims: Mapping[str, Claim]) -> str:
              "Each row is one current claim on one recipe, from every seed the ledger records "
              "(`memsuite ledger DIR`). *Validated*: the claim's own code held on a planted-true "
              "subject and did not hold on a planted-false one, on that task (numbers below). "
-             "*Exploratory*: seeds 0-2, which shaped the current versions (" + _later_rules()
+             "*Exploratory*: seeds 0-2, which shaped the current versions ("
+             + _later_rules({e.claim for e in rows})
              + ", whose rules were set after those seeds were seen); "
              "*confirmatory*: seeds run after the rules were committed. *Finding*: validated, and does not hold "
              "in a majority of confirmatory seeds. Outcomes are the verdicts as reported: where "

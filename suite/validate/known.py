@@ -89,8 +89,9 @@ def verdict_of(test: Callable[..., Any], subject: Any, judge: Judge, planted: bo
                subject_arg: str = "trained", *, reference: str = "", rule_check: bool = False,
                fails: str = "", gates: bool = False, **params: Any) -> KnownAnswer:
     """Run claim test `test` on `subject` (passed as its `subject_arg` argument) with `judge`'s
-    recorder. reference: the recipe the plant went into; rule_check: the subject is a written
-    curve or sweep (no validation); fails: the quantity whose rule a planted-false subject is
+    recorder. reference: the recipe the plant went into; rule_check: the case checks the rule,
+    not the instrument (a written curve or sweep, or a model chosen by the reading its rule
+    makes); fails: the quantity whose rule a planted-false subject is
     built to make false, where that is not the headline's; gates: apply the claim's gates (a
     trained model judged as it is), else waived (a plant)."""
     if not reference and not rule_check:
@@ -217,7 +218,8 @@ class Validation:
         if absent:
             return (f"its planted-{' and planted-'.join(absent)} case gave no answer in this run "
                     "(it errored or was not selected)")
-        return "its cases are rule checks only (written curves or sweeps), no plant in a model"
+        return ("its cases are rule checks only (written curves or sweeps, or a model chosen by "
+                "the reading the rule makes), no case that validates the instrument")
 
     @property
     def reference(self) -> str:
