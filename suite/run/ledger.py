@@ -306,7 +306,8 @@ def record(ledger: Ledger, verdicts: Sequence[Verdict], commit: str,
            current: Mapping[str, str] | None = None) -> tuple[Ledger, int]:
     """`ledger` with `verdicts` (a run's, measured at `commit`) added: each current claim's
     verdict on a suite recipe becomes its entry's seed (replacing that seed's earlier record),
-    and each current claim's known answers on a task replace their earlier record. Superseded
+    and each current claim's known answers on a task replace their earlier record where the run
+    answered both a planted-true and a planted-false case there. Superseded
     versions and models from elsewhere are left out, and with `current` ({claim id: protocol})
     every claim or rule that is not current, and verdicts decided before measuring (an
     instrument not validated: suite.validate.known.not_measured). Returns the new ledger and how
@@ -322,6 +323,8 @@ def record(ledger: Ledger, verdicts: Sequence[Verdict], commit: str,
         first = (row.true + row.false)[0].verdict
         if first.superseded_by or not applies(first):
             continue
+        if not (row.true and row.false):  # a run that selected only some cases (-m slow runs
+            continue                      # the memorize-first ones alone): no validation
         v = Validated(row.claim, row.variant, row.task, versioned(first.protocol),
                       row.reference, row.validated, row.line, commit)
         out.validations[v.key] = v

@@ -156,6 +156,9 @@ def test_known_answers_are_recorded_per_claim_and_task_and_read_back(tmp_path):
     assert ledger.load(path) == book
     kept, _ = ledger.prune(book, {"c.x": "other"})
     assert kept.validations == {}
+    partial, _ = ledger.record(book, [dataclasses.replace(false, details={
+        **false.details, "rules": {"x >= 0.3": "holds"}})], "d00d")  # a run of one case only
+    assert partial.validations == book.validations  # does not replace the pair's record
 
 
 def test_the_scoreboard_says_k_of_n_per_phase_and_what_is_a_finding():
