@@ -6,8 +6,8 @@ seen the effect; a verdict of "holds" only if the code could have failed. The ca
 in each claim's record (`Claim.known`, suite.judge.claim.KnownCase: which plant, on which task,
 planted true or false); this module generates one test per case from the records of the claim
 modules and runs the claim's test function itself on the subject (suite.validate.known.verdict_of),
-with the model gates waived (a trained model is judged with them). Planted true must hold;
-planted false must not hold, its headline rule failing (inconclusive is a miss).
+with the claim's own gates (a subject that misses one is "not judged", a miss). Planted true must
+hold; planted false must not hold, its headline rule failing (inconclusive is a miss).
 
 Nothing here is marked expected to fail: the outcomes are the validation. A claim (and variant)
 is validated on a task when its cases there are right in this run; where not, its verdicts on
@@ -98,14 +98,12 @@ def test_known_answer(test, case, task, reference_model, judge):
         else "trained"
 
     def answer():
-        # a trained model (a case's own reference recipe) is judged as any model, with the
-        # claim's gates, unless the case only checks how the rule reads it; a plant is judged
-        # with the gates waived (it is built on M_pre)
+        # every subject is judged with the claim's gates, as any model, unless the case only
+        # checks how the rule reads it
         return verdict_of(test, _subject(case, stored), judge, case.planted,
                           subject_arg=subject_arg,
                           reference=stored.name if stored and not case.rule_check else "",
-                          rule_check=case.rule_check, fails=case.fails,
-                          gates=bool(case.reference) and not case.rule_check, **dict(case.args))
+                          rule_check=case.rule_check, fails=case.fails, **dict(case.args))
 
     if stored is None:  # a written sweep: nothing trained, nothing to replay
         known = answer()

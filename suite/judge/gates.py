@@ -35,10 +35,15 @@ def final_numbers(stored: Any) -> dict[str, Any]:
     m = stored.metrics
     if m.get("heldout_acc") is not None and m.get("n"):
         return m
+    return measured_numbers(stored.model(), stored.data)
+
+
+def measured_numbers(model: Any, data: Any) -> dict[str, Any]:
+    """`model`'s accuracies on every split of `data` and the split sizes, measured now (a model
+    from elsewhere, or a planted subject)."""
     from suite.train.loop import EvalSets, evaluate  # measuring is only needed for external models
 
-    data = stored.data
-    out: dict[str, Any] = dict(evaluate(stored.model(), EvalSets.of(data, len(data.clean))))
+    out: dict[str, Any] = dict(evaluate(model, EvalSets.of(data, len(data.clean))))
     out["n"] = {"clean": len(data.clean), "noisy": len(data.noisy),
                 "heldout": len(data.heldout), "atomic": len(data.atomic)}
     return out

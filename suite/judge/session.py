@@ -33,8 +33,8 @@ class Judge:
 
     test: str = ""
     record: Recorder = _nowhere
-    gates: bool = True  # False only for planted subjects (suite.validate): their answer is
-    # known by construction, so the model preconditions are not what is being tested
+    gates: bool = True  # False only for a known answer's rule check (suite.validate.known): a
+    # written curve or sweep, which no model precondition is about
 
     def __call__(self, claim: Claim, stored: Any, measured: Mapping[str, Measure] | None = None,
                  *, some: Mapping[str, Mapping[str, Measure]] | None = None, n: int,

@@ -3,10 +3,10 @@ verdicts to what it showed.
 
 A claim test is `test_x(trained, judge, **params)`: it measures, then asks the judge to decide,
 and the judge raises when the claim does not hold. `verdict_of` calls that same function with a
-planted subject as `trained` and a judge whose model gates are waived (the subject's answer is
-known by construction; the gates are about real models; a trained model used as a known answer,
-such as the memorize-first model, is judged with them, and "not judged" is then a miss), and
-returns the verdict whatever the outcome. The verdict is recorded like any other, with
+planted subject as `trained` and a judge that applies the claim's own gates, as on any model (a
+plant must be a model that learned and memorized, issue 39; "not judged" is then a miss; a rule
+check, which reads a written curve or sweep, waives them), and returns the verdict whatever the
+outcome. The verdict is recorded like any other, with
 `planted` ("true" or "false"), the reference recipe it was planted into, and whether the case is
 only a rule check (a written curve or sweep, or a model chosen by the very reading its rule
 makes) added to its details.
@@ -87,13 +87,13 @@ class KnownAnswer:
 
 def verdict_of(test: Callable[..., Any], subject: Any, judge: Judge, planted: bool,
                subject_arg: str = "trained", *, reference: str = "", rule_check: bool = False,
-               fails: str = "", gates: bool = False, **params: Any) -> KnownAnswer:
+               fails: str = "", **params: Any) -> KnownAnswer:
     """Run claim test `test` on `subject` (passed as its `subject_arg` argument) with `judge`'s
     recorder. reference: the recipe the plant went into; rule_check: the case checks the rule,
     not the instrument (a written curve or sweep, or a model chosen by the reading its rule
     makes); fails: the quantity whose rule a planted-false subject is
-    built to make false, where that is not the headline's; gates: apply the claim's gates (a
-    trained model judged as it is), else waived (a plant)."""
+    built to make false, where that is not the headline's. The claim's gates apply, except to a
+    rule check (its subject is a written curve or sweep, or a model read only for its order)."""
     if not reference and not rule_check:
         raise ValueError("a known answer names the reference recipe its plant went into, or is "
                          "a rule check")
@@ -107,7 +107,8 @@ def verdict_of(test: Callable[..., Any], subject: Any, judge: Judge, planted: bo
         judge.record(verdict, items)
 
     try:
-        test(**{subject_arg: subject}, judge=Judge(judge.test, record, gates=gates), **params)
+        test(**{subject_arg: subject}, judge=Judge(judge.test, record, gates=not rule_check),
+             **params)
     except (DoesNotHold, Inconclusive, NotJudged):
         pass
     if len(verdicts) != 1:

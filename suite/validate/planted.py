@@ -28,6 +28,7 @@ import copy
 import dataclasses
 import random
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Callable, Hashable, Mapping, Sequence
 
 import torch
@@ -93,16 +94,17 @@ class ResidualKey:
 @dataclass(frozen=True)
 class ReadoutKey:
     """A variable read off the residual at one position by a linear probe (e.g. the bridge
-    entity at r1), with the input token at another position (e.g. r2): recall that reads the
-    intermediate result, by construction."""
+    entity at r1), with the input tokens at other positions (e.g. r2, or the head entity and
+    r2): recall that reads the intermediate result, by construction."""
 
     probe: Any  # suite.interp.probes.Probe
     position: int
-    token_position: int
+    token_positions: tuple[int, ...]
 
     def __call__(self, hidden: torch.Tensor, ids: torch.Tensor) -> list[Hashable]:
         read = self.probe.predict(hidden[:, self.position]).tolist()
-        return list(zip(read, ids[:, self.token_position].tolist()))
+        tokens = ids[:, list(self.token_positions)].tolist()
+        return [(r, *t) for r, t in zip(read, tokens)]
 
 
 def plant_recall(base: torch.nn.Module, items: Sequence[Item], vocab: Vocab, depth: str,
@@ -478,9 +480,13 @@ class Subject:
         total = len(self.data.clean) + len(self.data.noisy)
         return len(self.data.noisy) / total if total else 0.0
 
-    @property
+    @cached_property
     def metrics(self) -> dict[str, Any]:
-        return {}  # measured on demand by suite.judge.gates.final_numbers
+        """The planted model's accuracies on the subject's data, measured once: the claim's
+        gates read them, as they read a trained model's metrics.json."""
+        from suite.judge.gates import measured_numbers  # the gates' one way of measuring
+
+        return measured_numbers(self.final, self.data)
 
     def model(self) -> torch.nn.Module:
         return self.final

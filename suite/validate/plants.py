@@ -2,9 +2,15 @@
 (the tiny recipe of its task, seed 0), a model whose answer to a claim is known by construction.
 
 A plant function takes the stored model and returns a suite.validate.planted.Subject (a planted
-model dressed as a store entry), so a claim's own test runs on it unchanged. Most plant into
-M_pre, the model that generalized before it memorized (every noisy label is then recalled by
-the plant alone); each docstring says what the plant makes true or false. The mechanics (hooks,
+model dressed as a store entry), so a claim's own test runs on it unchanged, with the claim's own
+gates (issue 39: a plant must be a model that learned and memorized). Most plant into the
+stored model itself (`_base`), which learned (the gates hold on it), judged on held-out queries
+relabelled at random, which it never saw, as its noisy items: every noisy label the subject
+recalls is recalled by the plant alone, and a subject's noisy items are the planted items it
+recalls (`_subject`), so it meets "memorized", and "learned" on the base's own held-out answers.
+The plants of the claims that ask no gate (heavy noise, random labels) go into M_pre, the
+checkpoint that generalized before it memorized. Each docstring says what the plant makes true
+or false. The mechanics (hooks,
 lookups, added neurons, and the checks that every planted item is recalled) are in
 suite.validate.planted. Which claim reads which plant is in the claim's record (Claim.known, by
 the names in PLANTS), and docs/CLAIMS.md ("Known answers") tables them. A few subjects are no
@@ -26,7 +32,7 @@ from suite.interp import probes
 from suite.interp.hooks import resid_sites
 from suite.measure import curvature_sweep, mechanism, sweeps
 from suite.measure.itemsets import recalled
-from suite.tasks import Item, fda, unknown
+from suite.tasks import Item, TaskData, fda, unknown
 from suite.train import dynamics
 from suite.train.batching import encode
 from suite.validate.planted import (MLP_FIRED, ReadoutKey, ResidualKey, Subject,
@@ -42,46 +48,70 @@ def _pre(stored):
     return stored.checkpoint(step), step
 
 
-def late_recall(stored) -> Subject:
-    """M_pre plus an added identity block whose prompt-keyed lookup writes every noisy label:
-    whatever M_pre computes is intact at every site; the label appears only at the last."""
-    pre, _ = _pre(stored)
+def _base(stored) -> tuple[torch.nn.Module, TaskData]:
+    """The model most plants go into, and the data their subjects are judged on: the stored
+    model itself (it learned: its gates hold), with held-out queries relabelled at random as the
+    noisy items (as many as it has; it never saw them, so nothing it computes recalls their
+    labels) and its own noisy items dropped (it memorized those, and a planted answer must come
+    from the plant alone). The rest of the held-out queries stay held out."""
     data = stored.data
-    return Subject(f"late recall on {stored.path.name} M_pre", data,
-                   plant_recall(pre, data.noisy, data.vocab, "late"))
+    n = len(data.noisy)
+    items = tuple(relabelled(data.heldout[:n], data.vocab, seed=0))
+    return stored.model(), dataclasses.replace(data, noisy=items, heldout=data.heldout[n:])
+
+
+def _subject(name: str, data: TaskData, model: torch.nn.Module, **more: Any) -> Subject:
+    """A subject whose noisy items are the planted items `model` recalls: an item a lookup left
+    out (its key clashes with another item's) or a plant could not reach is no memorized item,
+    so it is dropped, and the name says how many were. `more`: Subject's curve and checkpoints."""
+    hit = recalled(model, data.noisy, data.vocab).tolist()
+    kept = tuple(it for it, h in zip(data.noisy, hit) if h)
+    if len(kept) < len(data.noisy):
+        name += f" ({len(kept)} of {len(data.noisy)} planted items recalled)"
+    return Subject(name, dataclasses.replace(data, noisy=kept), model, **more)
+
+
+def late_recall(stored) -> Subject:
+    """The base plus an added identity block whose prompt-keyed lookup writes every noisy
+    label: whatever the base computes is intact at every site; the label appears only at the
+    last."""
+    base, data = _base(stored)
+    return _subject(f"late recall on {stored.path.name}", data,
+                    plant_recall(base, data.noisy, data.vocab, "late"))
 
 
 def embed_recall(stored) -> Subject:
-    """The lookup written into the embedding: the label fills every site, and nothing M_pre
-    computes reaches the answer positions."""
-    pre, _ = _pre(stored)
-    data = stored.data
-    return Subject(f"embed recall on {stored.path.name} M_pre", data,
-                   plant_recall(pre, data.noisy, data.vocab, "embed"))
+    """The lookup written into the embedding: the label fills every site, and nothing the
+    base computes reaches the answer positions."""
+    base, data = _base(stored)
+    return _subject(f"embed recall on {stored.path.name}", data,
+                    plant_recall(base, data.noisy, data.vocab, "embed"))
 
 
 def early_override(stored) -> Subject:
     """Late recall that also writes the label at the first block's output: the noisy label
     wins in the first layer, before the computed answer shows: an early override."""
-    pre, _ = _pre(stored)
-    data = stored.data
-    return Subject(f"early and late recall on {stored.path.name} M_pre", data,
-                   plant_recall(pre, data.noisy, data.vocab, "late", early=True))
+    base, data = _base(stored)
+    return _subject(f"early and late recall on {stored.path.name}", data,
+                    plant_recall(base, data.noisy, data.vocab, "late", early=True))
 
 
 def bridge_keyed_recall(stored, position: int = 1) -> Subject:
     """Late recall keyed on the bridge entity read at `position` (1: r1, 2: r2; by a probe
-    fitted on clean items at the residual entering the plant) and the r2 token: recall that
-    reads the intermediate result, by construction."""
-    pre, _ = _pre(stored)
-    data = stored.data
-    last = resid_sites(pre)[-1]
+    fitted on clean items at the residual entering the plant), the head entity token and the r2
+    token: recall that reads the intermediate result, by construction. The head entity is in
+    the key (a priori) so that the lookup answers its item and not every query whose bridge
+    and r2 it shares: in THR those have one answer, and a key on bridge and r2 alone would
+    answer them all with the noisy label, so the subject would no longer answer held-out
+    queries as its base does."""
+    base, data = _base(stored)
+    last = resid_sites(base)[-1]
     fit = data.clean[:3000]
-    features = mechanism.prompt_features(pre, fit, data.vocab, position)[last]
+    features = mechanism.prompt_features(base, fit, data.vocab, position)[last]
     probe = probes.train_probe(features, mechanism.bridges(fit))
-    return Subject(f"bridge-at-{position}-keyed late recall on {stored.path.name} M_pre", data,
-                   plant_recall(pre, data.noisy, data.vocab, "late",
-                                key=ReadoutKey(probe, position=position, token_position=2)))
+    key = ReadoutKey(probe, position=position, token_positions=(0, 2))
+    return _subject(f"bridge-at-{position}-keyed late recall on {stored.path.name}", data,
+                    plant_recall(base, data.noisy, data.vocab, "late", key=key))
 
 
 # FDA intermediate patching: recall keyed on the sum digits the base computes (read by a probe
@@ -90,12 +120,11 @@ def bridge_keyed_recall(stored, position: int = 1) -> Subject:
 # column sum is the same does not: recall that reads the intermediate, by construction.
 
 def sum_keyed_recall(stored) -> Subject:
-    """Late recall keyed on the answer digits M_pre computes, on M_pre."""
-    pre, _ = _pre(stored)
-    data = stored.data
-    last = resid_sites(pre)[-1]
+    """Late recall keyed on the answer digits the base computes."""
+    base, data = _base(stored)
+    last = resid_sites(base)[-1]
     fit = encode(data.clean[:3000], data.vocab, "label")
-    acts = mechanism.answer_features(pre, fit, [last])[last]  # [N, A, D]
+    acts = mechanism.answer_features(base, fit, [last])[last]  # [N, A, D]
     readers = [probes.train_probe(acts[:, j], fit.targets[:, j]) for j in range(acts.shape[1])]
     answer = fit.positions[0].tolist()  # FDA answer positions are the same for every item
 
@@ -104,8 +133,8 @@ def sum_keyed_recall(stored) -> Subject:
             return [None] * len(hidden)
         read = torch.stack([r.predict(hidden[:, p]) for r, p in zip(readers, answer)], 1)
         return [tuple(row) for row in read.tolist()]
-    return Subject(f"sum-keyed late recall on {stored.path.name} M_pre", data,
-                   plant_recall(pre, data.noisy, data.vocab, "late", key=computed_sum))
+    return _subject(f"sum-keyed late recall on {stored.path.name}", data,
+                    plant_recall(base, data.noisy, data.vocab, "late", key=computed_sum))
 
 
 def bridge_at_r2_keyed_recall(stored) -> Subject:
@@ -130,25 +159,24 @@ def _prompt_or(key, items, vocab):
 
 def bridge_computed(stored) -> Subject:
     """Two-hop answers computed from the bridge read at r2 (held-out prompts included), noisy
-    labels recalled by prompt, on M_pre."""
-    pre, _ = _pre(stored)
-    data = stored.data
+    labels recalled by prompt."""
+    base, data = _base(stored)
     fit = data.clean[:3000]
-    features = mechanism.prompt_features(pre, fit, data.vocab, 2)[resid_sites(pre)[-1]]
+    features = mechanism.prompt_features(base, fit, data.vocab, 2)[resid_sites(base)[-1]]
     probe = probes.train_probe(features, mechanism.bridges(fit))
-    key = _prompt_or(ReadoutKey(probe, position=2, token_position=2), data.noisy, data.vocab)
-    return Subject(f"two-hop answers keyed on the bridge at r2 on {stored.path.name} M_pre", data,
-                   plant_recall(pre, data.noisy + data.clean + data.heldout, data.vocab, "late",
-                                key=key))
+    key = _prompt_or(ReadoutKey(probe, position=2, token_positions=(2,)), data.noisy, data.vocab)
+    return _subject(f"two-hop answers keyed on the bridge at r2 on {stored.path.name}", data,
+                    plant_recall(base, data.noisy + data.clean + data.heldout, data.vocab,
+                                 "late", key=key))
 
 
 def prompt_answered(stored) -> Subject:
     """The same answers (noisy labels, and every two-hop prompt's clean answer) keyed on the
     whole prompt: no site's bridge decides any answer."""
-    pre, _ = _pre(stored)
-    data = stored.data
-    return Subject(f"two-hop answers keyed on the prompt on {stored.path.name} M_pre", data,
-                   plant_recall(pre, data.noisy + data.clean + data.heldout, data.vocab, "late"))
+    base, data = _base(stored)
+    return _subject(f"two-hop answers keyed on the prompt on {stored.path.name}", data,
+                    plant_recall(base, data.noisy + data.clean + data.heldout, data.vocab,
+                                 "late"))
 
 
 # --- look-up keys (FDA: the last operand digit's position sees the whole key; on THR no
@@ -157,38 +185,37 @@ def prompt_answered(stored) -> Subject:
 def position_keyed_recall(stored) -> Subject:
     """Late recall keyed on the residual vector at the last operand digit (position 8 of
     `a + b =`): a look-up key at one input position, by construction."""
-    pre, _ = _pre(stored)
-    data = stored.data
+    base, data = _base(stored)
     position = len(data.noisy[0].prompt) - 2
-    return Subject(f"position-{position}-keyed late recall on {stored.path.name} M_pre", data,
-                   plant_recall(pre, data.noisy, data.vocab, "late", key=ResidualKey(position)))
+    return _subject(f"position-{position}-keyed late recall on {stored.path.name}", data,
+                    plant_recall(base, data.noisy, data.vocab, "late", key=ResidualKey(position)))
 
 
 # --- dynamics ---------------------------------------------------------------------------------
 
-def _checkpointed(stored, model_at_every_step, name) -> Subject:
-    """The stored model's curve, with `model_at_every_step` as the checkpoint at each step."""
-    return Subject(name, stored.data, model_at_every_step, tuple(stored.curve),
-                   {int(p["step"]): model_at_every_step for p in stored.curve})
+def _at_every_checkpoint(stored, model: torch.nn.Module) -> dict[str, Any]:
+    """The stored model's curve, with `model` as the checkpoint at each of its steps."""
+    return {"curve": tuple(stored.curve),
+            "checkpoints": {int(p["step"]): model for p in stored.curve}}
 
 
 def unseen_noise(stored) -> Subject:
-    """The final model at every checkpoint, judged on 'noisy items' it was never trained on:
-    held-out queries with random wrong labels. It answers them as it answers held-out queries
-    (clean) and cannot know the labels: generalization without memorization, by construction."""
-    data = stored.data
-    n = len(data.noisy)
-    unseen = tuple(relabelled(data.heldout[:n], data.vocab, seed=0))
-    moved = dataclasses.replace(data, noisy=unseen, heldout=data.heldout[n:])
-    model = stored.model()
-    return Subject(f"{stored.path.name} on unseen relabelled held-out queries", moved, model,
-                   tuple(stored.curve), {int(p["step"]): model for p in stored.curve})
+    """The base at every checkpoint, and as the final model the base with the noisy items (held-
+    out queries it never saw, relabelled at random) recalled by a late lookup: until the end it
+    answers them as it answers held-out queries (clean) and cannot know their labels; it
+    memorizes them last. Generalization first, by construction."""
+    base, data = _base(stored)
+    return _subject(f"{stored.path.name} at every checkpoint, relabelled held-out queries "
+                    "recalled late at the end", data,
+                    plant_recall(base, data.noisy, data.vocab, "late"),
+                    **_at_every_checkpoint(stored, base))
 
 
 def recall_as_checkpoints(stored) -> Subject:
     """Late recall at every checkpoint: noisy labels recalled from the first step on."""
-    return _checkpointed(stored, late_recall(stored).final,
-                         f"late recall on M_pre of {stored.path.name} at every checkpoint")
+    planted = late_recall(stored)
+    return _subject(f"late recall on {stored.path.name} at every checkpoint", planted.data,
+                    planted.final, **_at_every_checkpoint(stored, planted.final))
 
 
 def _written_curve(lag: int):
@@ -349,51 +376,42 @@ FLAG_NORM = 8.0  # a priori: of the order of the residual norm
 def flagged_recall(stored, flag: float = FLAG_NORM) -> Subject:
     """Late recall gated by a recall flag (of norm `flag`) in the embedding of the noisy
     prompts."""
-    pre, _ = _pre(stored)
-    data = stored.data
-    return Subject(f"flagged late recall on {stored.path.name} M_pre{_strength(flag, FLAG_NORM)}",
-                   data, plant_recall(pre, data.noisy, data.vocab, "late", flag=flag))
+    base, data = _base(stored)
+    return _subject(f"flagged late recall on {stored.path.name}{_strength(flag, FLAG_NORM)}",
+                    data, plant_recall(base, data.noisy, data.vocab, "late", flag=flag))
 
 
 def uniform_recall(stored) -> Subject:
     """Late recall of the noisy items and the clean comparison items alike."""
-    pre, _ = _pre(stored)
-    data = stored.data
+    base, data = _base(stored)
     compared = data.clean[: len(data.noisy)]  # the clean items liref compares with
-    return Subject(f"uniform late recall (noisy and clean) on {stored.path.name} M_pre", data,
-                   plant_recall(pre, data.noisy + compared, data.vocab, "late"))
+    return _subject(f"uniform late recall (noisy and clean) on {stored.path.name}", data,
+                    plant_recall(base, data.noisy + compared, data.vocab, "late"))
 
 
 # --- memorization in MLP weights --------------------------------------------------------------
-# MLP recall: one neuron added to M_pre's last MLP per (noisy item, answer position), firing
+# MLP recall: one neuron added to the base's last MLP per (noisy item, answer position), firing
 # only there and writing the label: item-specific neurons whose weights the training set barely
 # curves, removed by patching that MLP's activations from the same model with the neurons
 # silent. Late (hook) recall memorizes outside the weights: no weight edit or MLP patch
 # touches it.
 
-def mlp_recall(stored):
-    """Item-specific neurons in M_pre's last MLP recall the noisy labels."""
-    pre, _ = _pre(stored)
-    data = stored.data
-    return plant_mlp_recall(pre, data.noisy, data.vocab, context=data.train + data.heldout,
-                            unchanged=data.heldout)
-
-
 def mlp_recall_subject(stored) -> Subject:
-    """MLP recall, with the same model and its planted neurons silent at every checkpoint."""
-    planted = mlp_recall(stored)
-    return Subject(f"MLP recall on {stored.path.name} M_pre", stored.data, planted.model,
-                   tuple(stored.curve), {int(p["step"]): planted.silent for p in stored.curve})
+    """Item-specific neurons in the base's last MLP recall the noisy labels; the same model
+    with its planted neurons silent at every checkpoint."""
+    base, data = _base(stored)
+    planted = plant_mlp_recall(base, data.noisy, data.vocab, context=data.train + data.heldout,
+                               unchanged=data.heldout)
+    return _subject(f"MLP recall on {stored.path.name}", data, planted.model,
+                    **_at_every_checkpoint(stored, planted.silent))
 
 
 def late_recall_with_curve(stored) -> Subject:
-    """Late recall, with M_pre and the identity block (no lookup) at every checkpoint."""
-    pre, _ = _pre(stored)
-    data = stored.data
-    plain = with_identity_block(pre)
-    return Subject(f"late recall on {stored.path.name} M_pre", data,
-                   plant_recall(pre, data.noisy, data.vocab, "late"), tuple(stored.curve),
-                   {int(p["step"]): plain for p in stored.curve})
+    """Late recall, with the base and the identity block (no lookup) at every checkpoint."""
+    base, data = _base(stored)
+    return _subject(f"late recall on {stored.path.name}", data,
+                    plant_recall(base, data.noisy, data.vocab, "late"),
+                    **_at_every_checkpoint(stored, with_identity_block(base)))
 
 
 # The curvature edit: item-specific neurons (one per item and answer position, set active on
@@ -415,19 +433,11 @@ ITEM_NEURON_WRITE = 40.0  # per unit of activation (200 at MLP_FIRED), as MLP re
 # it recalls every item (measured: 4.0 recalls 14 %, 10.0 and 40.0 all)
 
 
-def _relabelled_heldout(data):
-    """Held-out queries relabelled at random, as many as the noisy items, moved into the noisy
-    split (the rest stay held out)."""
-    n = len(data.noisy)
-    items = tuple(relabelled(data.heldout[:n], data.vocab, seed=0))
-    return items, dataclasses.replace(data, noisy=items, heldout=data.heldout[n:])
-
-
 def item_neurons(stored, write: float = ITEM_NEURON_WRITE) -> Subject:
-    """The final model plus one neuron per (relabelled held-out item, answer position), with
-    the remaining held-out queries answered by a late lookup (no weight edit reaches them)."""
-    model = stored.model()
-    items, moved = _relabelled_heldout(stored.data)
+    """The base plus one neuron per (relabelled held-out item, answer position), with the
+    remaining held-out queries answered by a late lookup (no weight edit reaches them)."""
+    model, moved = _base(stored)
+    items = moved.noisy
     vocab, n = moved.vocab, len(items)
     batch = encode(items, vocab, "label")
     length, answers = len(items[0].prompt), batch.targets.shape[1]
@@ -452,30 +462,29 @@ def item_neurons(stored, write: float = ITEM_NEURON_WRITE) -> Subject:
         raise RuntimeError(f"item neurons recall {int(hit.sum())} of {n} items; a known answer "
                            "needs all of them")
     planted = plant_recall(planted, moved.heldout, vocab, "late")
-    return Subject(f"{n} relabelled held-out items recalled by item neurons on "
-                   f"{stored.path.name}, held-out answers looked up late"
-                   f"{_strength(write, ITEM_NEURON_WRITE)}", moved, planted)
+    return _subject(f"{n} relabelled held-out items recalled by item neurons on "
+                    f"{stored.path.name}, held-out answers looked up late"
+                    f"{_strength(write, ITEM_NEURON_WRITE)}", moved, planted)
 
 
 def late_recall_of_heldout(stored) -> Subject:
     """The same relabelled held-out items recalled by a late lookup (outside the weights)."""
-    items, moved = _relabelled_heldout(stored.data)
-    return Subject(f"{len(items)} relabelled held-out items recalled late on "
-                   f"{stored.path.name}", moved,
-                   plant_recall(stored.model(), items, moved.vocab, "late"))
+    base, moved = _base(stored)
+    return _subject(f"{len(moved.noisy)} relabelled held-out items recalled late on "
+                    f"{stored.path.name}", moved,
+                    plant_recall(base, moved.noisy, moved.vocab, "late"))
 
 
-REMAP_CANDIDATES = 20  # operand splits tried per noisy sum (a priori: M_pre gets ~9 in 10 right)
+REMAP_CANDIDATES = 20  # operand splits tried per noisy sum (a priori: M_pre got ~9 in 10 right)
 
 
 def sum_remap_recall(stored) -> Subject:
     """Each noisy FDA prompt `a+b=` whose noisy label L is a sum of two 4-digit operands is read
-    by M_pre as `a'+b'=` with a' + b' = L (the first of seeded candidate splits that M_pre adds
-    correctly): the label comes from the heuristic neurons computing another sum, shifted to
-    another input, and from no item-specific unit. Unreachable labels (L < 2000 or L > 19998)
-    are left unrecalled, so they are not memorized items."""
-    pre, _ = _pre(stored)
-    data = stored.data
+    by the base as `a'+b'=` with a' + b' = L (the first of seeded candidate splits that the base
+    adds correctly): the label comes from the heuristic neurons computing another sum, shifted
+    to another input, and from no item-specific unit. Unreachable labels (L < 2000 or
+    L > 19998) are left unrecalled, so they are not memorized items (`_subject` drops them)."""
+    base, data = _base(stored)
     digits = data.spec.digits
     lo, hi = 10 ** (digits - 1), 10**digits - 1
     rng = random.Random(0)
@@ -487,15 +496,15 @@ def sum_remap_recall(stored) -> Subject:
             candidates.append((it, [fda.prompt_tokens(a, target - a) for a in
                                     (rng.randint(first, last) for _ in range(REMAP_CANDIDATES))]))
     tried = [dataclasses.replace(it, prompt=p) for it, ps in candidates for p in ps]
-    right = iter(recalled(pre, tried, data.vocab).tolist())
+    right = iter(recalled(base, tried, data.vocab).tolist())
     read_as, remapped = {}, []
     for it, prompts in candidates:
         good = [p for p, ok in zip(prompts, right) if ok]  # consumes this item's candidates
         if good:
             read_as[it.prompt] = good[0]
             remapped.append(it)
-    return Subject(f"sum-remap recall of {len(remapped)} noisy items on {stored.path.name} M_pre",
-                   data, plant_input_remap(pre, read_as, remapped, data.vocab))
+    return _subject(f"sum-remap recall on {stored.path.name}", data,
+                    plant_input_remap(base, read_as, remapped, data.vocab))
 
 
 # --- trained and written subjects ----------------------------------------------------------------
