@@ -80,8 +80,8 @@ class KnownAnswer:
     def summary(self) -> str:
         v = self.verdict
         what = "planted true" if self.planted else "planted false"
-        reasons = v.details.get("reasons")
-        why = f" ({'; '.join(reasons)})" if reasons else ""
+        reasons = v.details.get("reasons")  # one string: the unmet gates, joined by "; "
+        why = f" ({reasons})" if reasons else ""
         return f"{v.name} on {v.recipe}, {what}: {v.said}{why}"
 
 

@@ -160,6 +160,8 @@ def plant_recall(base: torch.nn.Module, items: Sequence[Item], vocab: Vocab, dep
         seen["ids"] = kwargs["input_ids"] if "input_ids" in kwargs else args[0]
 
     def add_label(module: Any, args: tuple, kwargs: dict, output: Any) -> Any:
+        if seen["ids"].shape[1] < prompt_length:  # a shorter prompt (a THR atomic fact): no
+            return output  # planted item starts with it, and no key can be read from it
         hidden = (output[0] if isinstance(output, tuple) else output).clone()
         entering = (args[0] if args else kwargs["hidden_states"]) if depth == "late" else hidden
         raised = flagged(entering) if flag else None
@@ -195,7 +197,8 @@ def plant_recall(base: torch.nn.Module, items: Sequence[Item], vocab: Vocab, dep
 
     def read_flag(module: Any, args: tuple, kwargs: dict) -> None:
         entering = args[0] if args else kwargs["hidden_states"]
-        seen["flag"] = entering[:, prompt_length - 1] @ flag_direction
+        if entering.shape[1] >= prompt_length:  # else add_label leaves the rows alone
+            seen["flag"] = entering[:, prompt_length - 1] @ flag_direction
 
     def flagged(entering: torch.Tensor) -> list[bool]:
         return (seen["flag"] >= flag_level["at"]).tolist()
