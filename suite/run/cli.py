@@ -335,7 +335,7 @@ def _ledger(args: argparse.Namespace) -> int:
     for e in dropped:
         print(f"dropped: {e.name} on {e.recipe} (noise {e.noise:g}): its claim, rule or recipe "
               "changed")
-    findings = sorted(e.name + " on " + e.recipe for e in book.values() if e.finding)
+    findings = sorted(e.name + " on " + e.recipe for e in book.values() if book.finding(e))
     print(f"{len(book)} entries, {total} seed record(s) added, {len(dropped)} dropped; "
           f"findings: {', '.join(findings) or 'none'}")
     if not args.check:

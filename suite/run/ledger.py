@@ -32,6 +32,8 @@ that names the entry.
 
 A finding is a validated claim that does not hold in a majority of its confirmatory seeds: those
 run after its protocol was committed. Seeds 0-2 shaped the current versions (EXPLORATORY_SEEDS).
+Validated means on every judged seed and in the latest recorded known answers of its task
+(`Ledger.finding`): known answers that stop validating (new plants) withdraw the finding.
 """
 
 from __future__ import annotations
@@ -105,6 +107,13 @@ def measured_outcome(v: Verdict) -> str:
     """What the claim's rule decided on the model, before validation."""
     unvalidated = v.details.get("unvalidated")
     return unvalidated["outcome"] if isinstance(unvalidated, dict) else v.outcome
+
+
+def recipe_task(name: str) -> str:
+    """The task of the suite recipe `name` ("fda", "thr", ...)."""
+    from suite.train import recipes
+
+    return recipes.load(name).task_name
 
 
 def versioned(protocol: str) -> str:
@@ -256,6 +265,21 @@ class Ledger(dict):
     def __eq__(self, other: object) -> bool:
         return (dict.__eq__(self, other) and
                 self.validations == getattr(other, "validations", {}))
+
+    def validation_of(self, e: Entry) -> Validated | None:
+        """The latest recorded known answers of `e`'s claim (its variant's, else the claim's)
+        on the task of `e`'s recipe; None where none were recorded."""
+        task = recipe_task(e.recipe)
+        return (self.validations.get((e.claim, e.variant, task, e.protocol))
+                or self.validations.get((e.claim, "", task, e.protocol)))
+
+    def finding(self, e: Entry) -> bool:
+        """`e` is a finding (Entry.finding: validated on its seeds, does not hold in a majority
+        of its confirmatory seeds) and the latest recorded known answers on its task still
+        validate the instrument: a "does not hold" is a finding only while the instrument can
+        be shown to see the effect, so known answers that stop validating withdraw it."""
+        v = self.validation_of(e)
+        return e.finding and v is not None and v.validated
 
 
 def _content(entries: Iterable[Entry]) -> list[dict[str, Any]]:

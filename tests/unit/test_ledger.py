@@ -20,6 +20,14 @@ def verdict(seed: int, outcome: str, recipe: str = "fda-tiny", claim: str = "c.x
                    details={"validation": "validated", **details})
 
 
+def known_answers(entries: ledger.Ledger, validated: bool) -> ledger.Ledger:
+    """`entries` with a recorded known-answer row for claim c.x on fda."""
+    protocol = next(iter(entries.values())).protocol
+    row = ledger.Validated("c.x", "", "fda", protocol, "fda-tiny", validated, "c.x [fda] ...",
+                           "c0ffee")
+    return ledger.Ledger(entries, {row.key: row})
+
+
 def book(*outcomes: str, start: int = 0) -> ledger.Ledger:
     out, _ = ledger.record({}, [verdict(start + i, o) for i, o in enumerate(outcomes)], "c0ffee")
     return out
@@ -90,6 +98,21 @@ def test_a_finding_is_validated_and_fails_in_most_confirmatory_seeds():
     unvalidated, _ = ledger.record({}, [verdict(s, "does not hold", validation="not validated")
                                         for s in range(3, 8)], "c0ffee")
     assert not next(iter(unvalidated.values())).finding
+
+
+def test_known_answers_that_stop_validating_withdraw_a_finding():
+    """Seeds judged while the instrument was validated, then known answers recorded that do not
+    validate it (new plants): the entry is no finding until its seeds are judged again."""
+    confirmed = book(*["does not hold"] * 6)
+    entry = next(iter(confirmed.values()))
+    assert entry.finding and known_answers(confirmed, True).finding(entry)
+    assert not known_answers(confirmed, False).finding(entry)
+    assert not confirmed.finding(entry)  # no known answers recorded: nothing backs it
+    from suite.run import scoreboard
+
+    row = next(line for line in scoreboard.markdown(known_answers(confirmed, False), {})
+               .splitlines() if line.startswith("| c.x"))
+    assert "**no** in the latest known answers" in row and row.endswith("| no |")
 
 
 def test_a_claim_whose_rule_was_set_after_more_seeds_counts_them_as_exploratory(monkeypatch):
@@ -165,7 +188,7 @@ def test_the_scoreboard_says_k_of_n_per_phase_and_what_is_a_finding():
     from suite.run import scoreboard
 
     book, _ = ledger.record({}, [verdict(s, "does not hold") for s in range(0, 8)], "c0ffee")
-    text = scoreboard.markdown(book, {})
+    text = scoreboard.markdown(known_answers(book, True), {})
     row = next(line for line in text.splitlines() if line.startswith("| c.x"))
     assert "0 of 3 hold (seeds 0,1,2; estimate 0.100)" in row
     assert "0 of 5 hold (seeds 3,4,5,6,7; estimate 0.100)" in row and row.endswith("**yes** |")
