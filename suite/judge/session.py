@@ -34,7 +34,8 @@ class Judge:
     test: str = ""
     record: Recorder = _nowhere
     gates: bool = True  # False only for a known answer's rule check (suite.validate.known): a
-    # written curve or sweep, which no model precondition is about
+    # written curve or sweep, or a model read only for the order its rule reads, which no model
+    # precondition is about
 
     def __call__(self, claim: Claim, stored: Any, measured: Mapping[str, Measure] | None = None,
                  *, some: Mapping[str, Mapping[str, Measure]] | None = None, n: int,

@@ -278,8 +278,10 @@ class Ledger(dict):
         of its confirmatory seeds) and the latest recorded known answers on its task still
         validate the instrument: a "does not hold" is a finding only while the instrument can
         be shown to see the effect, so known answers that stop validating withdraw it."""
+        if not e.finding:
+            return False
         v = self.validation_of(e)
-        return e.finding and v is not None and v.validated
+        return v is not None and v.validated
 
 
 def _content(entries: Iterable[Entry]) -> list[dict[str, Any]]:

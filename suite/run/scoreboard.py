@@ -62,7 +62,10 @@ def _validation(book: Ledger, e: Entry) -> str:
     row = book.validation_of(e)
     where = f"on {task}" + (f" ({row.reference} plants)" if row and row.reference else "")
     ok = sum(s.validation == "validated" for s in judged)
-    if ok and row is not None and not row.validated:
+    if ok and row is None:
+        return f"no known answers recorded on {task} (so no finding); yes on {ok} of " \
+               f"{len(judged)} recorded seeds"
+    if ok and not row.validated:
         return (f"**no** in the latest known answers (commit {row.commit[:12]}), {where}; "
                 f"yes on {ok} of {len(judged)} recorded seeds, judged before")
     if ok == len(judged):

@@ -281,7 +281,8 @@ MLP_QUIET = 6.0  # a priori: the most a planted neuron's pre-activation reaches 
 # threshold is set on projections, not cosines: a longer input at a smaller angle reaches as far.
 MLP_SEPARABLE = 1e-4  # a priori: the least gap (1 - closest projection) a neuron is built on; at
 # 1e-4 the weights are 1.1e5 / |input| and float32 rounding of the pre-activation stays ~1e-2
-# (measured: on one machine's fda-tiny M_pre the closest other input projects 0.999)
+# (measured when the plant went into M_pre: on one machine's fda-tiny M_pre the closest other
+# input projects 0.999)
 
 
 @dataclass(frozen=True)
@@ -461,7 +462,7 @@ class Subject:
     interface that claim tests read (name, key, task_spec, noise, data, metrics, curve,
     model(), checkpoint(step), checkpoint_steps)."""
 
-    name: str  # says what was planted on what, e.g. "late recall on fda-tiny-s0 M_pre"
+    name: str  # says what was planted on what, e.g. "late recall on fda-tiny-s0"
     data: TaskData
     final: torch.nn.Module
     curve: tuple[dict[str, float | None], ...] = ()

@@ -7,7 +7,11 @@ gates (issue 39: a plant must be a model that learned and memorized). Most plant
 stored model itself (`_base`), which learned (the gates hold on it), judged on held-out queries
 relabelled at random, which it never saw, as its noisy items: every noisy label the subject
 recalls is recalled by the plant alone, and a subject's noisy items are the planted items it
-recalls (`_subject`), so it meets "memorized", and "learned" on the base's own held-out answers.
+recalls (`_subject`), so it meets "memorized", and "learned" on the base's own held-out answers
+(except where a plant answers every held-out query by a lookup: the item neurons and the two-hop
+answers keyed on the bridge or the prompt, on which "learned" tests the lookup). Subjects that a
+claim reads along training have the stored model's checkpoint steps, each holding the
+subject's own checkpoint model, and a curve of that model's accuracies on the subject's data.
 The plants of the claims that ask no gate (heavy noise, random labels) go into M_pre, the
 checkpoint that generalized before it memorized. Each docstring says what the plant makes true
 or false. The mechanics (hooks,
@@ -24,12 +28,13 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import random
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import torch
 
 from suite.interp import probes
 from suite.interp.hooks import resid_sites
+from suite.judge.gates import measured_numbers
 from suite.measure import curvature_sweep, mechanism, sweeps
 from suite.measure.itemsets import recalled
 from suite.tasks import Item, TaskData, fda, unknown
@@ -60,15 +65,36 @@ def _base(stored) -> tuple[torch.nn.Module, TaskData]:
     return stored.model(), dataclasses.replace(data, noisy=items, heldout=data.heldout[n:])
 
 
-def _subject(name: str, data: TaskData, model: torch.nn.Module, **more: Any) -> Subject:
-    """A subject whose noisy items are the planted items `model` recalls: an item a lookup left
-    out (its key clashes with another item's) or a plant could not reach is no memorized item,
-    so it is dropped, and the name says how many were. `more`: Subject's curve and checkpoints."""
+def _subject(name: str, data: TaskData, model: torch.nn.Module, *, drops: str = "",
+             checkpoint: torch.nn.Module | None = None, steps: Sequence[int] = ()) -> Subject:
+    """The subject `model` on `data`, whose noisy items are the planted items. Every one must be
+    recalled (RuntimeError otherwise: a plant that did not take is no known answer), except
+    where the plant says which it cannot plant (`drops`: why, e.g. keys that clash): those are
+    no memorized items, so they leave the subject's data and its name says how many did.
+    checkpoint: the model at each of `steps` (the stored model's checkpoint steps), with a
+    curve of its own accuracies on the subject's data at every step, so the curve describes
+    the checkpoints the claims read."""
     hit = recalled(model, data.noisy, data.vocab).tolist()
     kept = tuple(it for it, h in zip(data.noisy, hit) if h)
     if len(kept) < len(data.noisy):
-        name += f" ({len(kept)} of {len(data.noisy)} planted items recalled)"
-    return Subject(name, dataclasses.replace(data, noisy=kept), model, **more)
+        if not drops:
+            raise RuntimeError(f"{name}: the plant recalls {len(kept)} of its "
+                               f"{len(data.noisy)} items; a known answer needs all of them")
+        name += f" ({len(kept)} of {len(data.noisy)} planted items recalled; the rest {drops})"
+    data = dataclasses.replace(data, noisy=kept)
+    if checkpoint is None:
+        return Subject(name, data, model)
+    accuracies = {k: v for k, v in measured_numbers(checkpoint, data).items() if k != "n"}
+    return Subject(name, data, model, tuple({"step": s, **accuracies} for s in steps),
+                   {s: checkpoint for s in steps})
+
+
+def _steps(stored: Any) -> list[int]:
+    """The steps of the stored model's training curve."""
+    return [int(p["step"]) for p in stored.curve]
+
+
+CLASHING_KEYS = "share a key with an item of another label"
 
 
 def late_recall(stored) -> Subject:
@@ -111,7 +137,8 @@ def bridge_keyed_recall(stored, position: int = 1) -> Subject:
     probe = probes.train_probe(features, mechanism.bridges(fit))
     key = ReadoutKey(probe, position=position, token_positions=(0, 2))
     return _subject(f"bridge-at-{position}-keyed late recall on {stored.path.name}", data,
-                    plant_recall(base, data.noisy, data.vocab, "late", key=key))
+                    plant_recall(base, data.noisy, data.vocab, "late", key=key),
+                    drops=CLASHING_KEYS)
 
 
 # FDA intermediate patching: recall keyed on the sum digits the base computes (read by a probe
@@ -134,7 +161,8 @@ def sum_keyed_recall(stored) -> Subject:
         read = torch.stack([r.predict(hidden[:, p]) for r, p in zip(readers, answer)], 1)
         return [tuple(row) for row in read.tolist()]
     return _subject(f"sum-keyed late recall on {stored.path.name}", data,
-                    plant_recall(base, data.noisy, data.vocab, "late", key=computed_sum))
+                    plant_recall(base, data.noisy, data.vocab, "late", key=computed_sum),
+                    drops=CLASHING_KEYS)
 
 
 def bridge_at_r2_keyed_recall(stored) -> Subject:
@@ -193,12 +221,6 @@ def position_keyed_recall(stored) -> Subject:
 
 # --- dynamics ---------------------------------------------------------------------------------
 
-def _at_every_checkpoint(stored, model: torch.nn.Module) -> dict[str, Any]:
-    """The stored model's curve, with `model` as the checkpoint at each of its steps."""
-    return {"curve": tuple(stored.curve),
-            "checkpoints": {int(p["step"]): model for p in stored.curve}}
-
-
 def unseen_noise(stored) -> Subject:
     """The base at every checkpoint, and as the final model the base with the noisy items (held-
     out queries it never saw, relabelled at random) recalled by a late lookup: until the end it
@@ -208,14 +230,15 @@ def unseen_noise(stored) -> Subject:
     return _subject(f"{stored.path.name} at every checkpoint, relabelled held-out queries "
                     "recalled late at the end", data,
                     plant_recall(base, data.noisy, data.vocab, "late"),
-                    **_at_every_checkpoint(stored, base))
+                    checkpoint=base, steps=_steps(stored))
 
 
 def recall_as_checkpoints(stored) -> Subject:
     """Late recall at every checkpoint: noisy labels recalled from the first step on."""
-    planted = late_recall(stored)
-    return _subject(f"late recall on {stored.path.name} at every checkpoint", planted.data,
-                    planted.final, **_at_every_checkpoint(stored, planted.final))
+    base, data = _base(stored)
+    planted = plant_recall(base, data.noisy, data.vocab, "late")
+    return _subject(f"late recall on {stored.path.name} at every checkpoint", data, planted,
+                    checkpoint=planted, steps=_steps(stored))
 
 
 def _written_curve(lag: int):
@@ -408,7 +431,7 @@ def mlp_recall_subject(stored) -> Subject:
     planted = plant_mlp_recall(base, data.noisy, data.vocab, context=data.train + data.heldout,
                                unchanged=data.heldout)
     return _subject(f"MLP recall on {stored.path.name}", data, planted.model,
-                    **_at_every_checkpoint(stored, planted.silent))
+                    checkpoint=planted.silent, steps=_steps(stored))
 
 
 def late_recall_with_curve(stored) -> Subject:
@@ -416,7 +439,7 @@ def late_recall_with_curve(stored) -> Subject:
     base, data = _base(stored)
     return _subject(f"late recall on {stored.path.name}", data,
                     plant_recall(base, data.noisy, data.vocab, "late"),
-                    **_at_every_checkpoint(stored, with_identity_block(base)))
+                    checkpoint=with_identity_block(base), steps=_steps(stored))
 
 
 # The curvature edit: item-specific neurons (one per item and answer position, set active on
@@ -441,13 +464,13 @@ ITEM_NEURON_WRITE = 40.0  # per unit of activation (200 at MLP_FIRED), as MLP re
 def item_neurons(stored, write: float = ITEM_NEURON_WRITE) -> Subject:
     """The base plus one neuron per (relabelled held-out item, answer position), with the
     remaining held-out queries answered by a late lookup (no weight edit reaches them)."""
-    model, moved = _base(stored)
-    items = moved.noisy
-    vocab, n = moved.vocab, len(items)
+    base, data = _base(stored)
+    items = data.noisy
+    vocab, n = data.vocab, len(items)
     batch = encode(items, vocab, "label")
     length, answers = len(items[0].prompt), batch.targets.shape[1]
     row_of = {tuple(p): i for i, p in enumerate(batch.ids[:, :length].tolist())}
-    directions = torch.nn.functional.normalize(model.transformer.wte.weight.detach(), dim=-1)
+    directions = torch.nn.functional.normalize(base.transformer.wte.weight.detach(), dim=-1)
     labels = batch.targets.T.reshape(-1)  # unit j * n + i: item i, answer position j
 
     def activations(ids: torch.Tensor) -> torch.Tensor:
@@ -461,26 +484,23 @@ def item_neurons(stored, write: float = ITEM_NEURON_WRITE) -> Subject:
                     out[r, length - 1 + j, j * n + i] = MLP_FIRED
         return out
 
-    planted = plant_neuron_activations(model, write * directions[labels], activations)
-    hit = recalled(planted, items, vocab)
-    if not bool(hit.all()):
-        raise RuntimeError(f"item neurons recall {int(hit.sum())} of {n} items; a known answer "
-                           "needs all of them")
-    planted = plant_recall(planted, moved.heldout, vocab, "late")
+    planted = plant_neuron_activations(base, write * directions[labels], activations)
+    planted = plant_recall(planted, data.heldout, vocab, "late")  # recalls no planted item
     return _subject(f"{n} relabelled held-out items recalled by item neurons on "
                     f"{stored.path.name}, held-out answers looked up late"
-                    f"{_strength(write, ITEM_NEURON_WRITE)}", moved, planted)
+                    f"{_strength(write, ITEM_NEURON_WRITE)}", data, planted)
 
 
 def late_recall_of_heldout(stored) -> Subject:
     """The same relabelled held-out items recalled by a late lookup (outside the weights)."""
-    base, moved = _base(stored)
-    return _subject(f"{len(moved.noisy)} relabelled held-out items recalled late on "
-                    f"{stored.path.name}", moved,
-                    plant_recall(base, moved.noisy, moved.vocab, "late"))
+    base, data = _base(stored)
+    return _subject(f"{len(data.noisy)} relabelled held-out items recalled late on "
+                    f"{stored.path.name}", data,
+                    plant_recall(base, data.noisy, data.vocab, "late"))
 
 
-REMAP_CANDIDATES = 20  # operand splits tried per noisy sum (a priori: M_pre got ~9 in 10 right)
+REMAP_CANDIDATES = 20  # operand splits tried per noisy sum (a priori, set when the base was M_pre:
+# it got ~9 in 10 sums right)
 
 
 def sum_remap_recall(stored) -> Subject:
@@ -509,7 +529,8 @@ def sum_remap_recall(stored) -> Subject:
             read_as[it.prompt] = good[0]
             remapped.append(it)
     return _subject(f"sum-remap recall on {stored.path.name}", data,
-                    plant_input_remap(base, read_as, remapped, data.vocab))
+                    plant_input_remap(base, read_as, remapped, data.vocab),
+                    drops="have labels that no operand split the base adds right reaches")
 
 
 # --- trained and written subjects ----------------------------------------------------------------

@@ -311,3 +311,62 @@ def test_a_trained_subject_is_checked_on_its_curve_and_plants_are_found_by_name(
         plants.named("late_recal")
     assert plants.needs_reference(plants.late_recall)
     assert not plants.needs_reference(plants.written_growth)  # a written sweep trains nothing
+
+
+def _stored(base, data):
+    """A stand-in for a stored model: what the plants read of one."""
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    return SimpleNamespace(model=lambda: base, data=data, path=Path("tiny-s0"), name="tiny",
+                           curve=[{"step": 0}, {"step": 50}, {"step": 100}])
+
+
+def test_plants_go_into_the_model_on_relabelled_held_out_queries_and_keep_only_recalled_items(
+        base, data):
+    """Issue 39: a subject is judged with the claim's gates. Its noisy items are held-out
+    queries relabelled at random (the base never saw them), the base's own noisy items are
+    gone, and its metrics are measured on that data; a plant that leaves an item unrecalled is
+    an error unless it says why it drops it."""
+    from suite.validate import plants
+
+    assert data.noisy, "the fixture needs noisy items"
+    subject = plants.late_recall(_stored(base, data))
+    prompts = {it.prompt for it in subject.data.noisy}
+    assert prompts <= {it.prompt for it in data.heldout}
+    assert not prompts & {it.prompt for it in data.noisy + data.clean}
+    assert not prompts & {it.prompt for it in subject.data.heldout}
+    assert len(subject.data.noisy) == len(data.noisy)
+    numbers = subject.metrics
+    assert numbers["noisy_recall"] == 1.0 and numbers["n"]["noisy"] == len(data.noisy)
+    assert numbers is subject.metrics  # measured once
+
+    items = list(data.noisy)
+    half = plant_recall(base, items[: len(items) // 2], data.vocab, "late")
+    with pytest.raises(RuntimeError, match="recalls"):
+        plants._subject("half", data, half)
+    dropped = plants._subject("half", data, half, drops="were not planted")
+    assert len(dropped.data.noisy) == len(items) // 2 and "were not planted" in dropped.name
+
+
+def test_a_subject_read_along_training_has_a_curve_of_its_own_checkpoints(base, data):
+    """Generalization first by construction: the base at every checkpoint (it cannot know the
+    relabelled items' labels), the items recalled only by the final model; the curve is the
+    checkpoint model's, on the subject's data."""
+    from suite.validate import plants
+
+    subject = plants.unseen_noise(_stored(base, data))
+    assert subject.checkpoint_steps == [0, 50, 100]
+    assert all(p["noisy_recall"] == 0.0 for p in subject.curve)
+    assert subject.metrics["noisy_recall"] == 1.0
+    always = plants.recall_as_checkpoints(_stored(base, data))
+    assert all(p["noisy_recall"] == 1.0 for p in always.curve)
+
+
+def test_a_lookup_leaves_prompts_shorter_than_its_items_alone(base, data):
+    """The gates evaluate a subject on every split, THR's two-token atomic facts included: a
+    prompt shorter than the planted ones reaches no key and is answered as the base answers."""
+    short = encode(data.clean, data.vocab).ids[:, :2]
+    for planted in (plant_recall(base, data.noisy, data.vocab, "late"),
+                    plant_recall(base, data.noisy, data.vocab, "late", flag=8.0)):
+        torch.testing.assert_close(planted(input_ids=short).logits, base(input_ids=short).logits)
