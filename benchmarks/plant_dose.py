@@ -70,8 +70,9 @@ def main(argv: list[str] | None = None) -> int:
                 known = verdict_of(test, plant(stored, k * strength), Judge(test.__name__),
                                    planted, reference=stored.name)
                 v = known.verdict
-                cells.append(f"{v.outcome} {fmt(v.estimate)}" + ("" if known.correct
-                                                                  else " (WRONG)"))
+                said = (f"{v.outcome} {fmt(v.estimate)}" if v.estimate is not None else
+                        f"{v.outcome} ({v.details.get('reasons', '')})".replace("|", "/"))
+                cells.append(said + ("" if known.correct else " (WRONG)"))
             except RuntimeError as err:  # a plant that did not take (e.g. recalls too few)
                 cells.append(f"no plant: {err}".replace("|", "/")[:80])
         print(f"| {test.__name__} | {task} | {'true' if planted else 'false'} | {name} "
