@@ -8,8 +8,9 @@ planted-false case write with the same strength) and the item neurons' write (IT
 curv.edit_suppresses_memorization's planted-true case). Each case below is the claim's own test
 run on the plant at 0.5, 1 and 2 times that strength, on the tiny reference model of its task
 (seed 0, from the store: trained on first use), exactly as claims/test_known_answers.py runs it
-(suite.validate.known.verdict_of, with the claim's gates). The table gives each outcome and estimate; a
-case is right where planted true holds and planted false does not hold. Nothing here changes a
+(suite.validate.known.verdict_of, with the claim's gates). The table gives each outcome and
+estimate (or, where not judged, the unmet gate); a case is right where planted true holds and
+planted false does not hold. Nothing here changes a
 strength: the a priori values stay, and this table says how far from them the answers hold.
 
     python benchmarks/plant_dose.py            # about ten minutes on 2 cores

@@ -6,12 +6,15 @@ model dressed as a store entry), so a claim's own test runs on it unchanged, wit
 gates (issue 39: a plant must be a model that learned and memorized). Most plant into the
 stored model itself (`_base`), which learned (the gates hold on it), judged on held-out queries
 relabelled at random, which it never saw, as its noisy items: every noisy label the subject
-recalls is recalled by the plant alone, and a subject's noisy items are the planted items it
-recalls (`_subject`), so it meets "memorized", and "learned" on the base's own held-out answers
+recalls is recalled by the plant alone, and it must recall every planted item (`_subject`; a
+plant that cannot plant some names why, and they leave the subject's data), so it meets
+"memorized", and "learned" on the base's own held-out answers
 (except where a plant answers every held-out query by a lookup: the item neurons and the two-hop
 answers keyed on the bridge or the prompt, on which "learned" tests the lookup). Subjects that a
 claim reads along training have the stored model's checkpoint steps, each holding the
-subject's own checkpoint model, and a curve of that model's accuracies on the subject's data.
+subject's own checkpoint model, and a curve of that model's accuracies on the subject's data:
+one model at every step, so the step a claim picks (generalize_first's first checkpoint at
+held-out 0.8, M_pre) is recorded but arbitrary, and these cases do not test how it is picked.
 The plants of the claims that ask no gate (heavy noise, random labels) go into M_pre, the
 checkpoint that generalized before it memorized. Each docstring says what the plant makes true
 or false. The mechanics (hooks,
@@ -530,7 +533,8 @@ def sum_remap_recall(stored) -> Subject:
             remapped.append(it)
     return _subject(f"sum-remap recall on {stored.path.name}", data,
                     plant_input_remap(base, read_as, remapped, data.vocab),
-                    drops="have labels that no operand split the base adds right reaches")
+                    drops=f"have labels that none of the {REMAP_CANDIDATES} operand splits "
+                          "tried reaches with a sum the base adds right")
 
 
 # --- trained and written subjects ----------------------------------------------------------------

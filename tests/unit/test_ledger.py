@@ -110,9 +110,12 @@ def test_known_answers_that_stop_validating_withdraw_a_finding():
     assert not confirmed.finding(entry)  # no known answers recorded: nothing backs it
     from suite.run import scoreboard
 
-    row = next(line for line in scoreboard.markdown(known_answers(confirmed, False), {})
-               .splitlines() if line.startswith("| c.x"))
-    assert "**no** in the latest known answers" in row and row.endswith("| no |")
+    def row(book: ledger.Ledger) -> str:
+        return next(line for line in scoreboard.markdown(book, {}).splitlines()
+                    if line.startswith("| c.x"))
+    assert "**no** in the latest known answers" in row(known_answers(confirmed, False))
+    assert row(known_answers(confirmed, False)).endswith("| no |")
+    assert "no known answers recorded on fda" in row(confirmed) and row(confirmed).endswith("| no |")
 
 
 def test_a_claim_whose_rule_was_set_after_more_seeds_counts_them_as_exploratory(monkeypatch):

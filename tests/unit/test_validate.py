@@ -339,7 +339,6 @@ def test_plants_go_into_the_model_on_relabelled_held_out_queries_and_keep_only_r
     assert len(subject.data.noisy) == len(data.noisy)
     numbers = subject.metrics
     assert numbers["noisy_recall"] == 1.0 and numbers["n"]["noisy"] == len(data.noisy)
-    assert numbers is subject.metrics  # measured once
 
     items = list(data.noisy)
     half = plant_recall(base, items[: len(items) // 2], data.vocab, "late")
@@ -356,17 +355,21 @@ def test_a_subject_read_along_training_has_a_curve_of_its_own_checkpoints(base, 
     from suite.validate import plants
 
     subject = plants.unseen_noise(_stored(base, data))
-    assert subject.checkpoint_steps == [0, 50, 100]
+    assert subject.checkpoint_steps == [0, 50, 100] and subject.checkpoint(50) is base
     assert all(p["noisy_recall"] == 0.0 for p in subject.curve)
     assert subject.metrics["noisy_recall"] == 1.0
     always = plants.recall_as_checkpoints(_stored(base, data))
-    assert all(p["noisy_recall"] == 1.0 for p in always.curve)
+    assert always.checkpoint(50) is always.model()
+    assert all(p["noisy_recall"] == 1.0 and p["heldout_acc"] == always.metrics["heldout_acc"]
+               for p in always.curve)
 
 
 def test_a_lookup_leaves_prompts_shorter_than_its_items_alone(base, data):
     """The gates evaluate a subject on every split, THR's two-token atomic facts included: a
     prompt shorter than the planted ones reaches no key and is answered as the base answers."""
     short = encode(data.clean, data.vocab).ids[:, :2]
+    position = len(data.noisy[0].prompt) - 2  # a key read at a position the prompt lacks
     for planted in (plant_recall(base, data.noisy, data.vocab, "late"),
-                    plant_recall(base, data.noisy, data.vocab, "late", flag=8.0)):
+                    plant_recall(base, data.noisy, data.vocab, "late", flag=8.0),
+                    plant_recall(base, data.noisy, data.vocab, "late", key=ResidualKey(position))):
         torch.testing.assert_close(planted(input_ids=short).logits, base(input_ids=short).logits)
